@@ -1,0 +1,118 @@
+"""The engine pool: routes each contestant to its engine (and adapter) and referees one answer.
+
+``EnginePool.answer`` is where the show's rules for a single answer live: the time limit, the
+metrics, cancellation, and turning any engine failure into a DNF for that contestant alone, so
+the show goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Awaitable, Callable, Literal
+
+from .base import Adapter, Chunk, Engine, EngineError, GenerationRequest, Sampling
+from .metrics import MetricsRecorder, RequestMetrics
+
+log = logging.getLogger("gavel.engine_pool")
+
+AnswerStatus = Literal["done", "dnf", "timeout", "cancelled"]
+OnChunk = Callable[[Chunk, int], Awaitable[None]]  # (chunk, tokens so far)
+
+
+@dataclass(frozen=True)
+class Route:
+    engine: str
+    adapter: Adapter | None = None
+    system_prompt: str | None = None
+
+
+@dataclass
+class Answer:
+    text: str
+    status: AnswerStatus
+    reason: str
+    metrics: RequestMetrics
+
+
+class EnginePool:
+    def __init__(self, engines: dict[str, Engine], routes: dict[str, Route]):
+        for contestant, route in routes.items():
+            if route.engine not in engines:
+                raise ValueError(f"contestant {contestant!r} routed to unknown engine {route.engine!r}")
+        self.engines = engines
+        self.routes = routes
+        self.ready = asyncio.Event()
+        self.start_errors: dict[str, str] = {}
+
+    async def start(self) -> None:
+        """Start every engine; one that fails is recorded, its contestants will DNF."""
+
+        async def start_one(name: str, engine: Engine) -> None:
+            try:
+                await engine.start()
+                log.info("engine %s ready", name)
+            except Exception as exc:  # an engine that cannot start must not stop the show
+                log.exception("engine %s failed to start", name)
+                self.start_errors[name] = f"{type(exc).__name__}: {exc}"
+
+        await asyncio.gather(*(start_one(n, e) for n, e in self.engines.items()))
+        self.ready.set()
+
+    async def health(self) -> dict[str, bool]:
+        out = {}
+        for name, engine in self.engines.items():
+            try:
+                out[name] = name not in self.start_errors and await engine.healthy()
+            except Exception:
+                out[name] = False
+        return out
+
+    async def close(self) -> None:
+        await asyncio.gather(*(e.close() for e in self.engines.values()), return_exceptions=True)
+
+    async def answer(
+        self,
+        contestant: str,
+        messages: list[dict[str, str]],
+        sampling: Sampling,
+        time_limit_s: float,
+        on_chunk: OnChunk | None = None,
+    ) -> Answer:
+        route = self.routes[contestant]
+        if route.system_prompt:
+            messages = [{"role": "system", "content": route.system_prompt}, *messages]
+        request = GenerationRequest(
+            request_id=f"{contestant}-{uuid.uuid4().hex[:12]}", messages=messages, sampling=sampling, adapter=route.adapter
+        )
+        recorder = MetricsRecorder()
+        parts: list[str] = []
+        status: AnswerStatus = "done"
+        reason = ""
+        engine = self.engines[route.engine]
+        try:
+            if route.engine in self.start_errors:
+                raise EngineError(f"engine {route.engine} did not start: {self.start_errors[route.engine]}")
+            async with asyncio.timeout(time_limit_s):
+                stream = engine.stream(request)
+                try:
+                    async for chunk in stream:
+                        recorder.on_chunk(chunk.token_count)
+                        parts.append(chunk.text)
+                        if on_chunk is not None:
+                            await on_chunk(chunk, recorder.metrics.output_tokens)
+                finally:
+                    aclose = getattr(stream, "aclose", None)
+                    if aclose is not None:
+                        await aclose()  # aborts the request in the engine
+        except TimeoutError:
+            status, reason = "timeout", f"no complete answer within {time_limit_s:g}s"
+        except EngineError as exc:
+            status, reason = "dnf", str(exc)
+            log.warning("%s DNF: %s", contestant, exc)
+        except Exception as exc:  # any backend bug ends this answer, not the show
+            status, reason = "dnf", f"engine failure: {type(exc).__name__}: {exc}"
+            log.exception("%s DNF", contestant)
+        return Answer("".join(parts), status, reason, recorder.finish())

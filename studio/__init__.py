@@ -1,0 +1,1 @@
+"""The live studio: server, event log, show controller, CLI."""

@@ -1,0 +1,163 @@
+"""The studio's HTTP and WebSocket surface (Starlette).
+
+- ``/ws/{channel}?since=N`` — program / preview / director event feeds (director needs its token).
+- ``POST /api/command`` — director commands; ``GET /api/state`` — what the director sees.
+- ``/overlays/...`` — the on-air graphics; ``/director`` — the director's panel.
+Every error is JSON with the reason; nothing here returns a 500 for bad input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from .auth import presented_token
+from .controller import COMMANDS
+from .events import CHANNELS
+from .fanout import SubscriberOverflow
+from .runtime import Studio
+
+log = logging.getLogger("gavel.app")
+
+OVERLAYS_DIR = Path(__file__).resolve().parent.parent / "overlays"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+MAX_COMMAND_BODY = 4096
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _require_director(request: Request, studio: Studio) -> JSONResponse | None:
+    token = presented_token(request)
+    if not token:
+        return _error(401, "director token required (Authorization: Bearer <token>)")
+    if not studio.tokens.is_director(token):
+        return _error(403, "this token is not the director's")
+    return None
+
+
+async def command(request: Request) -> JSONResponse:
+    studio: Studio = request.app.state.studio
+    if denied := _require_director(request, studio):
+        return denied
+    body = await request.body()
+    if len(body) > MAX_COMMAND_BODY:
+        return _error(413, f"body over {MAX_COMMAND_BODY} bytes")
+    try:
+        payload = json.loads(body or b"{}")
+    except json.JSONDecodeError as exc:
+        return _error(400, f"body is not JSON: {exc.msg} at position {exc.pos}")
+    if not isinstance(payload, dict):
+        return _error(400, "body must be a JSON object")
+    name = payload.get("command")
+    if name not in COMMANDS:
+        return _error(400, f"command: must be one of {', '.join(COMMANDS)} (got {name!r})")
+    command_id = payload.get("command_id") or uuid.uuid4().hex
+    if not isinstance(command_id, str) or not 1 <= len(command_id) <= 100:
+        return _error(400, "command_id: must be a string of 1 to 100 characters")
+    result = await studio.controller.command(name, command_id, by=payload.get("by") or "director")
+    return JSONResponse(result.to_dict(), status_code=200 if result.ok else 409)
+
+
+async def state(request: Request) -> JSONResponse:
+    studio: Studio = request.app.state.studio
+    if denied := _require_director(request, studio):
+        return denied
+    show = studio.controller.state.to_dict()
+    show["engines"] = await studio.pool.health() if studio.pool.ready.is_set() else {}
+    show["engines_ready"] = studio.pool.ready.is_set()
+    show["engine_errors"] = studio.pool.start_errors
+    show["last_seq"] = studio.controller.state.last_seq
+    return JSONResponse(show)
+
+
+async def healthz(request: Request) -> JSONResponse:
+    return JSONResponse({"ok": True})
+
+
+async def feed(websocket: WebSocket) -> None:
+    studio: Studio = websocket.app.state.studio
+    channel = websocket.path_params["channel"]
+    if channel not in CHANNELS:
+        await websocket.close(code=4404, reason=f"unknown channel {channel!r}")
+        return
+    if channel == "director" and not studio.tokens.is_director(presented_token(websocket)):
+        await websocket.close(code=4403, reason="director token required")
+        return
+    try:
+        since = int(websocket.query_params.get("since", "0"))
+        if since < 0:
+            raise ValueError
+    except ValueError:
+        await websocket.close(code=4400, reason="since: must be a non-negative integer")
+        return
+    await websocket.accept()
+    serving = asyncio.create_task(studio.hubs[channel].serve(websocket.send_text, since))
+    listening = asyncio.create_task(_until_disconnect(websocket))
+    done, pending = await asyncio.wait({serving, listening}, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    if serving in done and isinstance(serving.exception(), SubscriberOverflow):
+        log.warning("%s", serving.exception())
+        await websocket.close(code=4408, reason="too far behind: reconnect with since")
+    elif serving in done and serving.exception() is not None and not isinstance(serving.exception(), (WebSocketDisconnect, RuntimeError)):
+        log.error("feed %s failed: %r", channel, serving.exception())
+
+
+async def _until_disconnect(websocket: WebSocket) -> None:
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+
+
+async def director_page(request: Request) -> FileResponse:
+    return FileResponse(STATIC_DIR / "director.html")
+
+
+async def index(request: Request) -> RedirectResponse:
+    return RedirectResponse("/overlays/program.html")
+
+
+async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    return _error(exc.status_code, exc.detail)
+
+
+def create_app(studio: Studio) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette):
+        await studio.start()
+        try:
+            yield
+        finally:
+            await studio.stop()
+
+    app = Starlette(
+        routes=[
+            Route("/", index),
+            Route("/healthz", healthz),
+            Route("/api/command", command, methods=["POST"]),
+            Route("/api/state", state),
+            Route("/director", director_page),
+            WebSocketRoute("/ws/{channel}", feed),
+            Mount("/overlays", StaticFiles(directory=OVERLAYS_DIR), name="overlays"),
+        ],
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_error},
+    )
+    app.state.studio = studio
+    return app

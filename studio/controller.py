@@ -1,0 +1,273 @@
+"""The show controller: an asyncio state machine over the rundown, driven by the director.
+
+Its state is ``ShowState`` folded over the director channel of the event log and nothing else, so
+after the studio is killed it rebuilds itself from the log and carries on at the same stage.
+
+Commands (start, next, pause, resume, skip, abort) are serialised by one lock, logged as events
+with who gave them, and idempotent twice over: a command repeated with the same ``command_id``
+returns the first result without acting again, and a command whose effect already holds (start
+while running, pause while paused) changes nothing. A command that makes no sense now (next while
+a stage is still running) is refused with the reason, and also changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+from engine_pool.pool import EnginePool
+from stages.base import StageContext
+from stages.registry import make_stage
+
+from . import events as ev
+from .event_log import EventLog
+from .show_script import ShowScript
+from .show_state import ShowState
+
+log = logging.getLogger("gavel.controller")
+
+COMMANDS = ("start", "next", "pause", "resume", "skip", "abort")
+
+
+@dataclass
+class CommandResult:
+    command: str
+    command_id: str
+    ok: bool  # False: refused, nothing changed
+    changed: bool  # False: its effect already held
+    reason: str
+    status: str  # show status after the command
+    stage: int | None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class ShowController:
+    def __init__(
+        self,
+        script: ShowScript,
+        event_log: EventLog,
+        pool: EnginePool,
+        autopilot: bool = False,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.script = script
+        self.log = event_log
+        self.pool = pool
+        self.autopilot = autopilot
+        self.clock = clock
+        self.state = ShowState()
+        self.finished = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._not_paused = asyncio.Event()
+        self._stage_task: asyncio.Task | None = None
+        self._background: set[asyncio.Task] = set()
+
+    # -- the event log ------------------------------------------------------------------------
+
+    async def publish(self, event: ev.Event, channels=ev.ON_AIR) -> None:
+        seqs = await self.log.append(event, channels)
+        event.seq = seqs["director"]
+        self.state.apply(event)
+
+    async def open(self) -> None:
+        """Rebuild from the log (or open a new show) and resume whatever was running."""
+        for item in await self.log.read("director"):
+            self.state.apply(item.parse())
+        if not self.state.show_id:
+            await self.publish(
+                ev.ShowOpened(
+                    data=ev.ShowOpenedData(
+                        show_id=self.script.show.id,
+                        title=self.script.show.title,
+                        stages=[ev.StageInfo(index=i, kind=s.kind, title=s.title) for i, s in enumerate(self.script.stages)],
+                        contestants=[
+                            ev.ContestantInfo(id=c.id, name=c.name, team=c.team, model=self._model_of(c), adapter=c.adapter)
+                            for c in self.script.contestants
+                        ],
+                    )
+                )
+            )
+        elif len(self.state.stages) != len(self.script.stages):
+            raise RuntimeError(
+                f"the event log holds show {self.state.show_id!r} with {len(self.state.stages)} stages but the script has "
+                f"{len(self.script.stages)}: use a fresh data dir for a changed rundown"
+            )
+        if self.state.status != "paused":
+            self._not_paused.set()
+        if self.state.ended:
+            self.finished.set()
+            return
+        stage = self.state.current_stage
+        if stage is not None and self.state.stage_status(stage) == "running":
+            log.warning("resuming stage %d (%s) after a restart", stage, self.state.stages[stage]["title"])
+            self._stage_task = self._spawn(self._run_stage(stage))
+        elif self.autopilot and self.state.status == "idle":
+            self._spawn(self.command("start", "autopilot-start", "autopilot"))
+        elif self.autopilot and self.state.status == "running":
+            self._spawn(self.command("next", f"autopilot-next-{stage}", "autopilot"))
+
+    def _model_of(self, contestant) -> str:
+        return getattr(self.script.engines[contestant.engine], "model", "")
+
+    def _spawn(self, coro) -> asyncio.Task:
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+    # -- director commands ----------------------------------------------------------------------
+
+    def _result_key(self, command_id: str) -> str:
+        return f"gavel:{{{self.log.show_id}}}:command:{command_id}"
+
+    async def command(self, name: str, command_id: str, by: str) -> CommandResult:
+        if name not in COMMANDS:
+            raise ValueError(f"unknown command {name!r}; known: {', '.join(COMMANDS)}")
+        async with self._lock:
+            earlier = await self.log.client.get(self._result_key(command_id))
+            if earlier is not None:
+                return CommandResult(**json.loads(earlier))
+            ok, changed, reason = await getattr(self, f"_do_{name}")()
+            result = CommandResult(name, command_id, ok, changed, reason, self.state.status, self.state.current_stage)
+            await self.publish(
+                ev.DirectorCommand(
+                    data=ev.DirectorCommandData(command=name, command_id=command_id, by=by, accepted=ok, reason=reason)
+                ),
+                channels=ev.DIRECTOR_ONLY,
+            )
+            await self.log.client.set(self._result_key(command_id), json.dumps(result.to_dict()), ex=7 * 24 * 3600)
+            log.info("%s by %s: %s", name, by, reason or ("done" if changed else "no change"))
+            return result
+
+    async def _do_start(self) -> tuple[bool, bool, str]:
+        if self.state.ended:
+            return False, False, f"the show has {self.state.status}"
+        if self.state.status != "idle":
+            return True, False, "the show is already started"
+        await self.publish(ev.ShowStatus(data=ev.ShowStatusData(status="running")))
+        self._not_paused.set()
+        await self._start_stage(0)
+        return True, True, ""
+
+    async def _do_next(self) -> tuple[bool, bool, str]:
+        if self.state.ended:
+            return False, False, f"the show has {self.state.status}"
+        if self.state.status == "idle":
+            return False, False, "the show has not started: use start"
+        current = self.state.current_stage
+        if current is not None and self.state.stage_status(current) == "running":
+            return False, False, f"stage {current + 1} is still running: skip it to move on"
+        following = 0 if current is None else current + 1
+        if following >= len(self.state.stages):
+            await self._end_show("completed")
+            return True, True, "that was the last stage"
+        await self._start_stage(following)
+        return True, True, ""
+
+    async def _do_pause(self) -> tuple[bool, bool, str]:
+        if self.state.status == "paused":
+            return True, False, "already paused"
+        if self.state.status != "running":
+            return False, False, f"cannot pause a show that is {self.state.status}"
+        self._not_paused.clear()
+        await self.publish(ev.ShowStatus(data=ev.ShowStatusData(status="paused")))
+        return True, True, "holding before the next question"
+
+    async def _do_resume(self) -> tuple[bool, bool, str]:
+        if self.state.status == "running":
+            return True, False, "not paused"
+        if self.state.status != "paused":
+            return False, False, f"cannot resume a show that is {self.state.status}"
+        await self.publish(ev.ShowStatus(data=ev.ShowStatusData(status="running")))
+        self._not_paused.set()
+        return True, True, ""
+
+    async def _do_skip(self) -> tuple[bool, bool, str]:
+        current = self.state.current_stage
+        if current is None or self.state.stage_status(current) != "running":
+            return True, False, "no stage is running"
+        await self._cancel_stage()
+        await self.publish(ev.StageEnded(data=ev.StageEndedData(index=current, status="skipped")))
+        self._after_stage(current)
+        return True, True, ""
+
+    async def _do_abort(self) -> tuple[bool, bool, str]:
+        if self.state.ended:
+            return True, False, f"the show has already {self.state.status}"
+        current = self.state.current_stage
+        if current is not None and self.state.stage_status(current) == "running":
+            await self._cancel_stage()
+            await self.publish(ev.StageEnded(data=ev.StageEndedData(index=current, status="aborted")))
+        await self._end_show("aborted")
+        return True, True, ""
+
+    # -- stages ---------------------------------------------------------------------------------
+
+    async def _start_stage(self, index: int) -> None:
+        spec = self.script.stages[index]
+        await self.publish(ev.StageStarted(data=ev.StageStartedData(index=index, kind=spec.kind, title=spec.title)))
+        self._stage_task = self._spawn(self._run_stage(index))
+
+    async def _cancel_stage(self) -> None:
+        task, self._stage_task = self._stage_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _run_stage(self, index: int) -> None:
+        spec = self.script.stages[index]
+        await self.pool.ready.wait()  # engines may still be loading when the director starts
+        ctx = StageContext(
+            index=index,
+            spec=spec,
+            script=self.script,
+            pool=self.pool,
+            state=self.state,
+            publish=self.publish,
+            wait_if_paused=self._not_paused.wait,
+            clock=self.clock,
+        )
+        outcome = "completed"
+        try:
+            await make_stage(spec.kind).run(ctx)
+        except asyncio.CancelledError:
+            raise  # skip/abort publish the stage's end themselves
+        except Exception:
+            log.exception("stage %d (%s) failed", index, spec.title)
+            outcome = "aborted"
+        async with self._lock:
+            if self._stage_task is not asyncio.current_task():
+                return  # skipped or aborted while we waited for the lock
+            self._stage_task = None
+            await self.publish(ev.StageEnded(data=ev.StageEndedData(index=index, status=outcome)))
+            self._after_stage(index)
+
+    def _after_stage(self, index: int) -> None:
+        if index == len(self.script.stages) - 1:
+            self._spawn(self._end_show_locked("completed"))
+        elif self.autopilot:
+            self._spawn(self._autopilot_next(index))
+
+    async def _autopilot_next(self, index: int) -> None:
+        await asyncio.sleep(self.script.show.autopilot_pause_s)
+        await self.command("next", f"autopilot-next-{index}", "autopilot")
+
+    async def _end_show_locked(self, status: str) -> None:
+        async with self._lock:
+            if not self.state.ended:
+                await self._end_show(status)
+
+    async def _end_show(self, status: str) -> None:
+        await self.publish(ev.ShowStatus(data=ev.ShowStatusData(status=status)))
+        self.finished.set()

@@ -1,0 +1,118 @@
+"""The show's event log: one Redis Stream per channel, the source of truth.
+
+An event is appended to one or more channels atomically by a Lua script that, per channel,
+increments the channel's counter and ``XADD``s the event under the stream ID ``0-<seq>``. So the
+stream ID *is* the per-channel ``seq``: replay is ``XRANGE (0-<since> +``, live delivery is
+``XREAD BLOCK`` from the last ID, and several studio processes sharing one Redis see one order.
+
+The stored body is the event JSON without ``seq``; ``wire_text`` splices the seq in front, so an
+event is serialised once however many clients receive it. All keys share the hash tag ``{show}``
+so the script also runs on a Redis Cluster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import redis.asyncio as aioredis
+
+from .events import CHANNELS, Event, parse_event
+
+_APPEND = """
+local out = {}
+for i = 1, #KEYS, 2 do
+  local seq = redis.call('INCR', KEYS[i])
+  if tonumber(ARGV[2]) > 0 then
+    redis.call('XADD', KEYS[i + 1], 'MAXLEN', '~', ARGV[2], '0-' .. seq, 'b', ARGV[1])
+  else
+    redis.call('XADD', KEYS[i + 1], '0-' .. seq, 'b', ARGV[1])
+  end
+  out[#out + 1] = seq
+end
+return out
+"""
+
+
+@dataclass(frozen=True)
+class LoggedEvent:
+    seq: int
+    text: str  # wire JSON, seq included
+
+    def parse(self) -> Event:
+        return parse_event(self.text)
+
+
+def wire_text(seq: int, body: str) -> str:
+    return '{"seq":%d,%s' % (seq, body[1:])
+
+
+def _seq_of(stream_id: bytes | str) -> int:
+    if isinstance(stream_id, bytes):
+        stream_id = stream_id.decode()
+    return int(stream_id.split("-", 1)[1])
+
+
+class EventLog:
+    def __init__(self, client: aioredis.Redis, show_id: str, max_len: int = 0):
+        self.client = client
+        self.show_id = show_id
+        self.max_len = max_len  # 0 keeps everything; otherwise approximate trimming per channel
+        self._append = client.register_script(_APPEND)
+
+    def stream_key(self, channel: str) -> str:
+        return f"gavel:{{{self.show_id}}}:ch:{channel}"
+
+    def _seq_key(self, channel: str) -> str:
+        return f"gavel:{{{self.show_id}}}:seq:{channel}"
+
+    async def append(self, event: Event, channels: Iterable[str] = CHANNELS) -> dict[str, int]:
+        """Append to each channel; returns the seq the event got on each."""
+        channels = list(channels)
+        for channel in channels:
+            if channel not in CHANNELS:
+                raise ValueError(f"unknown channel {channel!r}")
+        body = event.model_dump_json(exclude={"seq"})
+        keys: list[str] = []
+        for channel in channels:
+            keys += [self._seq_key(channel), self.stream_key(channel)]
+        seqs = await self._append(keys=keys, args=[body, self.max_len])
+        return dict(zip(channels, (int(s) for s in seqs)))
+
+    async def read(self, channel: str, after: int = 0, upto: int | None = None, batch: int = 1000) -> list[LoggedEvent]:
+        """Events with after < seq <= upto, oldest first."""
+        out: list[LoggedEvent] = []
+        start = f"({'0-%d' % after}"
+        end = "+" if upto is None else f"0-{upto}"
+        key = self.stream_key(channel)
+        while True:
+            entries = await self.client.xrange(key, min=start, max=end, count=batch)
+            for stream_id, fields in entries:
+                out.append(LoggedEvent(_seq_of(stream_id), wire_text(_seq_of(stream_id), _body(fields))))
+            if len(entries) < batch:
+                return out
+            start = f"({entries[-1][0].decode() if isinstance(entries[-1][0], bytes) else entries[-1][0]}"
+
+    async def first_seq(self, channel: str) -> int | None:
+        """Oldest seq still in the stream (None if empty): anything older was trimmed."""
+        entries = await self.client.xrange(self.stream_key(channel), count=1)
+        return _seq_of(entries[0][0]) if entries else None
+
+    async def last_seq(self, channel: str) -> int:
+        value = await self.client.get(self._seq_key(channel))
+        return int(value) if value else 0
+
+    async def tail(self, channel: str, after: int, block_ms: int = 5000, count: int = 500) -> list[LoggedEvent]:
+        """Wait (up to block_ms) for events after ``after``; use a dedicated connection."""
+        result = await self.client.xread({self.stream_key(channel): f"0-{after}"}, block=block_ms, count=count)
+        out: list[LoggedEvent] = []
+        for _key, entries in result or []:
+            for stream_id, fields in entries:
+                seq = _seq_of(stream_id)
+                out.append(LoggedEvent(seq, wire_text(seq, _body(fields))))
+        return out
+
+
+def _body(fields: dict) -> str:
+    raw = fields.get(b"b", fields.get("b"))
+    return raw.decode() if isinstance(raw, bytes) else raw

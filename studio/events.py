@@ -1,0 +1,259 @@
+"""The one typed event schema shared by the server, the overlays and the tests.
+
+Every event on every channel has the same envelope: ``seq`` (per channel, monotonic, assigned by
+the event log when the event is appended), ``type``, ``ts`` (server wall clock, seconds) and
+``data``. ``type`` is the discriminator: ``parse_event`` turns wire JSON back into the right
+class. The overlays mirror the type names in ``overlays/gavel-client.js``; ``tests/test_events.py``
+checks that the mirror and this module agree.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any, Literal, Union, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+CHANNELS = ("program", "preview", "director")
+ON_AIR = ("program", "preview", "director")  # what a stage event is published to
+DIRECTOR_ONLY = ("director",)
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ContestantInfo(_Data):
+    id: str
+    name: str
+    team: str = ""
+    model: str = ""
+    adapter: str | None = None
+
+
+class StageInfo(_Data):
+    index: int
+    kind: str
+    title: str
+
+
+class AnswerMetrics(_Data):
+    """Per-request latency figures, defined exactly as ``vllm bench serve`` defines them.
+
+    ttft: request sent -> first token; e2e: request sent -> last token; tpot: (e2e - ttft) /
+    (output_tokens - 1), None with fewer than two tokens; itl: gaps between successive chunks.
+    All in seconds.
+    """
+
+    ttft: float | None = None
+    tpot: float | None = None
+    e2e: float | None = None
+    itl: list[float] = Field(default_factory=list)
+    output_tokens: int = 0
+
+
+class ShowOpenedData(_Data):
+    show_id: str
+    title: str
+    stages: list[StageInfo]
+    contestants: list[ContestantInfo]
+
+
+class DirectorCommandData(_Data):
+    command: str
+    command_id: str
+    by: str
+    accepted: bool
+    reason: str = ""
+
+
+class ShowStatusData(_Data):
+    status: Literal["running", "paused", "completed", "aborted"]
+
+
+class StageStartedData(StageInfo):
+    pass
+
+
+class StageEndedData(_Data):
+    index: int
+    status: Literal["completed", "skipped", "aborted"]
+
+
+class QuestionAskedData(_Data):
+    stage: int
+    number: int  # 1-based position within the stage
+    of: int
+    question_id: str
+    text: str
+    kind: str
+    choices: list[str] | None = None
+    time_limit_s: float
+    deadline_ts: float  # server wall clock: overlays count down to this, not their own clock
+
+
+class AnswerStartedData(_Data):
+    question_id: str
+    contestant: str
+
+
+class AnswerTokenData(_Data):
+    question_id: str
+    contestant: str
+    index: int  # running count of tokens emitted for this answer, after this chunk
+    text: str  # the new text (a delta)
+
+
+class AnswerFinishedData(_Data):
+    question_id: str
+    contestant: str
+    status: Literal["done", "dnf", "timeout", "cancelled"]
+    reason: str = ""
+    text: str
+    metrics: AnswerMetrics
+
+
+class AnswerGradedData(_Data):
+    question_id: str
+    contestant: str
+    correct: bool
+    extracted: str | None
+    expected: str
+
+
+class QuestionClosedData(_Data):
+    stage: int
+    question_id: str
+
+
+class ScoreRow(_Data):
+    contestant: str
+    answered: int
+    correct: int
+    accuracy: float
+    tokens: int
+    dnf: int
+    ttft_median: float | None
+    tpot_median: float | None
+    e2e_median: float | None
+
+
+class ScoreboardData(_Data):
+    stage: int
+    rows: list[ScoreRow]
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    seq: int = 0  # assigned by the event log; 0 until appended
+    ts: float = Field(default_factory=time.time)
+
+
+class ShowOpened(_Event):
+    type: Literal["show.opened"] = "show.opened"
+    data: ShowOpenedData
+
+
+class DirectorCommand(_Event):
+    type: Literal["director.command"] = "director.command"
+    data: DirectorCommandData
+
+
+class ShowStatus(_Event):
+    type: Literal["show.status"] = "show.status"
+    data: ShowStatusData
+
+
+class StageStarted(_Event):
+    type: Literal["stage.started"] = "stage.started"
+    data: StageStartedData
+
+
+class StageEnded(_Event):
+    type: Literal["stage.ended"] = "stage.ended"
+    data: StageEndedData
+
+
+class QuestionAsked(_Event):
+    type: Literal["question.asked"] = "question.asked"
+    data: QuestionAskedData
+
+
+class AnswerStarted(_Event):
+    type: Literal["answer.started"] = "answer.started"
+    data: AnswerStartedData
+
+
+class AnswerToken(_Event):
+    type: Literal["answer.token"] = "answer.token"
+    data: AnswerTokenData
+
+
+class AnswerFinished(_Event):
+    type: Literal["answer.finished"] = "answer.finished"
+    data: AnswerFinishedData
+
+
+class AnswerGraded(_Event):
+    type: Literal["answer.graded"] = "answer.graded"
+    data: AnswerGradedData
+
+
+class QuestionClosed(_Event):
+    type: Literal["question.closed"] = "question.closed"
+    data: QuestionClosedData
+
+
+class Scoreboard(_Event):
+    type: Literal["scoreboard"] = "scoreboard"
+    data: ScoreboardData
+
+
+class Snapshot(_Event):
+    """Sent instead of a replay when the events a client missed are no longer in the log.
+
+    ``data`` is the full show state (``studio.show_state.ShowState.to_dict()``) as of ``seq``.
+    Never stored in the log itself.
+    """
+
+    type: Literal["snapshot"] = "snapshot"
+    data: dict[str, Any]
+
+
+Event = Annotated[
+    Union[
+        ShowOpened,
+        DirectorCommand,
+        ShowStatus,
+        StageStarted,
+        StageEnded,
+        QuestionAsked,
+        AnswerStarted,
+        AnswerToken,
+        AnswerFinished,
+        AnswerGraded,
+        QuestionClosed,
+        Scoreboard,
+        Snapshot,
+    ],
+    Field(discriminator="type"),
+]
+
+_event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def parse_event(raw: str | bytes | dict) -> Event:
+    """Parse one event from wire JSON (or a dict); raises pydantic.ValidationError."""
+    if isinstance(raw, dict):
+        return _event_adapter.validate_python(raw)
+    return _event_adapter.validate_json(raw)
+
+
+def event_types() -> list[str]:
+    """All type names, for the JS mirror check."""
+    union = get_args(Event)[0]
+    return sorted(cls.model_fields["type"].default for cls in get_args(union))
+
+
+def event_json_schema() -> dict[str, Any]:
+    return _event_adapter.json_schema()

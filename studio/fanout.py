@@ -1,0 +1,149 @@
+"""Deliver one channel's events to this process's WebSocket clients, in order, gap-free.
+
+One ``ChannelHub`` per channel tails the channel's stream (``XREAD BLOCK``) and hands every event
+to each subscriber's bounded queue; it never awaits a client, so a slow phone cannot delay the
+program feed. Each ``Subscriber`` runs its own writer: it first replays what the client missed
+(``since``), then forwards live events, filling any gap from the log and dropping duplicates by
+seq. When the missed events were trimmed from the log it sends a snapshot instead. A client whose
+queue overflows is disconnected; it reconnects with its last seq and loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Awaitable, Callable
+
+import redis.exceptions
+
+from .event_log import EventLog, LoggedEvent
+from .events import Snapshot
+from .show_state import ShowState
+
+log = logging.getLogger("gavel.fanout")
+
+Send = Callable[[str], Awaitable[None]]
+
+
+class SubscriberOverflow(Exception):
+    pass
+
+
+class Subscriber:
+    def __init__(self, hub: "ChannelHub", send: Send, since: int, max_queue: int = 10_000):
+        self.hub = hub
+        self.send = send
+        self.next_seq = since + 1
+        self.queue: asyncio.Queue[LoggedEvent] = asyncio.Queue(max_queue)
+        self.overflowed = asyncio.Event()
+
+    def offer(self, item: LoggedEvent) -> None:
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            self.overflowed.set()
+
+    async def _deliver(self, item: LoggedEvent) -> None:
+        if item.seq < self.next_seq:
+            return  # already sent (replay overlapped live delivery)
+        if item.seq > self.next_seq:
+            await self._catch_up(upto=item.seq - 1)
+        await self.send(item.text)
+        self.next_seq = item.seq + 1
+
+    async def _catch_up(self, upto: int | None = None) -> None:
+        missed = await self.hub.event_log.read(self.hub.channel, after=self.next_seq - 1, upto=upto)
+        expected_some = upto is not None and upto >= self.next_seq
+        last = await self.hub.event_log.last_seq(self.hub.channel)
+        if (missed and missed[0].seq != self.next_seq) or (expected_some and not missed) or self.next_seq > last + 1:
+            # Trimmed from the log, or a seq from another run of the show: start over from state.
+            await self._send_snapshot()
+        for item in missed:
+            if item.seq >= self.next_seq:
+                await self.send(item.text)
+                self.next_seq = item.seq + 1
+
+    async def _send_snapshot(self) -> None:
+        state, seq = self.hub.snapshot()
+        await self.send(Snapshot(seq=seq, data=state).model_dump_json())
+        self.next_seq = seq + 1
+
+    async def run(self) -> None:
+        """Replay, then stream live until the client goes or overflows."""
+        await self._catch_up()
+        overflow = asyncio.create_task(self.overflowed.wait())
+        try:
+            while True:
+                getter = asyncio.create_task(self.queue.get())
+                done, _ = await asyncio.wait({getter, overflow}, return_when=asyncio.FIRST_COMPLETED)
+                if overflow in done:
+                    getter.cancel()
+                    raise SubscriberOverflow(f"client on {self.hub.channel} fell {self.queue.qsize()} events behind")
+                await self._deliver(getter.result())
+        finally:
+            overflow.cancel()
+
+
+class ChannelHub:
+    def __init__(self, event_log: EventLog, tail_log: EventLog, channel: str):
+        self.event_log = event_log
+        self.tail_log = tail_log  # its own connection: XREAD BLOCK holds it
+        self.channel = channel
+        self.subscribers: set[Subscriber] = set()
+        self.state = ShowState()
+        self.last_seq = 0
+        self._task: asyncio.Task | None = None
+        self.ready = asyncio.Event()
+        self.redis_ok = True
+
+    def snapshot(self) -> tuple[dict, int]:
+        return self.state.to_dict(), self.last_seq
+
+    async def start(self) -> None:
+        for item in await self.event_log.read(self.channel):
+            self._absorb(item)
+        self.ready.set()
+        self._task = asyncio.create_task(self._tail(), name=f"hub:{self.channel}")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            # A blocked XREAD only notices the cancel when its socket closes.
+            await self.tail_log.client.connection_pool.disconnect()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def _absorb(self, item: LoggedEvent) -> None:
+        if item.seq <= self.last_seq:
+            return
+        self.state.apply(item.parse())
+        self.last_seq = item.seq
+
+    async def _tail(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                batch = await self.tail_log.tail(self.channel, after=self.last_seq)
+                self.redis_ok, backoff = True, 0.1
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
+                if asyncio.current_task().cancelling():
+                    raise  # redis-py reports a cancelled read as a timeout: we are stopping
+                if self.redis_ok:
+                    log.error("lost redis while tailing %s: %s", self.channel, exc)
+                self.redis_ok = False
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            for item in batch:
+                self._absorb(item)
+                for sub in list(self.subscribers):
+                    sub.offer(item)
+
+    async def serve(self, send: Send, since: int) -> None:
+        """Run one client until it disconnects (the caller closes the socket)."""
+        await self.ready.wait()
+        sub = Subscriber(self, send, since)
+        self.subscribers.add(sub)
+        try:
+            await sub.run()
+        finally:
+            self.subscribers.discard(sub)

@@ -1,0 +1,77 @@
+"""One running studio: Redis, the event log, the fan-out hubs, the engine pool and the controller.
+
+``Studio.start`` brings the parts up in the order a broadcast needs: the log and the sockets first
+(graphics connect and show the last good state at once), then the engines in the background (a
+minute on a CPU) while the director can already see the rundown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import redis.asyncio as aioredis
+
+from engine_pool.pool import EnginePool
+
+from .auth import Tokens
+from .controller import ShowController
+from .embedded_redis import EmbeddedRedis, redis_url_for
+from .engines import build_pool
+from .event_log import EventLog
+from .events import CHANNELS
+from .fanout import ChannelHub
+from .show_script import ShowScript
+
+log = logging.getLogger("gavel.studio")
+
+
+class Studio:
+    def __init__(self, script: ShowScript, data_dir: Path, autopilot: bool = False, pool: EnginePool | None = None):
+        self.script = script
+        self.data_dir = Path(data_dir)
+        self.autopilot = autopilot
+        self.tokens = Tokens.load(self.data_dir)
+        self.redis_server: EmbeddedRedis | None = None
+        self.pool = pool
+        self.hubs: dict[str, ChannelHub] = {}
+        self.controller: ShowController | None = None
+        self._clients: list[aioredis.Redis] = []
+        self._engine_task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        url, self.redis_server = await asyncio.to_thread(redis_url_for, self.data_dir)
+        show_id = self.script.show.id
+        self.event_log = EventLog(self._client(url), show_id)
+        for channel in CHANNELS:
+            hub = ChannelHub(self.event_log, EventLog(self._client(url), show_id), channel)
+            await hub.start()
+            self.hubs[channel] = hub
+        if self.pool is None:
+            self.pool = await asyncio.to_thread(build_pool, self.script)
+        self.controller = ShowController(self.script, self.event_log, self.pool, autopilot=self.autopilot)
+        await self.controller.open()
+        self._engine_task = asyncio.create_task(self.pool.start(), name="engines")
+        log.info("studio for show %r up; data in %s", show_id, self.data_dir)
+
+    def _client(self, url: str) -> aioredis.Redis:
+        client = aioredis.Redis.from_url(url, health_check_interval=10, socket_keepalive=True)
+        self._clients.append(client)
+        return client
+
+    async def stop(self) -> None:
+        if self.controller:
+            await self.controller.close()
+        if self._engine_task:
+            self._engine_task.cancel()
+            await asyncio.gather(self._engine_task, return_exceptions=True)
+        for hub in self.hubs.values():
+            await hub.stop()
+        if self.pool:
+            await self.pool.close()
+        for client in self._clients:
+            await client.aclose()
+        if self.redis_server:
+            await asyncio.to_thread(self.redis_server.stop)

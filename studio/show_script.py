@@ -1,0 +1,169 @@
+"""Show scripts: the YAML rundown a director runs, validated before the show starts.
+
+A script names the engines, the contestants (each routed to an engine, optionally with a LoRA
+adapter) and the stages in order. Every problem is reported at once as ``file:line: field:
+message``; question banks named by stages are loaded and checked too, relative to the script.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .yaml_source import SourceError, format_loc, format_validation_error, load_with_lines
+
+_ID = r"^[a-z0-9][a-z0-9_-]{0,39}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SamplingSpec(_Strict):
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    max_tokens: int = Field(64, ge=1, le=4096)
+    seed: int | None = 0
+    stop: list[str] = Field(default_factory=list)
+    logprobs: int | None = Field(None, ge=1, le=20)
+
+
+class VllmEngineSpec(_Strict):
+    kind: Literal["vllm"]
+    model: str = "smollm2-135m-instruct"  # a registry name (prepared on demand) or a model folder
+    dtype: Literal["float32", "bfloat16", "float16", "auto"] = "float32"
+    enforce_eager: bool = True
+    tensor_parallel_size: int = Field(1, ge=1)
+    pipeline_parallel_size: int = Field(1, ge=1)
+    max_model_len: int = Field(2048, ge=128)
+    kv_cache_gib: float = Field(1.0, gt=0)
+    enable_lora: bool = False
+    max_lora_rank: int = Field(16, ge=1)
+
+
+class OpenAIEngineSpec(_Strict):
+    kind: Literal["openai"]
+    base_url: str
+    model: str
+    api_key_env: str | None = None  # name of the environment variable holding the key
+    timeout_s: float = Field(30.0, gt=0)
+
+
+EngineSpec = Annotated[Union[VllmEngineSpec, OpenAIEngineSpec], Field(discriminator="kind")]
+
+
+class ContestantSpec(_Strict):
+    id: str = Field(pattern=_ID)
+    name: str = Field(min_length=1, max_length=40)
+    team: str = ""
+    engine: str
+    adapter: str | None = None  # LoRA adapter folder, relative to the script
+    system_prompt: str = "You are a quiz contestant. Answer briefly and precisely."
+
+
+class SpeedQAStageSpec(_Strict):
+    kind: Literal["speed_qa"]
+    title: str = "Speed Q&A"
+    bank: str  # path relative to the script
+    questions: int = Field(3, ge=1, le=100)
+    order: Literal["bank", "shuffle"] = "bank"
+    shuffle_seed: int = 0
+    sampling: SamplingSpec = Field(default_factory=SamplingSpec)
+    time_limit_s: float = Field(30.0, gt=0, le=600)
+    prompt: str = "{question}"  # how a question is put to the model; {choices} lists mcq options
+
+    @field_validator("prompt")
+    @classmethod
+    def _has_question(cls, value: str) -> str:
+        if "{question}" not in value:
+            raise ValueError("must contain {question}")
+        return value
+
+
+StageSpec = Annotated[Union[SpeedQAStageSpec], Field(discriminator="kind")]
+
+
+class ShowInfo(_Strict):
+    id: str = Field(pattern=_ID)
+    title: str = Field(min_length=1)
+    autopilot_pause_s: float = Field(2.0, ge=0)  # gap between stages when no director drives
+
+
+class ShowScript(_Strict):
+    show: ShowInfo
+    engines: dict[str, EngineSpec] = Field(min_length=1)
+    contestants: list[ContestantSpec] = Field(min_length=1)
+    stages: list[StageSpec] = Field(min_length=1)
+    path: Path | None = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> "ShowScript":
+        seen: set[str] = set()
+        for i, c in enumerate(self.contestants):
+            if c.id in seen:
+                raise _FieldProblem(("contestants", i, "id"), f"duplicate contestant id {c.id!r}")
+            seen.add(c.id)
+            if c.engine not in self.engines:
+                known = ", ".join(sorted(self.engines))
+                raise _FieldProblem(("contestants", i, "engine"), f"unknown engine {c.engine!r} (known: {known})")
+        return self
+
+    def resolve(self, relative: str) -> Path:
+        base = self.path.parent if self.path else Path.cwd()
+        return (base / relative).resolve()
+
+
+class _FieldProblem(ValueError):
+    """A cross-field problem that still knows which field to blame."""
+
+    def __init__(self, loc: tuple, message: str):
+        self.loc, self.message = loc, message
+        super().__init__(message)
+
+
+def load_script(path: str | Path) -> ShowScript:
+    """Parse and validate a script and everything it names; raise SourceError listing all problems."""
+    from stages.banks import load_bank
+
+    path = Path(path)
+    data, lines = load_with_lines(path)
+    if not isinstance(data, dict):
+        raise SourceError([f"{path}:1: a show script is a mapping with show, engines, contestants, stages"])
+    try:
+        script = ShowScript.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False):
+            cause = (err.get("ctx") or {}).get("error")
+            if isinstance(cause, _FieldProblem):
+                line = lines.get(cause.loc) or lines.get(cause.loc[:-1])
+                problems.append(f"{path}:{line}: {format_loc(cause.loc)}: {cause.message}")
+        if not problems:
+            problems = format_validation_error(path, exc, lines)
+        raise SourceError(problems) from None
+    script.path = path.resolve()
+    problems: list[str] = []
+    for i, stage in enumerate(script.stages):
+        bank = getattr(stage, "bank", None)
+        if bank is None:
+            continue
+        try:
+            loaded = load_bank(script.resolve(bank))
+        except SourceError as exc:
+            problems.append(f"{path}:{lines.get(('stages', i, 'bank'))}: stages[{i}].bank: cannot use {bank!r}:")
+            problems += ["    " + p for p in exc.problems]
+            continue
+        if len(loaded.questions) < stage.questions:
+            problems.append(
+                f"{path}:{lines.get(('stages', i, 'questions'), lines.get(('stages', i)))}: stages[{i}].questions: "
+                f"asks for {stage.questions} but {bank} has only {len(loaded.questions)}"
+            )
+    for i, c in enumerate(script.contestants):
+        if c.adapter and not script.resolve(c.adapter).is_dir():
+            problems.append(f"{path}:{lines.get(('contestants', i, 'adapter'))}: contestants[{i}].adapter: no folder {c.adapter!r}")
+    if problems:
+        raise SourceError(problems)
+    return script
+

@@ -1,0 +1,162 @@
+"""The show's state, derived from its event log and nothing else.
+
+``ShowState.apply(event)`` is the one reducer: the controller rebuilds itself with it after a crash,
+the fan-out builds reconnect snapshots with it, and ``gavel demo --summary`` reads results from it.
+``overlays/gavel-client.js`` mirrors the same rules for the graphics (``to_dict`` is the shape
+both share; ``results`` is extra, for scoring).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import events as ev
+
+
+@dataclass
+class AnswerState:
+    text: str = ""
+    status: str = "streaming"
+    tokens: int = 0
+    correct: bool | None = None
+    extracted: str | None = None
+    metrics: dict[str, Any] | None = None
+
+
+@dataclass
+class QuestionResult:
+    """What one contestant did on one question: the scoreboard's raw material."""
+
+    status: str
+    tokens: int
+    metrics: dict[str, Any]
+    correct: bool | None = None
+    extracted: str | None = None
+
+
+@dataclass
+class ShowState:
+    show_id: str = ""
+    title: str = ""
+    status: str = "idle"  # idle | running | paused | completed | aborted
+    stages: list[dict[str, Any]] = field(default_factory=list)
+    contestants: list[dict[str, Any]] = field(default_factory=list)
+    current_stage: int | None = None
+    question: dict[str, Any] | None = None
+    answers: dict[str, AnswerState] = field(default_factory=dict)
+    scoreboard: dict[str, Any] | None = None
+    # stage index -> question id -> contestant -> result (the last one wins: a question re-asked
+    # after a crash replaces its half-finished first attempt instead of counting twice)
+    results: dict[int, dict[str, dict[str, QuestionResult]]] = field(default_factory=dict)
+    closed_questions: dict[int, list[str]] = field(default_factory=dict)
+    last_seq: int = 0
+    first_token_ts: float | None = None  # when the first token went on air (cold-start figure)
+
+    @property
+    def ended(self) -> bool:
+        return self.status in ("completed", "aborted")
+
+    def stage_status(self, index: int) -> str:
+        return self.stages[index]["status"] if 0 <= index < len(self.stages) else "pending"
+
+    def apply(self, event: ev.Event) -> None:
+        self.last_seq = max(self.last_seq, event.seq)
+        data = event.data
+        match event:
+            case ev.ShowOpened():
+                self.show_id, self.title = data.show_id, data.title
+                self.stages = [{**s.model_dump(), "status": "pending"} for s in data.stages]
+                self.contestants = [c.model_dump() for c in data.contestants]
+            case ev.ShowStatus():
+                self.status = data.status
+            case ev.StageStarted():
+                self.current_stage = data.index
+                if 0 <= data.index < len(self.stages):
+                    self.stages[data.index]["status"] = "running"
+                self.question, self.answers = None, {}
+            case ev.StageEnded():
+                if 0 <= data.index < len(self.stages):
+                    self.stages[data.index]["status"] = data.status
+            case ev.QuestionAsked():
+                self.question = data.model_dump()
+                self.answers = {c["id"]: AnswerState() for c in self.contestants}
+            case ev.AnswerStarted():
+                self.answers.setdefault(data.contestant, AnswerState())
+            case ev.AnswerToken():
+                if self.first_token_ts is None:
+                    self.first_token_ts = event.ts
+                answer = self.answers.setdefault(data.contestant, AnswerState())
+                # A straggler from an earlier question, or after the answer ended, changes nothing
+                # (gavel-client.js applies the same rule).
+                if answer.status == "streaming" and (not self.question or self.question["question_id"] == data.question_id):
+                    answer.text += data.text
+                    answer.tokens = data.index
+            case ev.AnswerFinished():
+                answer = self.answers.setdefault(data.contestant, AnswerState())
+                answer.status, answer.text = data.status, data.text
+                answer.tokens = data.metrics.output_tokens
+                answer.metrics = data.metrics.model_dump()
+                stage = self.question["stage"] if self.question else (self.current_stage or 0)
+                per_question = self.results.setdefault(stage, {}).setdefault(data.question_id, {})
+                if data.status == "cancelled":  # stopped by the director: not a result to score
+                    per_question.pop(data.contestant, None)
+                else:
+                    per_question[data.contestant] = QuestionResult(
+                        status=data.status, tokens=data.metrics.output_tokens, metrics=data.metrics.model_dump()
+                    )
+            case ev.AnswerGraded():
+                answer = self.answers.setdefault(data.contestant, AnswerState())
+                answer.correct, answer.extracted = data.correct, data.extracted
+                stage = self.question["stage"] if self.question else (self.current_stage or 0)
+                result = self.results.get(stage, {}).get(data.question_id, {}).get(data.contestant)
+                if result is not None:
+                    result.correct, result.extracted = data.correct, data.extracted
+            case ev.QuestionClosed():
+                closed = self.closed_questions.setdefault(data.stage, [])
+                if data.question_id not in closed:
+                    closed.append(data.question_id)
+            case ev.Scoreboard():
+                self.scoreboard = data.model_dump()
+            case ev.Snapshot():
+                restored = ShowState.from_dict(data)
+                restored.last_seq = event.seq
+                self.__dict__.update(restored.__dict__)
+            case _:
+                pass  # director.command and future types change no on-air state
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "show": {"show_id": self.show_id, "title": self.title, "status": self.status},
+            "stages": self.stages,
+            "contestants": self.contestants,
+            "current_stage": self.current_stage,
+            "question": self.question,
+            "answers": {cid: vars(a).copy() for cid, a in self.answers.items()},
+            "scoreboard": self.scoreboard,
+            "results": {
+                str(stage): {qid: {cid: vars(r).copy() for cid, r in per.items()} for qid, per in qs.items()}
+                for stage, qs in self.results.items()
+            },
+            "closed_questions": {str(k): v for k, v in self.closed_questions.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ShowState":
+        show = data.get("show", {})
+        return cls(
+            show_id=show.get("show_id", ""),
+            title=show.get("title", ""),
+            status=show.get("status", "idle"),
+            stages=data.get("stages", []),
+            contestants=data.get("contestants", []),
+            current_stage=data.get("current_stage"),
+            question=data.get("question"),
+            answers={cid: AnswerState(**a) for cid, a in data.get("answers", {}).items()},
+            scoreboard=data.get("scoreboard"),
+            results={
+                int(stage): {qid: {cid: QuestionResult(**r) for cid, r in per.items()} for qid, per in qs.items()}
+                for stage, qs in data.get("results", {}).items()
+            },
+            closed_questions={int(k): v for k, v in data.get("closed_questions", {}).items()},
+        )

@@ -1,0 +1,38 @@
+"""The end-of-show summary ``gavel demo --summary`` writes (and CI reads)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .scoring import score_rows
+from .show_state import ShowState
+
+
+def show_summary(state: ShowState, started_at: float | None = None) -> dict[str, Any]:
+    ids = [c["id"] for c in state.contestants]
+    names = {c["id"]: c["name"] for c in state.contestants}
+    rows = score_rows(ids, state.results.values())
+    cold_start = None
+    if started_at is not None and state.first_token_ts is not None:
+        cold_start = round(state.first_token_ts - started_at, 2)
+    return {
+        "show_id": state.show_id,
+        "title": state.title,
+        "status": state.status,
+        "cold_start_to_first_token_s": cold_start,
+        "stages": [{"index": s["index"], "title": s["title"], "status": s["status"]} for s in state.stages],
+        "contestants": {
+            row.contestant: {
+                "name": names.get(row.contestant, row.contestant),
+                "questions_answered": row.answered,
+                "correct": row.correct,
+                "accuracy": row.accuracy,
+                "tokens_streamed": row.tokens,
+                "dnf": row.dnf,
+                "ttft_median_s": row.ttft_median,
+                "tpot_median_s": row.tpot_median,
+                "e2e_median_s": row.e2e_median,
+            }
+            for row in rows
+        },
+    }

@@ -57,7 +57,7 @@ class Studio:
         log.info("studio for show %r up; data in %s", show_id, self.data_dir)
 
     def _client(self, url: str) -> aioredis.Redis:
-        client = aioredis.Redis.from_url(url, health_check_interval=10, socket_keepalive=True)
+        client = aioredis.Redis.from_url(url, health_check_interval=10)
         self._clients.append(client)
         return client
 

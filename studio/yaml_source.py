@@ -87,13 +87,21 @@ def format_loc(loc: LinePath) -> str:
     return out or "(top level)"
 
 
+def _source_loc(loc: LinePath, lines: dict[LinePath, int]) -> LinePath:
+    """Drop the parts of a pydantic loc that are not in the file (a discriminated union's tag)."""
+    out: LinePath = ()
+    for i, part in enumerate(loc):
+        if out + (part,) in lines or i == len(loc) - 1 or out + (loc[i + 1],) not in lines:
+            out += (part,)
+    return out
+
+
 def format_validation_error(
     path: str | Path, error: ValidationError, lines: dict[LinePath, int], prefix: LinePath = ()
 ) -> list[str]:
     problems = []
     for err in error.errors(include_url=False):
-        # pydantic adds the tag of a discriminated union to loc; it is not a field name.
-        loc = prefix + tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        loc = _source_loc(prefix + tuple(err["loc"]), lines)
         line = line_of(lines, loc)
         where = f"{path}:{line}" if line else str(path)
         problems.append(f"{where}: {format_loc(loc)}: {err['msg']}")

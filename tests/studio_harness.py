@@ -1,0 +1,145 @@
+"""Run a real studio (uvicorn on 127.0.0.1) in a background thread, and talk to it like a client."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import uvicorn
+from websockets.sync.client import connect
+
+from studio.app import create_app
+from studio.runtime import Studio
+
+from .conftest import free_port
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+class LiveStudio:
+    def __init__(self, studio: Studio):
+        self.studio = studio
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.ws_base = f"ws://127.0.0.1:{self.port}"
+        config = uvicorn.Config(create_app(studio), host="127.0.0.1", port=self.port, log_config=None, ws_ping_interval=None)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
+
+    def __enter__(self) -> "LiveStudio":
+        self.thread.start()
+        deadline = time.monotonic() + 60
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the studio did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=60)
+
+    @property
+    def director_token(self) -> str:
+        return self.studio.tokens.director
+
+    def command(self, name: str, command_id: str | None = None, token: str | None = "director") -> httpx.Response:
+        headers = {}
+        if token == "director":
+            headers["Authorization"] = f"Bearer {self.director_token}"
+        elif token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        body = {"command": name}
+        if command_id:
+            body["command_id"] = command_id
+        return httpx.post(f"{self.base}/api/command", json=body, headers=headers, timeout=30)
+
+    def state(self) -> dict:
+        response = httpx.get(f"{self.base}/api/state", headers={"Authorization": f"Bearer {self.director_token}"}, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    def wait_for_engines(self, timeout_s: float = 300) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not self.state()["engines_ready"]:
+            if time.monotonic() > deadline:
+                raise TimeoutError("engines did not load")
+            time.sleep(0.5)
+        errors = self.state()["engine_errors"]
+        assert not errors, errors
+
+
+@dataclass
+class Recording:
+    """Every event one WebSocket client accepted, in order."""
+
+    events: list[dict] = field(default_factory=list)
+    reconnects: int = 0
+    error: BaseException | None = None
+
+    def of_type(self, kind: str) -> list[dict]:
+        return [e for e in self.events if e["type"] == kind]
+
+
+def record_until_show_ends(
+    ws_base: str,
+    channel: str,
+    recording: Recording,
+    drop_after_tokens: int | None = None,
+    timeout_s: float = 300,
+    token: str | None = None,
+) -> None:
+    """Follow a channel until show.status completed/aborted. With ``drop_after_tokens`` the client
+    hangs up once, mid-stream, and reconnects with its last seq, as an overlay would."""
+    deadline = time.monotonic() + timeout_s
+    dropped = False
+    try:
+        while True:
+            since = recording.events[-1]["seq"] if recording.events else 0
+            auth = f"&token={token}" if token else ""
+            with connect(f"{ws_base}/ws/{channel}?since={since}{auth}", open_timeout=30) as ws:
+                tokens_seen = 0
+                while True:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise TimeoutError(f"show did not end within {timeout_s}s on {channel}")
+                    event = json.loads(ws.recv(timeout=remaining))
+                    recording.events.append(event)
+                    if event["type"] == "answer.token":
+                        tokens_seen += 1
+                    if event["type"] == "show.status" and event["data"]["status"] in ("completed", "aborted"):
+                        return
+                    if drop_after_tokens and not dropped and tokens_seen >= drop_after_tokens:
+                        dropped = True
+                        recording.reconnects += 1
+                        break  # leaves the with-block: the socket closes mid-stage
+            time.sleep(0.3)  # events keep flowing while this client is away
+    except BaseException as exc:  # surfaced by the test that reads the recording
+        recording.error = exc
+
+
+def start_recorder(ws_base: str, channel: str, **kwargs) -> tuple[Recording, threading.Thread]:
+    recording = Recording()
+    thread = threading.Thread(target=record_until_show_ends, args=(ws_base, channel, recording), kwargs=kwargs, daemon=True)
+    thread.start()
+    return recording, thread
+
+
+def subprocess_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("VLLM_PLUGINS", "")
+    env.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
+    return env

@@ -49,26 +49,38 @@ def _require_director(request: Request, studio: Studio) -> JSONResponse | None:
     return None
 
 
+class BadCommand(ValueError):
+    pass
+
+
+def parse_command(raw: bytes | str) -> tuple[str, str]:
+    """A director command from HTTP or the director socket: ``{"command", "command_id"?}``."""
+    if len(raw) > MAX_COMMAND_BODY:
+        raise BadCommand(f"body over {MAX_COMMAND_BODY} bytes")
+    try:
+        payload = json.loads(raw or b"{}")
+    except json.JSONDecodeError as exc:
+        raise BadCommand(f"body is not JSON: {exc.msg} at position {exc.pos}") from None
+    if not isinstance(payload, dict):
+        raise BadCommand("body must be a JSON object")
+    name = payload.get("command")
+    if name not in COMMANDS:
+        raise BadCommand(f"command: must be one of {', '.join(COMMANDS)} (got {name!r})")
+    command_id = payload.get("command_id") or uuid.uuid4().hex
+    if not isinstance(command_id, str) or not 1 <= len(command_id) <= 100:
+        raise BadCommand("command_id: must be a string of 1 to 100 characters")
+    return name, command_id
+
+
 async def command(request: Request) -> JSONResponse:
     studio: Studio = request.app.state.studio
     if denied := _require_director(request, studio):
         return denied
-    body = await request.body()
-    if len(body) > MAX_COMMAND_BODY:
-        return _error(413, f"body over {MAX_COMMAND_BODY} bytes")
     try:
-        payload = json.loads(body or b"{}")
-    except json.JSONDecodeError as exc:
-        return _error(400, f"body is not JSON: {exc.msg} at position {exc.pos}")
-    if not isinstance(payload, dict):
-        return _error(400, "body must be a JSON object")
-    name = payload.get("command")
-    if name not in COMMANDS:
-        return _error(400, f"command: must be one of {', '.join(COMMANDS)} (got {name!r})")
-    command_id = payload.get("command_id") or uuid.uuid4().hex
-    if not isinstance(command_id, str) or not 1 <= len(command_id) <= 100:
-        return _error(400, "command_id: must be a string of 1 to 100 characters")
-    result = await studio.controller.command(name, command_id, by=payload.get("by") or "director")
+        name, command_id = parse_command(await request.body())
+    except BadCommand as exc:
+        return _error(413 if "bytes" in str(exc) else 400, str(exc))
+    result = await studio.controller.command(name, command_id, by="director")
     return JSONResponse(result.to_dict(), status_code=200 if result.ok else 409)
 
 
@@ -106,7 +118,7 @@ async def feed(websocket: WebSocket) -> None:
         return
     await websocket.accept()
     serving = asyncio.create_task(studio.hubs[channel].serve(websocket.send_text, since))
-    listening = asyncio.create_task(_until_disconnect(websocket))
+    listening = asyncio.create_task(_listen(websocket, studio, channel))
     done, pending = await asyncio.wait({serving, listening}, return_when=asyncio.FIRST_COMPLETED)
     for task in pending:
         task.cancel()
@@ -118,11 +130,26 @@ async def feed(websocket: WebSocket) -> None:
         log.error("feed %s failed: %r", channel, serving.exception())
 
 
-async def _until_disconnect(websocket: WebSocket) -> None:
+async def _listen(websocket: WebSocket, studio: Studio, channel: str) -> None:
+    """Until the client goes: on the director channel, run the commands it sends.
+
+    The answer to a socket command is its ``director.command`` event on this same feed (accepted
+    or refused, with the reason), so the panel learns the outcome from the log like everyone else.
+    Graphics channels are receive-only; anything sent there is ignored.
+    """
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
             return
+        if channel != "director":
+            continue
+        raw = message.get("text") or message.get("bytes") or b""
+        try:
+            name, command_id = parse_command(raw)
+        except BadCommand as exc:
+            await studio.controller.refuse(str(raw)[:60], "director", str(exc))
+            continue
+        await studio.controller.command(name, command_id, by="director")
 
 
 async def director_page(request: Request) -> FileResponse:

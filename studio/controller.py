@@ -150,6 +150,16 @@ class ShowController:
             log.info("%s by %s: %s", name, by, reason or ("done" if changed else "no change"))
             return result
 
+    async def refuse(self, what: str, by: str, reason: str) -> None:
+        """Log a command that could not even be read (malformed), so the panel can show why."""
+        async with self._lock:
+            await self.publish(
+                ev.DirectorCommand(
+                    data=ev.DirectorCommandData(command=what, command_id="-", by=by, accepted=False, reason=reason)
+                ),
+                channels=ev.DIRECTOR_ONLY,
+            )
+
     async def _do_start(self) -> tuple[bool, bool, str]:
         if self.state.ended:
             return False, False, f"the show has {self.state.status}"

@@ -30,15 +30,22 @@ engines:
   local:
     kind: vllm
     kv_cache_gib: 0.5
+  unplugged:  # nothing listens there: its contestant must DNF without stopping the show
+    kind: openai
+    base_url: http://127.0.0.1:9/v1
+    model: nobody
+    timeout_s: 2
 contestants:
   - {id: ada, name: Ada, engine: local}
   - {id: bao, name: Bao, engine: local}
+  - {id: cyd, name: Cyd, engine: unplugged}
 stages:
   - kind: speed_qa
-    title: Warm-up
+    title: Lightning  # a time limit no answer can meet
     bank: BANK
     questions: 1
-    sampling: {max_tokens: 8}
+    time_limit_s: 0.01
+    sampling: {max_tokens: 200}
   - kind: speed_qa
     title: Main round
     bank: BANK
@@ -65,7 +72,7 @@ def _wait_ready(base: str, token: str, proc: subprocess.Popen, timeout_s: float 
         try:
             state = httpx.get(f"{base}/api/state", headers={"Authorization": f"Bearer {token}"}, timeout=5).json()
             if state.get("engines_ready"):
-                assert not state["engine_errors"], state["engine_errors"]
+                assert list(state["engine_errors"]) in ([], ["unplugged"]), state["engine_errors"]
                 return
         except httpx.TransportError:
             pass
@@ -142,8 +149,16 @@ def test_kill_9_mid_stage_then_restart_resumes_the_same_stage(tmp_path):
     assert not [e for e in after if e["type"] == "stage.started"]
     assert [s["status"] for s in state["stages"]] == ["completed", "completed"]
     assert sorted(state["closed_questions"]["1"]) == ["demo-1", "demo-2", "demo-3", "demo-4", "demo-5"]
-    final = [e for e in after if e["type"] == "scoreboard"][-1]["data"]["rows"]
-    assert all(row["answered"] == 5 for row in final)
+    final = {row["contestant"]: row for row in [e for e in after if e["type"] == "scoreboard"][-1]["data"]["rows"]}
+    assert all(row["answered"] == 5 for row in final.values())
+    # The unplugged engine's contestant DNFs every answer; the others are unaffected.
+    assert final["cyd"]["dnf"] == 5 and final["cyd"]["correct"] == 0
+    assert final["ada"]["dnf"] == 0 and final["bao"]["dnf"] == 0
+    first_stage = before[: next(i for i, e in enumerate(before) if e["type"] == "stage.ended")]
+    lightning = {e["data"]["contestant"]: e["data"] for e in first_stage if e["type"] == "answer.finished"}
+    assert lightning["ada"]["status"] == lightning["bao"]["status"] == "timeout"
+    assert lightning["cyd"]["status"] == "dnf" and "127.0.0.1:9" in lightning["cyd"]["reason"]
+    assert state["engines"] == {"local": True, "unplugged": False}
     # The crashed studio's embedded Redis went with it (PR_SET_PDEATHSIG), so the restart replayed the AOF.
     assert "Redis version" in (data_dir / "redis.log").read_text() and (data_dir / "appendonly.aof").exists()
 

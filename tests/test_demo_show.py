@@ -6,11 +6,13 @@ One show is run per module (the engine takes ~30 s to load); each test checks on
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
+from websockets.sync.client import connect
 
 from stages.banks import load_bank
 from stages.grading import grade
@@ -47,6 +49,13 @@ def show(tmp_path_factory):
         first = live.command("start", command_id="press-1")
         repeated = live.command("start", command_id="press-1")
         again = live.command("start", command_id="press-2")
+        # The director socket takes the same commands; its answers arrive as director.command events.
+        with connect(f"{live.ws_base}/ws/director?since=0&token={live.director_token}") as ws:
+            ws.send(json.dumps({"command": "pause", "command_id": "sock-1"}))
+            ws.send(json.dumps({"command": "resume", "command_id": "sock-2"}))
+            ws.send("not json")
+        with connect(f"{live.ws_base}/ws/program?since=0") as ws:
+            ws.send(json.dumps({"command": "abort", "command_id": "graphics-1"}))  # read-only: ignored
 
         # The overlay shows tokens while the stage runs.
         page.wait_for_function(
@@ -152,7 +161,17 @@ def test_a_bad_director_token_is_refused_and_changes_nothing(show):
     assert show["state_after_refusals"]["show"]["status"] == "idle"
     commands = show["director"].of_type("director.command")
     assert all(c["data"]["by"] == "director" for c in commands)
-    assert [c["data"]["command_id"] for c in commands] == ["press-1", "press-2"]
+    assert [c["data"]["command_id"] for c in commands] == ["press-1", "press-2", "sock-1", "sock-2", "-"]
+
+
+def test_the_director_socket_runs_commands_and_graphics_sockets_cannot(show):
+    commands = {c["data"]["command_id"]: c["data"] for c in show["director"].of_type("director.command")}
+    assert commands["sock-1"]["command"] == "pause" and commands["sock-1"]["accepted"]
+    assert commands["sock-2"]["command"] == "resume" and commands["sock-2"]["accepted"]
+    assert not commands["-"]["accepted"] and "not JSON" in commands["-"]["reason"]
+    assert "graphics-1" not in commands
+    statuses = [e["data"]["status"] for e in show["director"].of_type("show.status")]
+    assert statuses == ["running", "paused", "running", "completed"]
 
 
 def test_director_commands_are_idempotent(show):

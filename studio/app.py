@@ -2,7 +2,8 @@
 
 - ``/ws/{channel}?since=N`` — program / preview / director event feeds (director needs its token).
 - ``POST /api/command`` — director commands; ``GET /api/state`` — what the director sees.
-- ``/overlays/...`` — the on-air graphics; ``/director`` — the director's panel.
+- ``/overlays/...`` — the on-air graphics (``version.json``: the overlay files' version);
+  ``/vendor/plotly.min.js`` — plotly.js from the plotly package; ``/director`` — the panel.
 Every error is JSON with the reason; nothing here returns a 500 for bad input.
 """
 
@@ -15,6 +16,8 @@ import uuid
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import plotly
+import plotly.utils
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -24,14 +27,16 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from .auth import presented_token
+from .graphics import OVERLAYS_DIR
+from .radar import radar_figure
 from .controller import COMMANDS
-from .events import CHANNELS
+from .events import CHANNELS, GraphicsClientData
 from .fanout import SubscriberOverflow
 from .runtime import Studio
 
 log = logging.getLogger("gavel.app")
 
-OVERLAYS_DIR = Path(__file__).resolve().parent.parent / "overlays"
+PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 MAX_COMMAND_BODY = 4096
 
@@ -53,8 +58,8 @@ class BadCommand(ValueError):
     pass
 
 
-def parse_command(raw: bytes | str) -> tuple[str, str]:
-    """A director command from HTTP or the director socket: ``{"command", "command_id"?}``."""
+def parse_command(raw: bytes | str) -> tuple[str, str, dict]:
+    """A director command from HTTP or the director socket: ``{"command", "command_id"?, "args"?}``."""
     if len(raw) > MAX_COMMAND_BODY:
         raise BadCommand(f"body over {MAX_COMMAND_BODY} bytes")
     try:
@@ -69,7 +74,10 @@ def parse_command(raw: bytes | str) -> tuple[str, str]:
     command_id = payload.get("command_id") or uuid.uuid4().hex
     if not isinstance(command_id, str) or not 1 <= len(command_id) <= 100:
         raise BadCommand("command_id: must be a string of 1 to 100 characters")
-    return name, command_id
+    args = payload.get("args", {})
+    if not isinstance(args, dict):
+        raise BadCommand("args: must be a JSON object")
+    return name, command_id, args
 
 
 async def command(request: Request) -> JSONResponse:
@@ -77,10 +85,10 @@ async def command(request: Request) -> JSONResponse:
     if denied := _require_director(request, studio):
         return denied
     try:
-        name, command_id = parse_command(await request.body())
+        name, command_id, args = parse_command(await request.body())
     except BadCommand as exc:
         return _error(413 if "bytes" in str(exc) else 400, str(exc))
-    result = await studio.controller.command(name, command_id, by="director")
+    result = await studio.controller.command(name, command_id, by="director", args=args)
     return JSONResponse(result.to_dict(), status_code=200 if result.ok else 409)
 
 
@@ -117,17 +125,43 @@ async def feed(websocket: WebSocket) -> None:
         await websocket.close(code=4400, reason="since: must be a non-negative integer")
         return
     await websocket.accept()
+    registered = _graphics_client(websocket, channel, studio)
+    if registered:
+        await studio.controller.graphics_client(registered)
     serving = asyncio.create_task(studio.hubs[channel].serve(websocket.send_text, since))
     listening = asyncio.create_task(_listen(websocket, studio, channel))
     done, pending = await asyncio.wait({serving, listening}, return_when=asyncio.FIRST_COMPLETED)
     for task in pending:
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
+    if registered:
+        await studio.controller.graphics_client(registered.model_copy(update={"connected": False}))
     if serving in done and isinstance(serving.exception(), SubscriberOverflow):
         log.warning("%s", serving.exception())
         await websocket.close(code=4408, reason="too far behind: reconnect with since")
     elif serving in done and serving.exception() is not None and not isinstance(serving.exception(), (WebSocketDisconnect, RuntimeError)):
         log.error("feed %s failed: %r", channel, serving.exception())
+
+
+def _graphics_client(websocket: WebSocket, channel: str, studio: Studio) -> GraphicsClientData | None:
+    """A graphics page says who it is in its URL (``graphic``, ``version``, ``client``)."""
+    params = websocket.query_params
+    graphic = params.get("graphic")
+    if not graphic:
+        return None
+    version = params.get("version", "")[:40]
+    return GraphicsClientData(
+        client_id=(params.get("client") or uuid.uuid4().hex)[:64],
+        graphic=graphic[:40],
+        channel=channel,
+        version=version,
+        stale=version != studio.overlay_version,
+        connected=True,
+    )
+
+
+async def overlay_version(request: Request) -> JSONResponse:
+    return JSONResponse({"version": request.app.state.studio.overlay_version}, headers={"Cache-Control": "no-store"})
 
 
 async def _listen(websocket: WebSocket, studio: Studio, channel: str) -> None:
@@ -145,15 +179,30 @@ async def _listen(websocket: WebSocket, studio: Studio, channel: str) -> None:
             continue
         raw = message.get("text") or message.get("bytes") or b""
         try:
-            name, command_id = parse_command(raw)
+            name, command_id, args = parse_command(raw)
         except BadCommand as exc:
             await studio.controller.refuse(str(raw)[:60], "director", str(exc))
             continue
-        await studio.controller.command(name, command_id, by="director")
+        await studio.controller.command(name, command_id, by="director", args=args)
 
 
 async def director_page(request: Request) -> FileResponse:
     return FileResponse(STATIC_DIR / "director.html")
+
+
+async def radar(request: Request) -> JSONResponse:
+    """The radar figure (plotly JSON, built in Python) from a channel's state: what that output shows."""
+    studio: Studio = request.app.state.studio
+    channel = request.query_params.get("channel", "program")
+    if channel not in ("program", "preview"):
+        return _error(400, "channel: must be program or preview")
+    figure = radar_figure(studio.hubs[channel].state)
+    return JSONResponse(json.loads(json.dumps(figure, cls=plotly.utils.PlotlyJSONEncoder)))
+
+
+async def plotly_js(request: Request) -> FileResponse:
+    """plotly.js from the plotly package itself: studios are often offline, never a CDN."""
+    return FileResponse(PLOTLY_JS, media_type="text/javascript")
 
 
 async def index(request: Request) -> RedirectResponse:
@@ -180,6 +229,9 @@ def create_app(studio: Studio) -> Starlette:
             Route("/api/command", command, methods=["POST"]),
             Route("/api/state", state),
             Route("/director", director_page),
+            Route("/overlays/version.json", overlay_version),
+            Route("/vendor/plotly.min.js", plotly_js),
+            Route("/figures/radar", radar),
             WebSocketRoute("/ws/{channel}", feed),
             Mount("/overlays", StaticFiles(directory=OVERLAYS_DIR), name="overlays"),
         ],

@@ -25,12 +25,15 @@ from stages.registry import make_stage
 
 from . import events as ev
 from .event_log import EventLog
+from .graphics import DEFAULT_ON_AIR, GRAPHICS
 from .show_script import ShowScript
 from .show_state import ShowState
 
 log = logging.getLogger("gavel.controller")
 
-COMMANDS = ("start", "next", "pause", "resume", "skip", "abort")
+SHOW_COMMANDS = ("start", "next", "pause", "resume", "skip", "abort")
+GRAPHICS_COMMANDS = ("cue", "take", "panic", "refresh")
+COMMANDS = SHOW_COMMANDS + GRAPHICS_COMMANDS
 
 
 @dataclass
@@ -93,11 +96,14 @@ class ShowController:
                     )
                 )
             )
+            await self._open_graphics()
         elif len(self.state.stages) != len(self.script.stages):
             raise RuntimeError(
                 f"the event log holds show {self.state.show_id!r} with {len(self.state.stages)} stages but the script has "
                 f"{len(self.script.stages)}: use a fresh data dir for a changed rundown"
             )
+        for client in list(self.state.clients.values()):  # pages of the previous process reconnect anew
+            await self.graphics_client(ev.GraphicsClientData(**{**client, "connected": False}))
         if self.state.status != "paused":
             self._not_paused.set()
         if self.state.ended:
@@ -131,18 +137,24 @@ class ShowController:
     def _result_key(self, command_id: str) -> str:
         return f"gavel:{{{self.log.show_id}}}:command:{command_id}"
 
-    async def command(self, name: str, command_id: str, by: str) -> CommandResult:
+    async def command(self, name: str, command_id: str, by: str, args: dict | None = None) -> CommandResult:
         if name not in COMMANDS:
             raise ValueError(f"unknown command {name!r}; known: {', '.join(COMMANDS)}")
+        args = args or {}
         async with self._lock:
             earlier = await self.log.client.get(self._result_key(command_id))
             if earlier is not None:
                 return CommandResult(**json.loads(earlier))
-            ok, changed, reason = await getattr(self, f"_do_{name}")()
+            if name in GRAPHICS_COMMANDS:
+                ok, changed, reason = await getattr(self, f"_do_{name}")(args)
+            else:
+                ok, changed, reason = await getattr(self, f"_do_{name}")()
             result = CommandResult(name, command_id, ok, changed, reason, self.state.status, self.state.current_stage)
             await self.publish(
                 ev.DirectorCommand(
-                    data=ev.DirectorCommandData(command=name, command_id=command_id, by=by, accepted=ok, reason=reason)
+                    data=ev.DirectorCommandData(
+                        command=name, command_id=command_id, by=by, accepted=ok, reason=reason, args=args
+                    )
                 ),
                 channels=ev.DIRECTOR_ONLY,
             )
@@ -221,6 +233,54 @@ class ShowController:
             await self.publish(ev.StageEnded(data=ev.StageEndedData(index=current, status="aborted")))
         await self._end_show("aborted")
         return True, True, ""
+
+    # -- graphics: cue on preview, take to program, panic ---------------------------------------
+
+    async def _do_cue(self, args: dict) -> tuple[bool, bool, str]:
+        graphic = args.get("graphic")
+        if graphic not in GRAPHICS:
+            return False, False, f"graphic: unknown {graphic!r}; known: {', '.join(GRAPHICS)}"
+        visible, data = args.get("visible", True), args.get("data", {})
+        if not isinstance(visible, bool):
+            return False, False, "visible: must be true or false"
+        if not isinstance(data, dict):
+            return False, False, "data: must be an object"
+        cued = {"visible": visible, "data": data}
+        if self.state.graphics["preview"].get(graphic) == cued:
+            return True, False, "already on preview like that"
+        await self.publish(ev.GraphicCued(data=ev.GraphicCuedData(graphic=graphic, **cued)), channels=ev.PREVIEW)
+        return True, True, ""
+
+    async def _do_take(self, args: dict) -> tuple[bool, bool, str]:
+        preview = self.state.graphics["preview"]
+        if self.state.graphics["program"] == preview:
+            return True, False, "program already shows preview"
+        await self.publish(ev.GraphicsTaken(data=ev.GraphicsTakenData(graphics=preview)), channels=ev.PROGRAM)
+        return True, True, ""
+
+    async def _do_panic(self, args: dict) -> tuple[bool, bool, str]:
+        anything_on = any(g["visible"] for output in self.state.graphics.values() for g in output.values())
+        # Published even when nothing shows: a page that missed an event must still go clear.
+        await self.publish(ev.GraphicsCleared(data=ev.GraphicsClearedData(reason="panic")))
+        return True, anything_on, "" if anything_on else "nothing was on"
+
+    async def _do_refresh(self, args: dict) -> tuple[bool, bool, str]:
+        target = args.get("target", "all")
+        if not isinstance(target, str) or not target:
+            return False, False, "target: a client id, a graphic name or 'all'"
+        await self.publish(ev.GraphicsRefresh(data=ev.GraphicsRefreshData(target=target)))
+        return True, True, ""
+
+    async def _open_graphics(self) -> None:
+        for graphic in sorted(DEFAULT_ON_AIR):
+            await self.publish(ev.GraphicCued(data=ev.GraphicCuedData(graphic=graphic, visible=True)), channels=ev.PREVIEW)
+        await self.publish(
+            ev.GraphicsTaken(data=ev.GraphicsTakenData(graphics=self.state.graphics["preview"])), channels=ev.PROGRAM
+        )
+
+    async def graphics_client(self, data: ev.GraphicsClientData) -> None:
+        """Record a graphics page arriving or leaving (the panel's registry is this log)."""
+        await self.publish(ev.GraphicsClient(data=data), channels=ev.DIRECTOR_ONLY)
 
     # -- stages ---------------------------------------------------------------------------------
 

@@ -17,6 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 CHANNELS = ("program", "preview", "director")
 ON_AIR = ("program", "preview", "director")  # what a stage event is published to
 DIRECTOR_ONLY = ("director",)
+PREVIEW = ("preview", "director")
+PROGRAM = ("program", "director")
+GRAPHICS_OUTPUTS = ("program", "preview")
 
 
 class _Data(BaseModel):
@@ -65,6 +68,7 @@ class DirectorCommandData(_Data):
     by: str
     accepted: bool
     reason: str = ""
+    args: dict[str, Any] = Field(default_factory=dict)
 
 
 class ShowStatusData(_Data):
@@ -143,6 +147,38 @@ class ScoreboardData(_Data):
     rows: list[ScoreRow]
 
 
+class GraphicState(_Data):
+    visible: bool = False
+    data: dict[str, Any] = Field(default_factory=dict)  # the fields the graphic's manifest names
+
+
+class GraphicCuedData(_Data):
+    graphic: str
+    visible: bool
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class GraphicsTakenData(_Data):
+    graphics: dict[str, GraphicState]  # program's whole graphics state after the take
+
+
+class GraphicsClearedData(_Data):
+    reason: str  # "panic"
+
+
+class GraphicsRefreshData(_Data):
+    target: str  # a client id, a graphic name, or "all"
+
+
+class GraphicsClientData(_Data):
+    client_id: str
+    graphic: str
+    channel: str
+    version: str
+    stale: bool  # loaded from older overlay files than the studio serves now
+    connected: bool
+
+
 class _Event(BaseModel):
     model_config = ConfigDict(extra="forbid")
     seq: int = 0  # assigned by the event log; 0 until appended
@@ -209,6 +245,41 @@ class Scoreboard(_Event):
     data: ScoreboardData
 
 
+class GraphicCued(_Event):
+    """The director put a graphic (or its new data) on preview."""
+
+    type: Literal["graphic.cued"] = "graphic.cued"
+    data: GraphicCuedData
+
+
+class GraphicsTaken(_Event):
+    """Take: preview's graphics state became program's."""
+
+    type: Literal["graphics.taken"] = "graphics.taken"
+    data: GraphicsTakenData
+
+
+class GraphicsCleared(_Event):
+    """Panic / all out: every graphic off, on every output."""
+
+    type: Literal["graphics.cleared"] = "graphics.cleared"
+    data: GraphicsClearedData
+
+
+class GraphicsRefresh(_Event):
+    """Ask matching graphics pages to reload themselves (after an overlay update)."""
+
+    type: Literal["graphics.refresh"] = "graphics.refresh"
+    data: GraphicsRefreshData
+
+
+class GraphicsClient(_Event):
+    """A graphics page connected or went away (the director's registry of outputs)."""
+
+    type: Literal["graphics.client"] = "graphics.client"
+    data: GraphicsClientData
+
+
 class Snapshot(_Event):
     """Sent instead of a replay when the events a client missed are no longer in the log.
 
@@ -234,6 +305,11 @@ Event = Annotated[
         AnswerGraded,
         QuestionClosed,
         Scoreboard,
+        GraphicCued,
+        GraphicsTaken,
+        GraphicsCleared,
+        GraphicsRefresh,
+        GraphicsClient,
         Snapshot,
     ],
     Field(discriminator="type"),

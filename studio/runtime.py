@@ -22,6 +22,7 @@ from .engines import build_pool
 from .event_log import EventLog
 from .events import CHANNELS
 from .fanout import ChannelHub
+from .graphics import overlay_version
 from .show_script import ShowScript
 
 log = logging.getLogger("gavel.studio")
@@ -33,6 +34,7 @@ class Studio:
         self.data_dir = Path(data_dir)
         self.autopilot = autopilot
         self.tokens = Tokens.load(self.data_dir)
+        self.overlay_version = overlay_version()
         self.redis_server: EmbeddedRedis | None = None
         self.pool = pool
         self.hubs: dict[str, ChannelHub] = {}

@@ -50,6 +50,9 @@ class ShowState:
     # after a crash replaces its half-finished first attempt instead of counting twice)
     results: dict[int, dict[str, dict[str, QuestionResult]]] = field(default_factory=dict)
     closed_questions: dict[int, list[str]] = field(default_factory=dict)
+    # output ("program" / "preview") -> graphic name -> {"visible": bool, "data": {...}}
+    graphics: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {"program": {}, "preview": {}})
+    clients: dict[str, dict[str, Any]] = field(default_factory=dict)  # graphics pages connected now
     last_seq: int = 0
     first_token_ts: float | None = None  # when the first token went on air (cold-start figure)
 
@@ -118,6 +121,19 @@ class ShowState:
                     closed.append(data.question_id)
             case ev.Scoreboard():
                 self.scoreboard = data.model_dump()
+            case ev.GraphicCued():
+                self.graphics["preview"][data.graphic] = {"visible": data.visible, "data": data.data}
+            case ev.GraphicsTaken():
+                self.graphics["program"] = {name: g.model_dump() for name, g in data.graphics.items()}
+            case ev.GraphicsCleared():
+                for output in self.graphics.values():
+                    for graphic in output.values():
+                        graphic["visible"] = False
+            case ev.GraphicsClient():
+                if data.connected:
+                    self.clients[data.client_id] = data.model_dump()
+                else:
+                    self.clients.pop(data.client_id, None)
             case ev.Snapshot():
                 restored = ShowState.from_dict(data)
                 restored.last_seq = event.seq
@@ -139,6 +155,8 @@ class ShowState:
                 for stage, qs in self.results.items()
             },
             "closed_questions": {str(k): v for k, v in self.closed_questions.items()},
+            "graphics": self.graphics,
+            "clients": self.clients,
         }
 
     @classmethod
@@ -159,4 +177,6 @@ class ShowState:
                 for stage, qs in data.get("results", {}).items()
             },
             closed_questions={int(k): v for k, v in data.get("closed_questions", {}).items()},
+            graphics=data.get("graphics") or {"program": {}, "preview": {}},
+            clients=data.get("clients", {}),
         )

@@ -1,0 +1,80 @@
+"""The contestants' radar: every axis, its source and its normalisation, in one place.
+
+Each axis maps a raw figure to 0..1, higher is better, on a fixed scale (not relative to the other
+contestants, so a contestant's shape does not change because someone else joined):
+
+| axis        | raw figure                                  | 0 at        | 1 at        |
+|-------------|---------------------------------------------|-------------|-------------|
+| TTFT        | median time to first token (s)              | >= 2.0 s    | 0 s         |
+| Throughput  | 1 / median TPOT (tokens/s)                  | 0 tok/s     | >= 50 tok/s |
+| Accuracy    | graded answers correct / answered           | 0 %         | 100 %       |
+| Creativity  | judges/audience on poems (later stages)     | not yet measured: shown as n/a |
+| Judges      | mean judges' score /10 (later stages)       | not yet measured: shown as n/a |
+| Audience    | share of audience votes (later stages)      | not yet measured: shown as n/a |
+
+The figure is built with plotly in Python and drawn on air by plotly.js served from the plotly
+package (``/vendor/plotly.min.js``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+
+from .scoring import score_rows
+from .show_state import ShowState
+
+AXES = ("TTFT", "Throughput", "Accuracy", "Creativity", "Judges", "Audience")
+TTFT_WORST_S = 2.0
+THROUGHPUT_BEST_TPS = 50.0
+PALETTE = ("#39c0ff", "#ff4f9a", "#ffd24a", "#42e08a", "#b48cff", "#ff8c42")
+
+
+def _clamp(x: float) -> float:
+    return max(0.0, min(1.0, x))
+
+
+def radar_values(state: ShowState) -> dict[str, dict[str, float | None]]:
+    """contestant id -> axis -> 0..1, or None where the show has not measured it yet."""
+    ids = [c["id"] for c in state.contestants]
+    out: dict[str, dict[str, float | None]] = {}
+    for row in score_rows(ids, state.results.values()):
+        out[row.contestant] = {
+            "TTFT": None if row.ttft_median is None else _clamp(1 - row.ttft_median / TTFT_WORST_S),
+            "Throughput": None if not row.tpot_median else _clamp((1 / row.tpot_median) / THROUGHPUT_BEST_TPS),
+            "Accuracy": row.accuracy if row.answered else None,
+            "Creativity": None,
+            "Judges": None,
+            "Audience": None,
+        }
+    return out
+
+
+def radar_figure(state: ShowState) -> dict[str, Any]:
+    names = {c["id"]: c["name"] for c in state.contestants}
+    fig = go.Figure()
+    for i, (contestant, values) in enumerate(radar_values(state).items()):
+        r = [values[a] if values[a] is not None else 0.0 for a in AXES]
+        hover = [f"{a}: {'n/a' if values[a] is None else f'{values[a]:.0%}'}" for a in AXES]
+        colour = PALETTE[i % len(PALETTE)]
+        fig.add_trace(
+            go.Scatterpolar(
+                r=r + r[:1], theta=list(AXES) + [AXES[0]], name=names.get(contestant, contestant),
+                fill="toself", line={"color": colour, "width": 4}, opacity=0.85,
+                text=hover + hover[:1], hoverinfo="text+name",
+            )
+        )
+    fig.update_layout(
+        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+        font={"family": "system-ui, 'Noto Sans CJK SC', sans-serif", "size": 26, "color": "#ffffff"},
+        polar={
+            "bgcolor": "rgba(20,22,30,0.78)",
+            "radialaxis": {"range": [0, 1], "showticklabels": False, "gridcolor": "rgba(255,255,255,0.25)"},
+            "angularaxis": {"gridcolor": "rgba(255,255,255,0.25)"},
+        },
+        legend={"orientation": "h", "y": -0.08, "x": 0.5, "xanchor": "center", "font": {"size": 30}},
+        margin={"l": 120, "r": 120, "t": 60, "b": 60},
+        showlegend=True,
+    )
+    return fig.to_plotly_json()

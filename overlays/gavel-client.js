@@ -20,6 +20,12 @@
  *   callback at most once per animation frame, so 100 tokens/s cost one layout per frame.
  * - Never blanks: while disconnected the last good state stays on screen.
  * - Sends nothing: graphics are receive-only.
+ * - A graphics page names itself (option `graphic`): it fetches /overlays/version.json once at
+ *   load and connects with &graphic=<name>&version=<that>&client=<id> (a random id kept in
+ *   sessionStorage, so a reload keeps it), which puts it on the director's registry of outputs.
+ *   A live `graphics.refresh` aimed at "all", its graphic name or its client id reloads the page.
+ *   client.graphic(name) -> {visible, data}: that graphic's state on this page's output (program
+ *   on the program channel, preview on preview and director).
  *
  * Tests inspect window.__gavel = {events, lastSeq, connected, reconnects}.
  */
@@ -34,6 +40,11 @@
     "answer.started",
     "answer.token",
     "director.command",
+    "graphic.cued",
+    "graphics.cleared",
+    "graphics.client",
+    "graphics.refresh",
+    "graphics.taken",
     "question.asked",
     "question.closed",
     "scoreboard",
@@ -58,7 +69,13 @@
       question: null,
       answers: {},
       scoreboard: null,
+      graphics: { program: {}, preview: {} }, // output -> graphic name -> {visible, data}
+      clients: {},                            // client id -> graphics page (director channel)
     };
+  }
+
+  function graphicState(g) {
+    return { visible: isObject(g) && g.visible === true, data: isObject(g) && isObject(g.data) ? g.data : {} };
   }
 
   function newAnswer() {
@@ -76,6 +93,7 @@
     // Keys this client does not know (a newer server) are kept, not dropped.
     const s = Object.assign(emptyState(), data, {
       show: null, stages: [], contestants: [], current_stage: null, question: null, answers: {}, scoreboard: null,
+      graphics: { program: {}, preview: {} }, clients: {},
     });
     if (isObject(data.show)) s.show = Object.assign({ show_id: "", title: "", status: "idle" }, data.show);
     if (Array.isArray(data.stages)) s.stages = data.stages.filter(isObject).map((st) => Object.assign({ status: "pending" }, st));
@@ -88,6 +106,16 @@
       }
     }
     if (isObject(data.scoreboard)) s.scoreboard = data.scoreboard;
+    if (isObject(data.graphics)) {
+      for (const [output, graphics] of Object.entries(data.graphics)) {
+        if (!isObject(graphics)) continue;
+        s.graphics[output] = {};
+        for (const [name, g] of Object.entries(graphics)) s.graphics[output][name] = graphicState(g);
+      }
+    }
+    if (isObject(data.clients)) {
+      for (const [id, c] of Object.entries(data.clients)) if (isObject(c)) s.clients[id] = c;
+    }
     return s;
   }
 
@@ -117,8 +145,10 @@
         return normalizeState(ev.data);
 
       case "show.opened": {
-        // A (re)opened show starts from scratch.
+        // A (re)opened show starts from scratch, except graphics and clients (as in show_state.py).
         const s = emptyState();
+        s.graphics = state.graphics || s.graphics;
+        s.clients = state.clients || s.clients;
         s.show = { show_id: d.show_id, title: d.title, status: "idle" };
         s.stages = (Array.isArray(d.stages) ? d.stages : []).filter(isObject).map((st) => ({
           index: st.index, kind: st.kind, title: st.title, status: "pending",
@@ -205,6 +235,31 @@
         state.scoreboard = d;
         return state;
 
+      case "graphic.cued":
+        if (typeof d.graphic === "string") state.graphics.preview[d.graphic] = graphicState(d);
+        return state;
+
+      case "graphics.taken": {
+        // Program's whole graphics state: a page that joins late needs no history.
+        const program = {};
+        if (isObject(d.graphics)) for (const [name, g] of Object.entries(d.graphics)) program[name] = graphicState(g);
+        state.graphics.program = program;
+        return state;
+      }
+
+      case "graphics.cleared": // panic: everything off, on every output
+        for (const output of Object.values(state.graphics)) {
+          for (const g of Object.values(output)) g.visible = false;
+        }
+        return state;
+
+      case "graphics.client":
+        if (typeof d.client_id !== "string") return state;
+        if (d.connected) state.clients[d.client_id] = Object.assign({}, d);
+        else delete state.clients[d.client_id];
+        return state;
+
+      case "graphics.refresh": // acted on by the client (reload), not state
       case "director.command": // director-panel business; graphics ignore it
       default: // unknown types: forward compatible
         return state;
@@ -219,11 +274,38 @@
     try { return new URLSearchParams(global.location ? global.location.search : ""); } catch (e) { return new URLSearchParams(""); }
   }
 
+  // sessionStorage, where the browser allows it (some file:// hosts do not).
+  function storage(op, key, value) {
+    try {
+      const s = global.sessionStorage;
+      if (!s) return null;
+      if (op === "set") { s.setItem(key, value); return value; }
+      return s.getItem(key);
+    } catch (e) {
+      return null;
+    }
+  }
+
+  // One id per (tab, graphic, channel), kept across reloads so the panel's registry stays stable.
+  function stableClientId(graphic, channel) {
+    const key = `gavel.client.${graphic}.${channel}`;
+    const known = storage("get", key);
+    if (known) return known;
+    const id = global.crypto && typeof global.crypto.randomUUID === "function"
+      ? global.crypto.randomUUID().replace(/-/g, "").slice(0, 16)
+      : Math.random().toString(16).slice(2, 10) + Math.random().toString(16).slice(2, 10);
+    storage("set", key, id);
+    return id;
+  }
+
   const DEFAULTS = {
     channel: null,          // explicit channel; else ?channel=, else defaultChannel
     defaultChannel: "program",
     token: null,            // explicit token; else ?token=
     server: null,           // "host:port" or "ws(s)://host:port"; else ?server=, else location.host
+    graphic: null,          // this page's graphic name (a graphics page): registers it, enables refresh
+    onRefresh: null,        // onRefresh(event, client) instead of location.reload() (tests, hosts)
+    versionTimeoutMs: 2000, // how long the first connection waits for /overlays/version.json
     render: null,           // render(state, batch, client): once per frame after events
     onStatus: null,         // onStatus(status, client): connection changes
     onEvent: null,          // onEvent(event, client): each accepted event, before reduce
@@ -244,6 +326,10 @@
       this.channel = o.channel || params.get("channel") || o.defaultChannel;
       this.token = o.token != null ? o.token : params.get("token");
       this.server = o.server || params.get("server") || null;
+      this.graphicName = o.graphic || null;
+      this.clientId = this.graphicName ? stableClientId(this.graphicName, this.channel) : null;
+      this.version = null;     // the overlay files' version, from /overlays/version.json
+      this.loadedAt = Date.now();
       this.state = emptyState();
       this.lastSeq = 0;
       this.connected = false;
@@ -267,6 +353,7 @@
       this._clock = [];         // [{at: clientMs, off: serverMs - clientMs}] recent samples
       this._clockOffset = 0;
       this._onOnline = () => { if (!this.connected && !this._closed) this._connectNow(); };
+      this._versionFetch = this.graphicName ? this._fetchVersion() : null;
 
       this.debug = {
         events: [],
@@ -314,6 +401,24 @@
 
     get clockOffsetMs() { return this._clockOffset; }
 
+    // Which graphics output this page shows: program on the program channel, else preview.
+    get output() { return this.channel === "program" ? "program" : "preview"; }
+
+    // A graphic's state on this page's output: {visible, data} (hidden, no data, when unknown).
+    graphic(name) {
+      const g = ((this.state.graphics || {})[this.output] || {})[name];
+      return graphicState(g);
+    }
+
+    // http(s) URL of a studio path (plotly, figures, version.json), for pages loaded from disk too.
+    httpUrl(path) {
+      const srv = this.server;
+      const loc = global.location || {};
+      if (srv && /^wss?:\/\//i.test(srv)) return srv.replace(/^ws/i, "http").replace(/\/+$/, "") + path;
+      if (srv) return `${loc.protocol === "https:" ? "https" : "http"}://${srv}${path}`;
+      return `${loc.origin && loc.origin !== "null" ? loc.origin : ""}${path}`;
+    }
+
     url() {
       let base;
       const srv = this.server;
@@ -325,13 +430,67 @@
       }
       let u = `${base}/ws/${encodeURIComponent(this.channel)}?since=${this.lastSeq}`;
       if (this.token) u += `&token=${encodeURIComponent(this.token)}`;
+      if (this.graphicName) {
+        u += `&graphic=${encodeURIComponent(this.graphicName)}&version=${encodeURIComponent(this.version || "")}`;
+        u += `&client=${encodeURIComponent(this.clientId)}`;
+      }
       return u;
+    }
+
+    // ---- graphics pages: version and refresh ------------------------------------------------
+
+    // The version of the overlay files this page was loaded with: fetched once, at load. If the
+    // studio cannot be asked then (not up yet; a page from disk, where the browser blocks the
+    // cross-origin read) the page connects with an empty version, which the panel shows as
+    // stale, and asks again before its next connection.
+    _fetchVersion() {
+      if (typeof global.fetch !== "function") { this.version = ""; return Promise.resolve(); }
+      const abort = typeof AbortController === "function" ? new AbortController() : null;
+      const timer = setTimeout(() => abort && abort.abort(), this.options.versionTimeoutMs);
+      return global.fetch(this.httpUrl("/overlays/version.json"), { cache: "no-store", signal: abort && abort.signal })
+        .then((r) => (r.ok ? r.json() : null))
+        .then((body) => { if (body && typeof body.version === "string") this.version = body.version; })
+        .catch(() => {})
+        .finally(() => { clearTimeout(timer); this._versionFetch = null; });
+    }
+
+    /*
+     * A refresh reloads the page when it is aimed at it and is news: published after this page
+     * loaded (a replay on connect brings back old ones), and not the one that caused this load
+     * (its ts is kept in sessionStorage), so a refresh can never make a page reload in a loop.
+     * "After this page loaded" compares the event's ts with the page's own clock: event ts alone
+     * cannot tell a replayed refresh from a live one. A page clock off by D seconds can ignore a
+     * refresh in its first D seconds (fast clock) or reload once more (slow clock); no worse.
+     */
+    _maybeRefresh(ev) {
+      const target = isObject(ev.data) ? ev.data.target : null;
+      if (!this.graphicName || ![ "all", this.graphicName, this.clientId ].includes(target)) return;
+      const key = `gavel.refreshed.${this.clientId}`;
+      const handled = Number(storage("get", key)) || 0;
+      if (typeof ev.ts !== "number" || ev.ts * 1000 < this.loadedAt || ev.ts <= handled) return;
+      storage("set", key, String(ev.ts));
+      if (this.options.onRefresh) this.options.onRefresh(ev, this);
+      else if (global.location) global.location.reload();
     }
 
     // ---- connection -------------------------------------------------------------------------
 
     _connectNow() {
       if (this._closed) return;
+      this._retryTimer = null;
+      if (this.graphicName && this.version === null) {
+        // Say which files this page runs: wait (briefly) for the version before dialling.
+        this._setStatus("connecting");
+        if (!this._versionFetch) this._versionFetch = this._fetchVersion();
+        const fetching = this._versionFetch;
+        fetching.then(() => { if (!this._ws && !this._retryTimer) this._dial(); });
+        return;
+      }
+      this._dial();
+    }
+
+    _dial() {
+      if (this._closed || this._ws) return;
       this._retryTimer = null;
       const url = this.url();
       this.debug.url = url;
@@ -477,6 +636,9 @@
       } catch (e) {
         if (global.console) console.error("gavel reducer failed on", ev, e);
       }
+      if (ev.type === "graphics.refresh") {
+        try { this._maybeRefresh(ev); } catch (e) { if (global.console) console.error("gavel refresh failed", e); }
+      }
       this._batch.push(ev);
       this._requestFrame();
       return true;
@@ -535,6 +697,7 @@
   GavelClient.reduce = reduce;
   GavelClient.emptyState = emptyState;
   GavelClient.normalizeState = normalizeState;
+  GavelClient.graphicState = graphicState;
 
   global.GavelClient = GavelClient;
   if (typeof module !== "undefined" && module.exports) module.exports = GavelClient;

@@ -1,24 +1,19 @@
 /*
- * program.js: the on-air "token duel + scoreboard" graphic (program.html).
+ * program.js: the on-air "token duel + scoreboard" graphic (program.html), graphic name "duel".
  *
- * State comes from the shared GavelClient (socket, resync, reducer); this file only draws it.
- * Rules kept here:
- * - Model and viewer text only ever enters the page through textContent (never innerHTML).
- * - The countdown runs on the server's clock (client.serverNow()), never the page clock alone.
- * - The connection indicator never shows on air: only with ?debug=1 or on preview/director.
- * - CasparCG template calls are globals: update(data), play(), stop(), next(), remove().
- *   With ?manual=1 the graphic waits for play(); otherwise (OBS) it is visible at once.
+ * The page contract (visibility from the server's graphics state, update/play/stop/next/remove,
+ * the output indicator, text only through textContent) is GavelUI.mount's; the question card
+ * and its server-clock countdown are question-card.js's. This file draws the strip, one
+ * streaming answer column per contestant and the scoreboard.
+ * Data fields (cue data or update()): title (overrides the strip title; empty restores it),
+ * subtitle, view ("answers" | "scoreboard"; events switch it too). next() toggles the view.
  */
 (function () {
   "use strict";
 
-  const params = new URLSearchParams(location.search);
-  const flag = (name) => ["1", "true", "yes", "on"].includes((params.get(name) || "").toLowerCase());
-  const manual = flag("manual");
-  const CANVAS_W = 1920;
-  const CANVAS_H = 1080;
-  const LOW_TIME_MS = 5000;
-  const RING_LENGTH = 2 * Math.PI * 52; // circumference of the countdown ring (r=52)
+  const { el, setText, toggle, humanize, shorten, fmtSeconds, rankRows } = window.GavelUI;
+  const contestantById = window.GavelUI.contestant;
+  const currentStage = window.GavelUI.currentStage;
 
   const root = document.getElementById("stage");
   const q = (testid) => root.querySelector(`[data-testid="${testid}"]`);
@@ -28,92 +23,31 @@
     stripTitle: q("stage-title"),
     stripSub: q("stage-subtitle"),
     stripKind: q("stage-kind"),
-    question: q("question"),
-    qNum: q("question-number"),
-    qText: q("question-text"),
-    qChoices: q("question-choices"),
-    timer: q("countdown"),
-    timerNum: q("countdown-value"),
-    ring: root.querySelector(".q-ring-fg"),
     duel: q("answers"),
-    scoreboard: q("scoreboard"),
     sbSub: q("scoreboard-subtitle"),
     sbRows: q("scoreboard-rows"),
   };
+  const card = window.GavelUI.questionCard(q("question"));
 
-  // What the operator set through update()/next(), and what events imply for the layout.
+  // What the operator (cue data / update()) set, and what events imply for the layout.
   const display = { title: null, subtitle: null };
   let view = "answers";           // "answers" | "scoreboard"
-  let removed = false;
+  let viewFromData = null;        // the data's last `view`: applied when it changes
 
   // Per-contestant token-rate trackers, from event timestamps (server clock, so replays agree).
   let trackers = {};
   let askedTs = null;             // ts of the current question.asked, when seen
-  let closedQuestion = null;      // question_id of the last question.closed
 
   // Caches so a frame only touches the DOM where something changed.
-  let questionKey = null;
   let columnsKey = null;
   let columns = {};
   let drawnScoreboard = undefined;
   let drawnScoreboardKey = null;
 
-  // ---- helpers ---------------------------------------------------------------------------------
-
-  function el(tag, cls, text) {
-    const e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text != null) e.textContent = String(text);
-    return e;
-  }
-
-  function setText(node, text) {
-    const t = text == null ? "" : String(text);
-    if (node.textContent !== t) node.textContent = t;
-  }
-
-  function toggle(node, cls, on) {
-    if (node.classList.contains(cls) !== Boolean(on)) node.classList.toggle(cls, Boolean(on));
-  }
-
-  function humanize(kind) {
-    return typeof kind === "string" ? kind.replace(/[_-]+/g, " ").trim() : "";
-  }
-
-  function fmtSeconds(s) {
-    if (typeof s !== "number" || !isFinite(s) || s < 0) return "—";
-    return s < 10 ? s.toFixed(2) : s.toFixed(1);
-  }
-
   function fmtRate(r) {
     if (typeof r !== "number" || !isFinite(r) || r <= 0) return "—";
     return r < 100 ? r.toFixed(1) : String(Math.round(r));
   }
-
-  function shorten(s, n) {
-    s = String(s);
-    return s.length > n ? s.slice(0, n - 1) + "…" : s;
-  }
-
-  function contestantById(state, id) {
-    return state.contestants.find((c) => c.id === id) || null;
-  }
-
-  function currentStage(state) {
-    if (state.current_stage == null) return null;
-    return state.stages.find((s) => s.index === state.current_stage) || null;
-  }
-
-  // ---- canvas scaling: the layout is a fixed 1920x1080 canvas fitted to the window --------------
-
-  function fit() {
-    const w = window.innerWidth || CANVAS_W;
-    const h = window.innerHeight || CANVAS_H;
-    const s = Math.min(w / CANVAS_W, h / CANVAS_H);
-    root.style.transform = Math.abs(s - 1) < 1e-3 ? "" : `scale(${s})`;
-  }
-  window.addEventListener("resize", fit);
-  fit();
 
   // ---- events -> view bookkeeping ----------------------------------------------------------------
 
@@ -124,19 +58,16 @@
         case "snapshot":
           trackers = {};
           askedTs = null;
-          closedQuestion = null;
           break;
         case "show.opened":
         case "stage.started":
           trackers = {};
           askedTs = null;
-          closedQuestion = null;
           view = "answers";
           break;
         case "question.asked":
           trackers = {};
           askedTs = ev.ts;
-          closedQuestion = null;
           view = "answers";
           break;
         case "answer.started":
@@ -149,9 +80,6 @@
           t.lastIdx = d.index;
           break;
         }
-        case "question.closed":
-          closedQuestion = d.question_id;
-          break;
         case "scoreboard":
           view = "scoreboard";
           break;
@@ -163,15 +91,22 @@
 
   // ---- drawing ----------------------------------------------------------------------------------
 
-  function draw(state) {
-    if (!state) return;
+  function applyData(data) {
+    display.title = data.title == null || data.title === "" ? null : String(data.title);
+    display.subtitle = data.subtitle == null ? null : String(data.subtitle);
+    const v = data.view === "answers" || data.view === "scoreboard" ? data.view : null;
+    if (v !== viewFromData) { viewFromData = v; if (v) view = v; }
+  }
+
+  function draw({ state, data, batch, client }) {
+    noteEvents(state, batch);
+    applyData(data);
     const effective = view === "scoreboard" && state.scoreboard ? "scoreboard" : "answers";
     if (root.dataset.view !== effective) root.dataset.view = effective;
     drawStrip(state);
-    drawQuestion(state);
+    card.draw(state, batch, client);
     drawColumns(state);
     drawScoreboard(state);
-    drawTimer();
   }
 
   function drawStrip(state) {
@@ -189,36 +124,6 @@
     setText(els.stripSub, sub === title ? "" : sub);
     setText(els.stripKind, stage ? humanize(stage.kind) : "");
     toggle(els.strip, "is-empty", !title && !num);
-  }
-
-  function drawQuestion(state) {
-    const qu = state.question;
-    toggle(els.question, "is-empty", !qu);
-    if (!qu) { questionKey = null; return; }
-    const key = `${qu.question_id}|${qu.number}|${qu.text}`;
-    if (key === questionKey) return;
-    const fresh = questionKey !== null || root.classList.contains("on");
-    questionKey = key;
-    setText(els.qNum, qu.number != null && qu.of != null ? `Question ${qu.number} / ${qu.of}` : "Question");
-    const text = typeof qu.text === "string" ? qu.text : "";
-    setText(els.qText, text);
-    toggle(els.qText, "q-long", text.length > 110 && text.length <= 200);
-    toggle(els.qText, "q-xlong", text.length > 200);
-    els.qChoices.replaceChildren();
-    if (Array.isArray(qu.choices)) {
-      qu.choices.forEach((choice, i) => {
-        const li = el("li");
-        li.dataset.testid = `choice-${i}`;
-        li.append(el("span", "ch-key", String.fromCharCode(65 + i)), el("span", "ch-text", choice));
-        els.qChoices.append(li);
-      });
-    }
-    if (fresh) {
-      // Restart the entry animation for a new question.
-      els.question.classList.remove("q-enter");
-      void els.question.offsetWidth;
-      els.question.classList.add("q-enter");
-    }
   }
 
   function buildColumn(c) {
@@ -353,19 +258,6 @@
     toggle(ui.col, "is-wrong", a && a.correct === false);
   }
 
-  function rankRows(rows) {
-    // Most correct first, then accuracy, then the faster median end-to-end time.
-    const e2e = (r) => (typeof r.e2e_median === "number" ? r.e2e_median : Infinity);
-    const sorted = rows.slice().sort((x, y) =>
-      (y.correct || 0) - (x.correct || 0) || (y.accuracy || 0) - (x.accuracy || 0) || e2e(x) - e2e(y));
-    let rank = 0;
-    return sorted.map((r, i) => {
-      const prev = sorted[i - 1];
-      if (!prev || prev.correct !== r.correct || prev.accuracy !== r.accuracy) rank = i + 1;
-      return { row: r, rank };
-    });
-  }
-
   function drawScoreboard(state) {
     const sb = state.scoreboard;
     if (sb === drawnScoreboard && columnsKey === drawnScoreboardKey) return;
@@ -411,134 +303,17 @@
     }
   }
 
-  // The countdown follows the server clock: deadline_ts is server wall time.
-  function drawTimer() {
-    const state = client.state;
-    const qu = state && state.question;
-    if (!qu || typeof qu.deadline_ts !== "number") {
-      toggle(els.timer, "is-empty", true);
-      return;
-    }
-    toggle(els.timer, "is-empty", false);
-    const answers = Object.values(state.answers);
-    const settled = answers.length > 0 && answers.every((a) => a.status !== "streaming");
-    const finished = closedQuestion === qu.question_id || settled;
-    const remaining = qu.deadline_ts * 1000 - client.serverNow();
-    const limit = typeof qu.time_limit_s === "number" && qu.time_limit_s > 0 ? qu.time_limit_s * 1000 : 30000;
-    toggle(els.timer, "done", finished);
-    if (finished) return;
-    if (remaining <= 0) {
-      toggle(els.timer, "over", true);
-      toggle(els.timer, "low", false);
-      setText(els.timerNum, "TIME");
-      els.ring.style.strokeDashoffset = String(RING_LENGTH);
-      return;
-    }
-    toggle(els.timer, "over", false);
-    toggle(els.timer, "low", remaining <= LOW_TIME_MS);
-    setText(els.timerNum, String(Math.ceil(remaining / 1000)));
-    const frac = Math.max(0, Math.min(1, remaining / limit));
-    els.ring.style.strokeDashoffset = String(RING_LENGTH * (1 - frac));
-  }
-
-  // ---- connection indicator (never on air) --------------------------------------------------------
-
-  let connEl = null;
-  let lastStatus = null;
-  function onStatus(st) {
-    lastStatus = st;
-    if (!connEl) return;
-    connEl.className = st.connected ? "conn up" : "conn";
-    connEl.dataset.state = st.status;
-    const label = st.connected ? `LIVE · ${st.channel} · seq ${st.lastSeq}` :
-      st.status === "connecting" ? `CONNECTING · ${st.channel}` : `RECONNECTING · ${st.channel}`;
-    setText(connEl, label);
-  }
-
-  // ---- the client -----------------------------------------------------------------------------------
-
-  const client = new window.GavelClient({
-    defaultChannel: "program",
-    render: (state, batch, c) => {
-      noteEvents(state, batch);
-      draw(state);
-      if (lastStatus) onStatus(Object.assign(lastStatus, { lastSeq: c.lastSeq }));
-    },
-    onStatus,
-    autoStart: false,
+  const page = window.GavelUI.mount({
+    graphic: "duel",
+    root,
+    draw,
+    next: () => { view = root.dataset.view === "scoreboard" ? "answers" : "scoreboard"; },
+    onUpdate: (d) => { if (d.view === "answers" || d.view === "scoreboard") view = d.view; },
   });
-  if (flag("debug") || client.channel === "preview" || client.channel === "director") {
-    connEl = el("div", "conn");
-    connEl.dataset.testid = "connection-status";
-    root.append(connEl);
-  }
-  const timerInterval = setInterval(drawTimer, 100);
-  if (!manual) root.classList.add("on");
-  draw(client.state);
-  client.start();
-
-  // ---- CasparCG template calls (and OGraf, through program.ograf.mjs) ----------------------------------
-
-  // update(data): string JSON (or CasparCG templateData XML) or an object; merges display fields.
-  function parseUpdate(data) {
-    if (data == null) return {};
-    if (typeof data === "object") return data;
-    const s = String(data).trim();
-    if (!s) return {};
-    if (s[0] === "<") {
-      const out = {};
-      const doc = new DOMParser().parseFromString(s, "application/xml");
-      for (const comp of doc.querySelectorAll("componentData")) {
-        const d = comp.querySelector("data");
-        if (comp.getAttribute("id") && d) out[comp.getAttribute("id")] = d.getAttribute("value");
-      }
-      return out;
-    }
-    try { const v = JSON.parse(s); return v && typeof v === "object" ? v : {}; } catch (e) { return {}; }
-  }
-
-  function update(data) {
-    const d = parseUpdate(data);
-    if ("title" in d) display.title = d.title == null || d.title === "" ? null : String(d.title);
-    if ("subtitle" in d) display.subtitle = d.subtitle == null ? null : String(d.subtitle);
-    if (d.view === "answers" || d.view === "scoreboard") view = d.view;
-    draw(client.state);
-  }
-
-  function play() {
-    if (removed) return;
-    root.classList.add("on");
-  }
-
-  function stop() {
-    root.classList.remove("on");
-  }
-
-  function next() {
-    view = root.dataset.view === "scoreboard" ? "answers" : "scoreboard";
-    draw(client.state);
-  }
-
-  function remove() {
-    removed = true;
-    clearInterval(timerInterval);
-    client.close();
-  }
-
-  window.update = update;
-  window.play = play;
-  window.stop = stop;
-  window.next = next;
-  window.remove = remove;
-  window.gavelProgram = { client, update, play, stop, next, remove, get view() { return root.dataset.view; } };
-
-  // An OGraf host that cannot call into this frame directly (different origin) posts messages;
-  // only the embedding parent is listened to.
-  window.addEventListener("message", (e) => {
-    if (e.source !== window.parent || e.source === window) return;
-    const m = e.data;
-    if (!m || typeof m !== "object" || typeof m.gavel !== "string") return;
-    const fn = { update, play, stop, next, remove }[m.gavel];
-    if (fn) fn(m.data);
-  });
+  page.every(100, card.tick);
+  // Kept for callers of the first version of this page.
+  window.gavelProgram = {
+    client: page.client, update: page.update, play: page.play, stop: page.stop, next: page.next, remove: page.remove,
+    get view() { return root.dataset.view; },
+  };
 })();

@@ -38,7 +38,9 @@ log = logging.getLogger("gavel.app")
 
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-MAX_COMMAND_BODY = 4096
+MAX_COMMAND_BODY = 16384
+# Read-only, non-secret data that graphics pages loaded from disk (CasparCG file://) must read.
+OPEN_TO_PAGES = {"Access-Control-Allow-Origin": "*"}
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -161,7 +163,7 @@ def _graphics_client(websocket: WebSocket, channel: str, studio: Studio) -> Grap
 
 
 async def overlay_version(request: Request) -> JSONResponse:
-    return JSONResponse({"version": request.app.state.studio.overlay_version}, headers={"Cache-Control": "no-store"})
+    return JSONResponse({"version": request.app.state.studio.overlay_version}, headers={"Cache-Control": "no-store", **OPEN_TO_PAGES})
 
 
 async def _listen(websocket: WebSocket, studio: Studio, channel: str) -> None:
@@ -197,7 +199,7 @@ async def radar(request: Request) -> JSONResponse:
     if channel not in ("program", "preview"):
         return _error(400, "channel: must be program or preview")
     figure = radar_figure(studio.hubs[channel].state)
-    return JSONResponse(json.loads(json.dumps(figure, cls=plotly.utils.PlotlyJSONEncoder)))
+    return JSONResponse(json.loads(json.dumps(figure, cls=plotly.utils.PlotlyJSONEncoder)), headers=OPEN_TO_PAGES)
 
 
 async def plotly_js(request: Request) -> FileResponse:

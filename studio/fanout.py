@@ -124,9 +124,13 @@ class ChannelHub:
             try:
                 batch = await self.tail_log.tail(self.channel, after=self.last_seq)
                 self.redis_ok, backoff = True, 0.1
-            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
+            except redis.exceptions.TimeoutError:
                 if asyncio.current_task().cancelling():
                     raise  # redis-py reports a cancelled read as a timeout: we are stopping
+                continue  # a slow reply (e.g. the loop busy loading the engine): just ask again
+            except (redis.exceptions.ConnectionError, OSError) as exc:
+                if asyncio.current_task().cancelling():
+                    raise
                 if self.redis_ok:
                     log.error("lost redis while tailing %s: %s", self.channel, exc)
                 self.redis_ok = False

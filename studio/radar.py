@@ -53,8 +53,10 @@ def radar_values(state: ShowState) -> dict[str, dict[str, float | None]]:
 
 def radar_figure(state: ShowState) -> dict[str, Any]:
     names = {c["id"]: c["name"] for c in state.contestants}
+    place = {c["id"]: i for i, c in enumerate(state.contestants)}  # colours follow the duel, not the rank
     fig = go.Figure()
-    for i, (contestant, values) in enumerate(radar_values(state).items()):
+    for contestant, values in radar_values(state).items():
+        i = place.get(contestant, len(place))
         r = [values[a] if values[a] is not None else 0.0 for a in AXES]
         hover = [f"{a}: {'n/a' if values[a] is None else f'{values[a]:.0%}'}" for a in AXES]
         colour = PALETTE[i % len(PALETTE)]

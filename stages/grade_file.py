@@ -13,7 +13,7 @@ from pathlib import Path
 
 from stages.banks import load_bank
 from stages.grading import grade
-from studio.yaml_source import SourceError
+from studio.yaml_source import SourceError, read_text
 
 
 def grade_responses(bank_path: str | Path, responses_path: str | Path) -> list[dict]:
@@ -44,12 +44,7 @@ def grade_responses(bank_path: str | Path, responses_path: str | Path) -> list[d
 
 
 def _read_responses(path: Path) -> list:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SourceError([f"{path}: file not found"]) from None
-    except UnicodeDecodeError as exc:
-        raise SourceError([f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
+    text = read_text(path)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -44,15 +44,21 @@ def _node_to_data(node: yaml.Node, path: LinePath, lines: dict[LinePath, int], l
     return loader.construct_object(node, deep=True)
 
 
-def load_with_lines(path: str | Path) -> tuple[Any, dict[LinePath, int]]:
-    path = Path(path)
+def read_text(path: Path) -> str:
+    """A hand-written input file's text, or a SourceError that says why it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SourceError([f"{path}: file not found"]) from None
+    except IsADirectoryError:
+        raise SourceError([f"{path}: is a folder, not a file"]) from None
     except UnicodeDecodeError as exc:
         raise SourceError([f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
-    loader = _LineLoader(text)
+
+
+def load_with_lines(path: str | Path) -> tuple[Any, dict[LinePath, int]]:
+    path = Path(path)
+    loader = _LineLoader(read_text(path))
     try:
         node = loader.get_single_node()
         if node is None:

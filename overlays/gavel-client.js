@@ -79,7 +79,7 @@
   }
 
   function newAnswer() {
-    return { text: "", status: "streaming", tokens: 0, correct: null, extracted: null, metrics: null };
+    return { text: "", status: "streaming", reason: "", tokens: 0, correct: null, extracted: null, metrics: null };
   }
 
   function isObject(v) {
@@ -154,7 +154,7 @@
           index: st.index, kind: st.kind, title: st.title, status: "pending",
         }));
         s.contestants = (Array.isArray(d.contestants) ? d.contestants : []).filter(isObject).map((c) => ({
-          id: c.id, name: c.name, team: c.team == null ? "" : c.team,
+          id: c.id, name: c.name, team: c.team == null ? "" : c.team, engine: c.engine == null ? "" : c.engine,
           model: c.model == null ? "" : c.model, adapter: c.adapter == null ? null : c.adapter,
         }));
         Object.assign(state, s);
@@ -212,8 +212,10 @@
         const a = answerEntry(state, d, true);
         if (a) {
           a.status = d.status;
+          a.reason = typeof d.reason === "string" ? d.reason : "";
           if (typeof d.text === "string") a.text = d.text;
           a.metrics = isObject(d.metrics) ? d.metrics : null;
+          if (a.metrics && typeof a.metrics.output_tokens === "number") a.tokens = a.metrics.output_tokens;
         }
         return state;
       }

@@ -90,7 +90,9 @@ class ShowController:
                         title=self.script.show.title,
                         stages=[ev.StageInfo(index=i, kind=s.kind, title=s.title) for i, s in enumerate(self.script.stages)],
                         contestants=[
-                            ev.ContestantInfo(id=c.id, name=c.name, team=c.team, model=self._model_of(c), adapter=c.adapter)
+                            ev.ContestantInfo(
+                                id=c.id, name=c.name, team=c.team, engine=c.engine, model=self._model_of(c), adapter=c.adapter
+                            )
                             for c in self.script.contestants
                         ],
                     )

@@ -30,6 +30,7 @@ class ContestantInfo(_Data):
     id: str
     name: str
     team: str = ""
+    engine: str = ""  # the engine-pool entry serving this contestant (for per-contestant health)
     model: str = ""
     adapter: str | None = None
 

@@ -18,6 +18,7 @@ from . import events as ev
 class AnswerState:
     text: str = ""
     status: str = "streaming"
+    reason: str = ""  # why an answer ended as dnf / timeout / cancelled
     tokens: int = 0
     correct: bool | None = None
     extracted: str | None = None
@@ -97,7 +98,7 @@ class ShowState:
                     answer.tokens = data.index
             case ev.AnswerFinished():
                 answer = self.answers.setdefault(data.contestant, AnswerState())
-                answer.status, answer.text = data.status, data.text
+                answer.status, answer.text, answer.reason = data.status, data.text, data.reason
                 answer.tokens = data.metrics.output_tokens
                 answer.metrics = data.metrics.model_dump()
                 stage = self.question["stage"] if self.question else (self.current_stage or 0)

@@ -215,6 +215,19 @@ async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
     return _error(exc.status_code, exc.detail)
 
 
+def server_config(app: Starlette, host: str, port: int, **overrides) -> "uvicorn.Config":
+    """How the studio is served, in one place (CLI, tests and benchmarks share it).
+
+    Per-message deflate is off: token events are ~200 bytes, and compressing each one separately
+    for every connection cost a third of the send time per client (bench/relay.py).
+    """
+    import uvicorn
+
+    settings = dict(log_config=None, access_log=False, ws_ping_interval=10, ws_per_message_deflate=False)
+    settings.update(overrides)
+    return uvicorn.Config(app, host=host, port=port, **settings)
+
+
 def create_app(studio: Studio) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette):

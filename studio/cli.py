@@ -99,9 +99,9 @@ def _print_urls(studio, host: str, port: int) -> None:
 async def _serve(studio, host: str, port: int, until_finished: bool) -> None:
     import uvicorn
 
-    from .app import create_app
+    from .app import create_app, server_config
 
-    server = uvicorn.Server(uvicorn.Config(create_app(studio), host=host, port=port, log_config=None, ws_ping_interval=10))
+    server = uvicorn.Server(server_config(create_app(studio), host, port))
     serving = asyncio.create_task(server.serve())
     while not server.started:
         if serving.done():

@@ -69,19 +69,22 @@ class Subscriber:
         self.next_seq = seq + 1
 
     async def run(self) -> None:
-        """Replay, then stream live until the client goes or overflows."""
+        """Replay, then stream live until the client goes or overflows.
+
+        One wake-up sends everything already queued: no task or ``asyncio.wait`` per message,
+        which was most of the fan-out's CPU per client (bench/relay.py).
+        """
         await self._catch_up()
-        overflow = asyncio.create_task(self.overflowed.wait())
-        try:
+        while True:
+            item = await self.queue.get()
             while True:
-                getter = asyncio.create_task(self.queue.get())
-                done, _ = await asyncio.wait({getter, overflow}, return_when=asyncio.FIRST_COMPLETED)
-                if overflow in done:
-                    getter.cancel()
+                if self.overflowed.is_set():
                     raise SubscriberOverflow(f"client on {self.hub.channel} fell {self.queue.qsize()} events behind")
-                await self._deliver(getter.result())
-        finally:
-            overflow.cancel()
+                await self._deliver(item)
+                try:
+                    item = self.queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    break
 
 
 class ChannelHub:

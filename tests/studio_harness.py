@@ -13,7 +13,7 @@ import httpx
 import uvicorn
 from websockets.sync.client import connect
 
-from studio.app import create_app
+from studio.app import create_app, server_config
 from studio.runtime import Studio
 
 from .conftest import free_port
@@ -35,7 +35,7 @@ class LiveStudio:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.ws_base = f"ws://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(studio), host="127.0.0.1", port=self.port, log_config=None, ws_ping_interval=None)
+        config = server_config(create_app(studio), "127.0.0.1", self.port, ws_ping_interval=None)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
 

@@ -258,7 +258,11 @@
       case "graphics.client":
         if (typeof d.client_id !== "string") return state;
         if (d.connected) state.clients[d.client_id] = Object.assign({}, d);
-        else delete state.clients[d.client_id];
+        // A reloaded page reconnects before its old socket's goodbye arrives: only the socket
+        // that is registered now may remove the entry.
+        else if (state.clients[d.client_id] && state.clients[d.client_id].connection === d.connection) {
+          delete state.clients[d.client_id];
+        }
         return state;
 
       case "graphics.refresh": // acted on by the client (reload), not state

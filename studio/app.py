@@ -154,6 +154,7 @@ def _graphics_client(websocket: WebSocket, channel: str, studio: Studio) -> Grap
     version = params.get("version", "")[:40]
     return GraphicsClientData(
         client_id=(params.get("client") or uuid.uuid4().hex)[:64],
+        connection=uuid.uuid4().hex,
         graphic=graphic[:40],
         channel=channel,
         version=version,

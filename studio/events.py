@@ -172,7 +172,8 @@ class GraphicsRefreshData(_Data):
 
 
 class GraphicsClientData(_Data):
-    client_id: str
+    client_id: str  # the page's own id (kept across reloads)
+    connection: str  # this socket
     graphic: str
     channel: str
     version: str

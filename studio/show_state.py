@@ -133,8 +133,10 @@ class ShowState:
             case ev.GraphicsClient():
                 if data.connected:
                     self.clients[data.client_id] = data.model_dump()
-                else:
-                    self.clients.pop(data.client_id, None)
+                elif self.clients.get(data.client_id, {}).get("connection") == data.connection:
+                    # A reloaded page reconnects before its old socket's goodbye arrives: only
+                    # the socket registered now may remove the entry.
+                    del self.clients[data.client_id]
             case ev.Snapshot():
                 restored = ShowState.from_dict(data)
                 restored.last_seq = event.seq

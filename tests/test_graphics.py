@@ -250,15 +250,17 @@ def test_the_ograf_element_hosts_a_graphic_and_maps_the_actions(env):
 
 
 def test_the_js_reducer_mirrors_show_state_for_graphics_and_clients(env, pages):
-    client = {"client_id": "c1", "graphic": "radar", "channel": "program", "version": "v", "stale": False, "connected": True}
+    client = {"client_id": "c1", "connection": "k1", "graphic": "radar", "channel": "program", "version": "v", "stale": False, "connected": True}
     events = [
         ev.GraphicCued(data=ev.GraphicCuedData(graphic="lower_third", visible=True, data={"contestant": "ada"})),
         ev.GraphicCued(data=ev.GraphicCuedData(graphic="radar", visible=False)),
         ev.GraphicsTaken(data=ev.GraphicsTakenData(graphics={"lower_third": ev.GraphicState(visible=True, data={"name": "A"})})),
         ev.GraphicCued(data=ev.GraphicCuedData(graphic="title_card", visible=True, data={"title": "T"})),
         ev.GraphicsClient(data=ev.GraphicsClientData(**client)),
-        ev.GraphicsClient(data=ev.GraphicsClientData(**{**client, "client_id": "c2"})),
-        ev.GraphicsClient(data=ev.GraphicsClientData(**{**client, "connected": False})),
+        ev.GraphicsClient(data=ev.GraphicsClientData(**{**client, "client_id": "c2", "connection": "k2"})),
+        ev.GraphicsClient(data=ev.GraphicsClientData(**{**client, "connection": "k3"})),  # c1 reloaded
+        ev.GraphicsClient(data=ev.GraphicsClientData(**{**client, "connected": False})),  # old socket: stays
+        ev.GraphicsClient(data=ev.GraphicsClientData(**{**client, "client_id": "c2", "connection": "k2", "connected": False})),
         ev.GraphicsRefresh(data=ev.GraphicsRefreshData(target="all")),
     ]
     cleared = ev.GraphicsCleared(data=ev.GraphicsClearedData(reason="panic"))
@@ -276,6 +278,7 @@ def test_the_js_reducer_mirrors_show_state_for_graphics_and_clients(env, pages):
             wire,
         )
         assert js == {"graphics": python.to_dict()["graphics"], "clients": python.to_dict()["clients"]}
+    assert list(python.clients) == ["c1"] and python.clients["c1"]["connection"] == "k3"
 
 
 # ---- recovery and registration ----------------------------------------------------------------------
@@ -300,7 +303,9 @@ def test_a_graphics_page_registers_with_its_graphic_version_and_a_stable_client_
     while registered() is None:  # the page hears "open" a moment before the studio logs it
         assert time.monotonic() < deadline, "the page never appeared on the registry"
         time.sleep(0.2)
-    assert registered() == {
+    first = registered()
+    assert first.pop("connection")
+    assert first == {
         "client_id": client_id,
         "graphic": "lower_third",
         "channel": "program",
@@ -311,6 +316,7 @@ def test_a_graphics_page_registers_with_its_graphic_version_and_a_stable_client_
     page.reload()
     page.wait_for_function("() => window.__gavel && window.__gavel.connected", timeout=30_000)
     assert page.evaluate("() => __gavel.client.clientId") == client_id  # sessionStorage keeps it
+    time.sleep(1)  # the old socket's goodbye must not remove the reloaded page
     assert registered() is not None
     page.close()
     deadline = time.monotonic() + 10

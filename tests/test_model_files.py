@@ -8,10 +8,7 @@ import time
 
 import pytest
 
-pytest.importorskip("gguf")
-pytest.importorskip("transformers")
-
-from engine_pool.model_files import (  # noqa: E402
+from engine_pool.model_files import (
     MARKER_FILE,
     MODEL_REGISTRY,
     SMOLLM2_NAME,

@@ -16,17 +16,14 @@ import time
 import httpx
 import pytest
 
-pytest.importorskip("vllm")
-
 from engine_pool.base import Adapter, Chunk, Engine, EngineError, GenerationRequest, Sampling  # noqa: E402
 from engine_pool.model_files import resolve_model  # noqa: E402
 from engine_pool.openai_engine import OpenAIEngine  # noqa: E402
 
 from .conftest import free_port  # noqa: E402
-from .test_vllm_engine import write_lora_adapter  # noqa: E402
+from .engine_contract import CAPITAL, check_top_logprobs, joined, write_lora_adapter  # noqa: E402
 
 MODEL = "smollm2-135m-instruct"
-CAPITAL = [{"role": "user", "content": "What is the capital of France?"}]
 STORY = [{"role": "user", "content": "Write a long story about a lighthouse keeper and the sea."}]
 
 
@@ -101,10 +98,6 @@ async def collect(base_url: str, request: GenerationRequest, model: str = MODEL)
         await engine.close()
 
 
-def joined(chunks: list[Chunk]) -> str:
-    return "".join(chunk.text for chunk in chunks)
-
-
 async def requests_in_flight(base_url: str) -> float:
     async with httpx.AsyncClient() as client:
         text = (await client.get(f"{base_url}/metrics")).text
@@ -172,16 +165,7 @@ def test_stop_string(server):
 
 def test_top_logprobs_per_token(server):
     chunks = run(collect(server, GenerationRequest("lp", CAPITAL, Sampling(max_tokens=16, logprobs=5))))
-    with_tokens = [chunk for chunk in chunks if chunk.top_logprobs is not None]
-    assert with_tokens
-    for chunk in with_tokens:
-        assert len(chunk.top_logprobs) == chunk.token_count
-        for alternatives in chunk.top_logprobs:
-            assert 1 <= len(alternatives) <= 5
-            assert all(value <= 0.0 for value in alternatives.values())
-        if chunk.token_count == 1 and chunk.text:
-            best = max(chunk.top_logprobs[0], key=chunk.top_logprobs[0].get)
-            assert best == chunk.text
+    check_top_logprobs(chunks, 5)  # the usage-correction chunk carries no logprobs
 
 
 def test_adapter_is_served_by_name(server, lora_dir):

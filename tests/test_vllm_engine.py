@@ -10,50 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-from pathlib import Path
 
 import pytest
-
-pytest.importorskip("vllm")
 
 from engine_pool.base import Adapter, Chunk, Engine, EngineError, GenerationRequest, Sampling  # noqa: E402
 from engine_pool.model_files import resolve_model  # noqa: E402
 from engine_pool.vllm_engine import VllmEngine  # noqa: E402
 
-CAPITAL = [{"role": "user", "content": "What is the capital of France?"}]
+from .engine_contract import CAPITAL, check_top_logprobs, joined, write_lora_adapter  # noqa: E402
+
 STORY = [{"role": "user", "content": "Write a long story about a lighthouse keeper and the sea."}]
-
-
-def write_lora_adapter(folder: Path, *, rank: int = 8, scale: float = 0.1, seed: int = 1) -> Path:
-    """A PEFT-format LoRA on q_proj/v_proj of SmolLM2-135M with seeded random weights.
-
-    Not a trained adapter, but a real one to vLLM: it is read from disk, loaded into the engine and
-    changes the answers, which is all the serving path needs to show.
-    """
-    import torch
-    from safetensors.torch import save_file
-
-    folder.mkdir(parents=True, exist_ok=True)
-    generator = torch.Generator().manual_seed(seed)
-    tensors = {}
-    for layer in range(30):
-        for module, out_features in (("q_proj", 576), ("v_proj", 192)):
-            prefix = f"base_model.model.model.layers.{layer}.self_attn.{module}"
-            tensors[f"{prefix}.lora_A.weight"] = torch.randn(rank, 576, generator=generator) * scale
-            tensors[f"{prefix}.lora_B.weight"] = torch.randn(out_features, rank, generator=generator) * scale
-    save_file(tensors, str(folder / "adapter_model.safetensors"))
-    config = {
-        "peft_type": "LORA",
-        "task_type": "CAUSAL_LM",
-        "r": rank,
-        "lora_alpha": 2 * rank,
-        "target_modules": ["q_proj", "v_proj"],
-        "bias": "none",
-        "base_model_name_or_path": "smollm2-135m-instruct",
-    }
-    (folder / "adapter_config.json").write_text(json.dumps(config))
-    return folder
 
 
 class Loop:
@@ -92,10 +58,6 @@ def adapter(tmp_path_factory) -> Adapter:
 
 async def collect(engine: VllmEngine, request: GenerationRequest) -> list[Chunk]:
     return [chunk async for chunk in engine.stream(request)]
-
-
-def joined(chunks: list[Chunk]) -> str:
-    return "".join(chunk.text for chunk in chunks)
 
 
 async def wait_idle(engine: VllmEngine, within_s: float = 5.0) -> None:
@@ -204,16 +166,8 @@ def test_cancelling_one_of_two_streams_with_the_same_id_spares_the_other(engine,
 
 def test_top_logprobs_per_token(engine, run):
     chunks = run(collect(engine, GenerationRequest("lp", CAPITAL, Sampling(max_tokens=16, logprobs=5))))
-    assert chunks
-    for chunk in chunks:
-        assert chunk.top_logprobs is not None and len(chunk.top_logprobs) == chunk.token_count
-        for alternatives in chunk.top_logprobs:
-            assert 1 <= len(alternatives) <= 5
-            assert all(value <= 0.0 for value in alternatives.values())
-        if chunk.token_count == 1 and chunk.text:
-            # Greedy: the token chosen is the likeliest alternative.
-            best = max(chunk.top_logprobs[0], key=chunk.top_logprobs[0].get)
-            assert best == chunk.text
+    assert chunks and all(chunk.top_logprobs is not None for chunk in chunks)  # every chunk, on vLLM
+    check_top_logprobs(chunks, 5)
 
 
 def test_lora_adapter_changes_answers_and_base_keeps_its_own(engine, run, adapter):

@@ -539,17 +539,22 @@ def show(env):
     env.take()
     env.command("start")
     question.wait_for_function("() => window.__gavel.events.some(e => e.type === 'question.asked')", timeout=300_000)
+    env.command("pause")  # hold before question 2, so question 1 stays on the card while it is read
     question.wait_for_function("() => gavelGraphic.visible && document.querySelector('[data-testid=countdown]').dataset.remainingMs")
     samples = []
     for _ in range(2):
         samples.append((time.time(), question.evaluate("() => Number(document.querySelector('[data-testid=countdown]').dataset.remainingMs)")))
         question.wait_for_timeout(1_000)
     deadline_ts = question.evaluate("() => __gavel.client.state.question.deadline_ts")
+    question.wait_for_function(  # the card is drawn on the next animation frame after the event
+        "() => document.querySelector('[data-testid=question-text]').textContent === __gavel.client.state.question.text"
+    )
     card = question.evaluate(
         "() => [__gavel.client.state.question.text, ...['question-text', 'question-number']"
         ".map(id => document.querySelector(`[data-testid=${id}]`).textContent)]"
     )
     save(question, "question")
+    env.command("resume")
     duel = opened["duel"]
     duel.wait_for_function("() => document.querySelector('[data-testid=answer-text-ada]').textContent.length > 0", timeout=120_000)
     duel.wait_for_timeout(700)  # a few more tokens, and the question card's entry settles

@@ -56,6 +56,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from engine_pool.base import Chunk, GenerationRequest  # noqa: E402
+from studio.events import frame_events  # noqa: E402
 
 TARGET_P99_RATIO = 1.2
 QUIET_CORES = 0.25  # a round during which the rest of the machine used more is flagged as disturbed
@@ -311,8 +312,10 @@ def _instrument(studio, setup: Setup, work: Path) -> None:
             async def timed(text: str) -> None:
                 t0 = time.monotonic_ns()
                 await send(text)
-                if key := _trace_key(text):
-                    trace["send"].setdefault(key, []).append((t0, time.monotonic_ns()))
+                t1 = time.monotonic_ns()
+                for event in frame_events(text):
+                    if key := _trace_key(json.dumps(event, separators=(",", ":"))):
+                        trace["send"].setdefault(key, []).append((t0, t1))
 
             return await serve(self, timed, since)
 
@@ -425,21 +428,21 @@ async def _clients_main(setup: Setup, url: str, connected, timeout_s: float) -> 
         try:
             async for raw in ws:
                 now = time.monotonic_ns()
-                stamp = STAMP.search(raw)
-                event = json.loads(raw)
-                if last_seq is not None and event["seq"] != last_seq + 1:
-                    disorder += 1
-                last_seq = event["seq"]
-                if stamp and event["type"] == "answer.token":
-                    tokens += 1
-                    lat.append((now - int(stamp[1])) // 1000)
-                    sched.append((now - int(stamp[2])) // 1000)
-                    who, index = event["data"]["contestant"], event["data"]["index"]
-                    if index != last_index.get(who, 0) + 1:
+                for event in frame_events(raw):
+                    if last_seq is not None and event["seq"] != last_seq + 1:
                         disorder += 1
-                    last_index[who] = index
-                elif event["type"] == "show.status" and event["data"]["status"] in ("completed", "aborted"):
-                    ended = True
+                    last_seq = event["seq"]
+                    if event["type"] == "answer.token" and (stamp := STAMP.search(event["data"]["text"])):
+                        tokens += 1
+                        lat.append((now - int(stamp[1])) // 1000)
+                        sched.append((now - int(stamp[2])) // 1000)
+                        who, index = event["data"]["contestant"], event["data"]["index"]
+                        if index != last_index.get(who, 0) + 1:
+                            disorder += 1
+                        last_index[who] = index
+                    elif event["type"] == "show.status" and event["data"]["status"] in ("completed", "aborted"):
+                        ended = True
+                if ended:
                     break
         finally:
             await ws.close()

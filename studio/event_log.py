@@ -17,7 +17,7 @@ from typing import Iterable
 
 import redis.asyncio as aioredis
 
-from .events import CHANNELS, Event, parse_event
+from .events import CHANNELS, ON_AIR, Event, parse_event
 
 _APPEND = """
 local out = {}
@@ -66,7 +66,7 @@ class EventLog:
     def _seq_key(self, channel: str) -> str:
         return f"gavel:{{{self.show_id}}}:seq:{channel}"
 
-    async def append(self, event: Event, channels: Iterable[str] = CHANNELS) -> dict[str, int]:
+    async def append(self, event: Event, channels: Iterable[str] = ON_AIR) -> dict[str, int]:
         """Append to each channel; returns the seq the event got on each."""
         channels = list(channels)
         for channel in channels:

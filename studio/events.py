@@ -9,17 +9,21 @@ checks that the mirror and this module agree.
 
 from __future__ import annotations
 
+import json
+
 import time
 from typing import Annotated, Any, Literal, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-CHANNELS = ("program", "preview", "director")
+CHANNELS = ("program", "preview", "director", "audience")
 ON_AIR = ("program", "preview", "director")  # what a stage event is published to
+EVERYONE = ("program", "preview", "director", "audience")  # viewers' phones included
 DIRECTOR_ONLY = ("director",)
 PREVIEW = ("preview", "director")
 PROGRAM = ("program", "director")
 GRAPHICS_OUTPUTS = ("program", "preview")
+PUBLIC_CHANNELS = ("program", "preview", "audience")  # no token needed to follow these
 
 
 class _Data(BaseModel):
@@ -181,6 +185,69 @@ class GraphicsClientData(_Data):
     connected: bool
 
 
+class PollChoice(_Data):
+    id: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    label: str = Field(min_length=1, max_length=200)
+
+
+class PollOpenedData(_Data):
+    poll_id: str
+    title: str
+    kind: Literal["choice", "rating"]  # rating: choices are "1".."5"
+    choices: list[PollChoice]
+    allow_change: bool  # may a device change its vote while the poll is open
+    dimension: str | None = None  # a verdict poll (choices are contestants) feeds this leaderboard dimension
+    stage: int | None = None
+    closes_ts: float | None = None  # server wall clock; None: the director closes it
+
+
+class PollTallyData(_Data):
+    poll_id: str
+    counts: dict[str, int]  # choice id -> votes
+    total: int
+
+
+class PollClosedData(PollTallyData):
+    winner: str | None  # the choice with most votes (first listed on a tie), or the director's pick
+    decided_by: Literal["audience", "director", "none"]
+
+
+class PollRevealedData(_Data):
+    poll_id: str
+
+
+class JudgeScoredData(_Data):
+    judge: str
+    target: str  # what was scored: answer:<stage>:<question_id>:<contestant>
+    stage: int
+    item: str  # the question (or debate, poem) the target belongs to: same item, comparable scores
+    contestant: str
+    scores: dict[str, int]  # criterion -> 1..10
+
+
+class LeaderboardDimension(_Data):
+    rating: float  # Bradley–Terry, Elo-like scale (400, base 10, anchored at 1000)
+    ci_low: float  # bootstrap 95 % interval
+    ci_high: float
+    matches: int
+
+
+class LeaderboardRow(_Data):
+    contestant: str
+    rank: int
+    rating: float  # the headline: the script's weighted mix of the dimensions
+    dimensions: dict[str, LeaderboardDimension]
+    elo: float  # online Elo over the same matches in log order
+    elo_delta: float  # what the latest result changed (the on-air animation)
+
+
+class LeaderboardData(_Data):
+    rows: list[LeaderboardRow]
+    weights: dict[str, float]
+    matches: int
+    through_seq: int  # the director-channel seq of the last event counted
+
+
 class _Event(BaseModel):
     model_config = ConfigDict(extra="forbid")
     seq: int = 0  # assigned by the event log; 0 until appended
@@ -282,6 +349,42 @@ class GraphicsClient(_Event):
     data: GraphicsClientData
 
 
+class PollOpened(_Event):
+    type: Literal["poll.opened"] = "poll.opened"
+    data: PollOpenedData
+
+
+class PollTally(_Event):
+    """Running counts, coalesced (at most a few per second), never one per vote."""
+
+    type: Literal["poll.tally"] = "poll.tally"
+    data: PollTallyData
+
+
+class PollClosed(_Event):
+    """The final counts: votes after this are refused and not counted."""
+
+    type: Literal["poll.closed"] = "poll.closed"
+    data: PollClosedData
+
+
+class PollRevealed(_Event):
+    """The director shows the results to viewers (phones get tallies from now on)."""
+
+    type: Literal["poll.revealed"] = "poll.revealed"
+    data: PollRevealedData
+
+
+class JudgeScored(_Event):
+    type: Literal["judge.scored"] = "judge.scored"
+    data: JudgeScoredData
+
+
+class Leaderboard(_Event):
+    type: Literal["leaderboard"] = "leaderboard"
+    data: LeaderboardData
+
+
 class Snapshot(_Event):
     """Sent instead of a replay when the events a client missed are no longer in the log.
 
@@ -312,6 +415,12 @@ Event = Annotated[
         GraphicsCleared,
         GraphicsRefresh,
         GraphicsClient,
+        PollOpened,
+        PollTally,
+        PollClosed,
+        PollRevealed,
+        JudgeScored,
+        Leaderboard,
         Snapshot,
     ],
     Field(discriminator="type"),
@@ -325,6 +434,12 @@ def parse_event(raw: str | bytes | dict) -> Event:
     if isinstance(raw, dict):
         return _event_adapter.validate_python(raw)
     return _event_adapter.validate_json(raw)
+
+
+def frame_events(raw: str | bytes) -> list[dict[str, Any]]:
+    """The events in one WebSocket frame: a frame holds one event or a JSON array of them."""
+    parsed = json.loads(raw)
+    return parsed if isinstance(parsed, list) else [parsed]
 
 
 def event_types() -> list[str]:

@@ -14,6 +14,7 @@ import uvicorn
 from websockets.sync.client import connect
 
 from studio.app import create_app, server_config
+from studio.events import frame_events
 from studio.runtime import Studio
 
 from .conftest import free_port
@@ -116,12 +117,14 @@ def record_until_show_ends(
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         raise TimeoutError(f"show did not end within {timeout_s}s on {channel}")
-                    event = json.loads(ws.recv(timeout=remaining))
-                    recording.events.append(event)
-                    if event["type"] == "answer.token":
-                        tokens_seen += 1
-                    if event["type"] == "show.status" and event["data"]["status"] in ("completed", "aborted"):
-                        return
+                    for event in frame_events(ws.recv(timeout=remaining)):
+                        recording.events.append(event)
+                        if event["type"] == "answer.token":
+                            tokens_seen += 1
+                        if event["type"] == "show.status" and event["data"]["status"] in ("completed", "aborted"):
+                            return
+                        if drop_after_tokens and not dropped and tokens_seen >= drop_after_tokens:
+                            break  # the rest of this frame comes again after the reconnect
                     if drop_after_tokens and not dropped and tokens_seen >= drop_after_tokens:
                         dropped = True
                         recording.reconnects += 1

@@ -16,6 +16,8 @@ from pathlib import Path
 import httpx
 from websockets.sync.client import connect
 
+from studio.events import frame_events
+
 from .conftest import free_port
 from .studio_harness import subprocess_env
 
@@ -86,10 +88,10 @@ def _director_events(ws_base: str, token: str, since: int, until, timeout_s: flo
     deadline = time.monotonic() + timeout_s
     with connect(f"{ws_base}/ws/director?since={since}&token={token}", open_timeout=30) as ws:
         while True:
-            event = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
-            events.append(event)
-            if until(event):
-                return events
+            for event in frame_events(ws.recv(timeout=max(0.1, deadline - time.monotonic()))):
+                events.append(event)
+                if until(event):
+                    return events
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

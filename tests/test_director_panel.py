@@ -19,6 +19,8 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 from websockets.sync.client import connect
 
+from studio.events import frame_events
+
 from studio.graphics import GRAPHICS
 from studio.runtime import Studio
 from studio.show_script import load_script
@@ -454,11 +456,12 @@ def test_the_registry_flags_stale_graphics_pages_and_refreshes_one(panel, studio
         refreshes = wait_for_commands(panel, "refresh", 1)
         assert refreshes[-1]["args"] == {"target": "old-page"} and refreshes[-1]["accepted"]
         deadline = time.monotonic() + 15
-        while True:  # the page itself is told to reload
-            event = json.loads(old.recv(timeout=max(0.1, deadline - time.monotonic())))
-            if event["type"] == "graphics.refresh":
-                assert event["data"]["target"] == "old-page"
-                break
+        refresh = None
+        while refresh is None:  # the page itself is told to reload
+            for event in frame_events(old.recv(timeout=max(0.1, deadline - time.monotonic()))):
+                if event["type"] == "graphics.refresh":
+                    refresh = event
+        assert refresh["data"]["target"] == "old-page"
     expect(panel.get_by_test_id("client-old-page")).to_have_count(0)  # gone when the page went
 
 

@@ -9,6 +9,7 @@ import redis.asyncio as aioredis
 
 from studio import events as ev
 from studio.event_log import EventLog
+from studio.events import frame_events
 from studio.fanout import ChannelHub
 
 from .conftest import run
@@ -63,7 +64,7 @@ async def _collect(hub: ChannelHub, since: int, count: int) -> list[dict]:
     done = asyncio.Event()
 
     async def send(text: str) -> None:
-        got.append(json.loads(text))
+        got.extend(frame_events(text))
         if len(got) >= count:
             done.set()
 
@@ -93,6 +94,36 @@ def test_hub_replays_then_streams_live_without_gap_or_duplicate(redis_url, show_
         await writer
         assert [e["seq"] for e in got] == list(range(3, 11))
         assert [e["data"]["index"] for e in got] == list(range(3, 11))
+        await hub.stop()
+        await client.aclose()
+        await tail_client.aclose()
+
+    run(go())
+
+
+def test_events_ready_together_go_out_as_one_frame_in_seq_order(redis_url, show_id):
+    """The replay of missed events, and live events queued during one wake-up, share frames."""
+
+    async def go():
+        client, tail_client = aioredis.Redis.from_url(redis_url), aioredis.Redis.from_url(redis_url)
+        log = EventLog(client, show_id)
+        for i in range(1, 11):
+            await log.append(_token(i), channels=["program"])
+        hub = ChannelHub(log, EventLog(tail_client, show_id), "program")
+        await hub.start()
+        frames: list[str] = []
+        sent = asyncio.Event()
+
+        async def send(text: str) -> None:
+            frames.append(text)
+            sent.set()
+
+        task = asyncio.create_task(hub.serve(send, since=0))
+        await asyncio.wait_for(sent.wait(), 10)
+        assert len(frames) == 1 and frames[0].startswith("[")
+        assert [e["seq"] for e in frame_events(frames[0])] == list(range(1, 11))
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
         await hub.stop()
         await client.aclose()
         await tail_client.aclose()

@@ -77,6 +77,10 @@
       scoreboard: null,
       graphics: { program: {}, preview: {} }, // output -> graphic name -> {visible, data}
       clients: {},                            // client id -> graphics page (director channel)
+      polls: {},          // poll id -> poll as opened + status, revealed, counts, total, winner, decided_by
+      current_poll: null, // the poll phones show (the latest opened)
+      judged: {},         // target -> judge -> {criterion: score}  (director channel)
+      leaderboard: null,  // the latest leaderboard event's data
     };
   }
 
@@ -86,6 +90,18 @@
 
   function newAnswer() {
     return { text: "", status: "streaming", reason: "", tokens: 0, correct: null, extracted: null, metrics: null };
+  }
+
+  function newPoll(d) {
+    const choices = Array.isArray(d.choices) ? d.choices.filter(isObject) : [];
+    const counts = {};
+    for (const c of choices) counts[c.id] = 0;
+    return {
+      poll_id: d.poll_id, title: d.title, kind: d.kind, choices: choices, allow_change: d.allow_change === true,
+      dimension: d.dimension == null ? null : d.dimension, stage: d.stage == null ? null : d.stage,
+      closes_ts: d.closes_ts == null ? null : d.closes_ts,
+      status: "open", revealed: false, counts: counts, total: 0, winner: null, decided_by: null,
+    };
   }
 
   function isObject(v) {
@@ -99,7 +115,7 @@
     // Keys this client does not know (a newer server) are kept, not dropped.
     const s = Object.assign(emptyState(), data, {
       show: null, stages: [], contestants: [], current_stage: null, question: null, answers: {}, scoreboard: null,
-      graphics: { program: {}, preview: {} }, clients: {},
+      graphics: { program: {}, preview: {} }, clients: {}, polls: {}, current_poll: null, judged: {}, leaderboard: null,
     });
     if (isObject(data.show)) s.show = Object.assign({ show_id: "", title: "", status: "idle" }, data.show);
     if (Array.isArray(data.stages)) s.stages = data.stages.filter(isObject).map((st) => Object.assign({ status: "pending" }, st));
@@ -122,6 +138,12 @@
     if (isObject(data.clients)) {
       for (const [id, c] of Object.entries(data.clients)) if (isObject(c)) s.clients[id] = c;
     }
+    if (isObject(data.polls)) {
+      for (const [id, p] of Object.entries(data.polls)) if (isObject(p)) s.polls[id] = Object.assign(newPoll(p), p);
+    }
+    if (typeof data.current_poll === "string") s.current_poll = data.current_poll;
+    if (isObject(data.judged)) s.judged = data.judged;
+    if (isObject(data.leaderboard)) s.leaderboard = data.leaderboard;
     return s;
   }
 
@@ -153,8 +175,9 @@
       case "show.opened": {
         // A (re)opened show starts from scratch, except graphics and clients (as in show_state.py).
         const s = emptyState();
-        s.graphics = state.graphics || s.graphics;
-        s.clients = state.clients || s.clients;
+        for (const kept of ["graphics", "clients", "polls", "current_poll", "judged", "leaderboard"]) {
+          if (state[kept] !== undefined) s[kept] = state[kept];
+        }
         s.show = { show_id: d.show_id, title: d.title, status: "idle" };
         s.stages = (Array.isArray(d.stages) ? d.stages : []).filter(isObject).map((st) => ({
           index: st.index, kind: st.kind, title: st.title, status: "pending",
@@ -269,6 +292,46 @@
         else if (state.clients[d.client_id] && state.clients[d.client_id].connection === d.connection) {
           delete state.clients[d.client_id];
         }
+        return state;
+
+      case "poll.opened":
+        if (typeof d.poll_id !== "string") return state;
+        state.polls[d.poll_id] = newPoll(d);
+        state.current_poll = d.poll_id;
+        return state;
+
+      case "poll.tally": {
+        const p = state.polls[d.poll_id];
+        if (p && isObject(d.counts)) { p.counts = Object.assign({}, d.counts); p.total = d.total; }
+        return state;
+      }
+
+      case "poll.closed": {
+        const p = state.polls[d.poll_id];
+        if (p) {
+          p.status = "closed";
+          p.counts = isObject(d.counts) ? Object.assign({}, d.counts) : {};
+          p.total = d.total;
+          p.winner = d.winner == null ? null : d.winner;
+          p.decided_by = d.decided_by == null ? null : d.decided_by;
+        }
+        return state;
+      }
+
+      case "poll.revealed": {
+        const p = state.polls[d.poll_id];
+        if (p) p.revealed = true;
+        return state;
+      }
+
+      case "judge.scored":
+        if (typeof d.target !== "string" || typeof d.judge !== "string") return state;
+        if (!isObject(state.judged[d.target])) state.judged[d.target] = {};
+        state.judged[d.target][d.judge] = Object.assign({}, d.scores);
+        return state;
+
+      case "leaderboard":
+        state.leaderboard = d;
         return state;
 
       case "graphics.refresh": // acted on by the client (reload), not state

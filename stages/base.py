@@ -25,6 +25,9 @@ class StageContext:
     publish: Callable[[Event], Awaitable[None]]  # append to the on-air channels
     wait_if_paused: Callable[[], Awaitable[None]]  # returns at once unless the director paused
     clock: Callable[[], float]  # server wall clock (seconds), for deadlines shown on air
+    # audience polls: open one (returns ok, changed, reason) and wait until it has closed
+    open_poll: Callable[..., Awaitable[tuple[bool, bool, str]]] | None = None
+    wait_poll_closed: Callable[[str], Awaitable[dict]] | None = None
 
     @property
     def contestant_ids(self) -> list[str]:

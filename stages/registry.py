@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from .base import Stage
 from .speed_qa import SpeedQAStage
+from .surprise import SurpriseStage
 
-STAGE_KINDS: dict[str, type] = {SpeedQAStage.kind: SpeedQAStage}
+STAGE_KINDS: dict[str, type] = {SpeedQAStage.kind: SpeedQAStage, SurpriseStage.kind: SurpriseStage}
 
 
 def make_stage(kind: str) -> Stage:

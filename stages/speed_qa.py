@@ -57,92 +57,95 @@ class SpeedQAStage:
             if question.id in done_before:
                 continue  # answered before a restart: the log already has it
             await ctx.wait_if_paused()
-            await self._ask(ctx, question, number, len(questions))
+            await ask_everyone(ctx, question, number, len(questions))
 
-    async def _ask(self, ctx: StageContext, question: Question, number: int, of: int) -> None:
-        spec = ctx.spec
+
+async def ask_everyone(ctx: StageContext, question: Question, number: int, of: int) -> None:
+    """Put one question to every contestant at once (the stage spec's prompt, sampling and time
+    limit), stream the answers on air, grade them and publish the scoreboard."""
+    spec = ctx.spec
+    await ctx.publish(
+        ev.QuestionAsked(
+            data=ev.QuestionAskedData(
+                stage=ctx.index,
+                number=number,
+                of=of,
+                question_id=question.id,
+                text=question.question,
+                kind=question.kind,
+                choices=question.choices,
+                time_limit_s=spec.time_limit_s,
+                deadline_ts=ctx.clock() + spec.time_limit_s,
+            )
+        )
+    )
+    messages = [{"role": "user", "content": render_prompt(spec.prompt, question)}]
+    sampling = sampling_from(spec.sampling)
+    partial: dict[str, list[str]] = {c: [] for c in ctx.contestant_ids}
+    finished: set[str] = set()
+
+    async def one(contestant: str) -> None:
+        await ctx.publish(ev.AnswerStarted(data=ev.AnswerStartedData(question_id=question.id, contestant=contestant)))
+
+        async def on_chunk(chunk: Chunk, tokens: int) -> None:
+            if chunk.text:
+                partial[contestant].append(chunk.text)
+                await ctx.publish(
+                    ev.AnswerToken(
+                        data=ev.AnswerTokenData(
+                            question_id=question.id, contestant=contestant, index=tokens, text=chunk.text
+                        )
+                    )
+                )
+
+        answer: Answer = await ctx.pool.answer(contestant, messages, sampling, spec.time_limit_s, on_chunk)
+        finished.add(contestant)
         await ctx.publish(
-            ev.QuestionAsked(
-                data=ev.QuestionAskedData(
-                    stage=ctx.index,
-                    number=number,
-                    of=of,
+            ev.AnswerFinished(
+                data=ev.AnswerFinishedData(
                     question_id=question.id,
-                    text=question.question,
-                    kind=question.kind,
-                    choices=question.choices,
-                    time_limit_s=spec.time_limit_s,
-                    deadline_ts=ctx.clock() + spec.time_limit_s,
+                    contestant=contestant,
+                    status=answer.status,
+                    reason=answer.reason,
+                    text=answer.text,
+                    metrics=ev.AnswerMetrics(**vars(answer.metrics)),
                 )
             )
         )
-        messages = [{"role": "user", "content": render_prompt(spec.prompt, question)}]
-        sampling = sampling_from(spec.sampling)
-        partial: dict[str, list[str]] = {c: [] for c in ctx.contestant_ids}
-        finished: set[str] = set()
+        verdict = grade(question, answer.text) if answer.status == "done" else None
+        await ctx.publish(
+            ev.AnswerGraded(
+                data=ev.AnswerGradedData(
+                    question_id=question.id,
+                    contestant=contestant,
+                    correct=bool(verdict and verdict.correct),
+                    extracted=verdict.extracted if verdict else None,
+                    expected=question.answer,
+                )
+            )
+        )
 
-        async def one(contestant: str) -> None:
-            await ctx.publish(ev.AnswerStarted(data=ev.AnswerStartedData(question_id=question.id, contestant=contestant)))
-
-            async def on_chunk(chunk: Chunk, tokens: int) -> None:
-                if chunk.text:
-                    partial[contestant].append(chunk.text)
-                    await ctx.publish(
-                        ev.AnswerToken(
-                            data=ev.AnswerTokenData(
-                                question_id=question.id, contestant=contestant, index=tokens, text=chunk.text
+    try:
+        await asyncio.gather(*(one(c) for c in ctx.contestant_ids))
+    except asyncio.CancelledError:
+        # Skipped or aborted mid-question: say so on air for every answer still streaming.
+        for contestant in ctx.contestant_ids:
+            if contestant not in finished:
+                await asyncio.shield(
+                    ctx.publish(
+                        ev.AnswerFinished(
+                            data=ev.AnswerFinishedData(
+                                question_id=question.id,
+                                contestant=contestant,
+                                status="cancelled",
+                                reason="stopped by the director",
+                                text="".join(partial[contestant]),
+                                metrics=ev.AnswerMetrics(),
                             )
                         )
                     )
-
-            answer: Answer = await ctx.pool.answer(contestant, messages, sampling, spec.time_limit_s, on_chunk)
-            finished.add(contestant)
-            await ctx.publish(
-                ev.AnswerFinished(
-                    data=ev.AnswerFinishedData(
-                        question_id=question.id,
-                        contestant=contestant,
-                        status=answer.status,
-                        reason=answer.reason,
-                        text=answer.text,
-                        metrics=ev.AnswerMetrics(**vars(answer.metrics)),
-                    )
                 )
-            )
-            verdict = grade(question, answer.text) if answer.status == "done" else None
-            await ctx.publish(
-                ev.AnswerGraded(
-                    data=ev.AnswerGradedData(
-                        question_id=question.id,
-                        contestant=contestant,
-                        correct=bool(verdict and verdict.correct),
-                        extracted=verdict.extracted if verdict else None,
-                        expected=question.answer,
-                    )
-                )
-            )
-
-        try:
-            await asyncio.gather(*(one(c) for c in ctx.contestant_ids))
-        except asyncio.CancelledError:
-            # Skipped or aborted mid-question: say so on air for every answer still streaming.
-            for contestant in ctx.contestant_ids:
-                if contestant not in finished:
-                    await asyncio.shield(
-                        ctx.publish(
-                            ev.AnswerFinished(
-                                data=ev.AnswerFinishedData(
-                                    question_id=question.id,
-                                    contestant=contestant,
-                                    status="cancelled",
-                                    reason="stopped by the director",
-                                    text="".join(partial[contestant]),
-                                    metrics=ev.AnswerMetrics(),
-                                )
-                            )
-                        )
-                    )
-            raise
-        await ctx.publish(ev.QuestionClosed(data=ev.QuestionClosedData(stage=ctx.index, question_id=question.id)))
-        rows = score_rows(ctx.contestant_ids, [ctx.state.results.get(ctx.index, {})])
-        await ctx.publish(ev.Scoreboard(data=ev.ScoreboardData(stage=ctx.index, rows=rows)))
+        raise
+    await ctx.publish(ev.QuestionClosed(data=ev.QuestionClosedData(stage=ctx.index, question_id=question.id)))
+    rows = score_rows(ctx.contestant_ids, [ctx.state.results.get(ctx.index, {})])
+    await ctx.publish(ev.Scoreboard(data=ev.ScoreboardData(stage=ctx.index, rows=rows)))

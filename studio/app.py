@@ -1,6 +1,9 @@
 """The studio's HTTP and WebSocket surface (Starlette).
 
-- ``/ws/{channel}?since=N`` — program / preview / director event feeds (director needs its token).
+- ``/ws/{channel}?since=N`` — program / preview / director / audience event feeds (director needs
+  its token). A frame holds one event, or a JSON array of events in seq order.
+- ``/vote`` + ``/api/audience/device``, ``/api/polls/...`` — viewers' phones (studio/audience_api.py);
+  ``/judge`` + ``/api/judge/...`` — the judges (studio/judge_api.py).
 - ``POST /api/command`` — director commands; ``GET /api/state`` — what the director sees.
 - ``/overlays/...`` — the on-air graphics (``version.json``: the overlay files' version);
   ``/vendor/plotly.min.js`` — plotly.js from the plotly package; ``/director`` — the panel.
@@ -26,11 +29,12 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from . import audience_api, judge_api
 from .auth import presented_token
 from .graphics import OVERLAYS_DIR
 from .radar import radar_figure
 from .controller import COMMANDS
-from .events import CHANNELS, GraphicsClientData
+from .events import CHANNELS, PUBLIC_CHANNELS, GraphicsClientData
 from .fanout import SubscriberOverflow
 from .runtime import Studio
 
@@ -116,7 +120,7 @@ async def feed(websocket: WebSocket) -> None:
     if channel not in CHANNELS:
         await websocket.close(code=4404, reason=f"unknown channel {channel!r}")
         return
-    if channel == "director" and not studio.tokens.is_director(presented_token(websocket)):
+    if channel not in PUBLIC_CHANNELS and not studio.tokens.is_director(presented_token(websocket)):
         await websocket.close(code=4403, reason="director token required")
         return
     try:
@@ -193,6 +197,14 @@ async def director_page(request: Request) -> FileResponse:
     return FileResponse(STATIC_DIR / "director.html")
 
 
+async def vote_page(request: Request) -> FileResponse:
+    return FileResponse(STATIC_DIR / "vote.html")
+
+
+async def judge_page(request: Request) -> FileResponse:
+    return FileResponse(STATIC_DIR / "judge.html")
+
+
 async def radar(request: Request) -> JSONResponse:
     """The radar figure (plotly JSON, built in Python) from a channel's state: what that output shows."""
     studio: Studio = request.app.state.studio
@@ -245,6 +257,14 @@ def create_app(studio: Studio) -> Starlette:
             Route("/api/command", command, methods=["POST"]),
             Route("/api/state", state),
             Route("/director", director_page),
+            Route("/vote", vote_page),
+            Route("/judge", judge_page),
+            Route("/api/audience/device", audience_api.new_device, methods=["POST"]),
+            Route("/api/polls/current", audience_api.current_poll),
+            Route("/api/polls/{poll}/vote", audience_api.VoteEndpoint(), methods=["POST"]),
+            Route("/api/judge/me", judge_api.me),
+            Route("/api/judge/targets", judge_api.targets),
+            Route("/api/judge/score", judge_api.score, methods=["POST"]),
             Route("/overlays/version.json", overlay_version),
             Route("/vendor/plotly.min.js", plotly_js),
             Route("/figures/radar", radar),

@@ -1,7 +1,8 @@
 """Access tokens. Secrets come from the environment or a file in the data dir, never the repo.
 
-When ``GAVEL_DIRECTOR_TOKEN`` is unset, a random token is generated once and kept in
-``<data dir>/secrets.json`` (mode 0600), and ``gavel serve`` prints where it is.
+``<data dir>/secrets.json`` (mode 0600) holds what was generated: the director's token (unless
+``GAVEL_DIRECTOR_TOKEN`` is set), one token per judge the script names, and the key that signs
+viewers' device tokens. Missing entries are generated once and kept; ``gavel serve`` prints where.
 """
 
 from __future__ import annotations
@@ -16,27 +17,44 @@ from starlette.requests import HTTPConnection
 
 
 class Tokens:
-    def __init__(self, director: str, path: Path | None = None):
+    def __init__(self, director: str, signing: str = "", judges: dict[str, str] | None = None, path: Path | None = None):
         self.director = director
-        self.path = path  # where a generated secret lives, for humans to find
+        self.signing = signing or secrets.token_urlsafe(32)
+        self.judges = dict(judges or {})  # judge id -> token
+        self.path = path  # where generated secrets live, for humans to find
 
     @classmethod
-    def load(cls, data_dir: Path) -> "Tokens":
-        from_env = os.environ.get("GAVEL_DIRECTOR_TOKEN")
-        if from_env:
-            return cls(from_env)
+    def load(cls, data_dir: Path, judge_ids: list[str] = ()) -> "Tokens":
         path = data_dir / "secrets.json"
-        if path.exists():
-            return cls(json.loads(path.read_text())["director"], path)
-        data_dir.mkdir(parents=True, exist_ok=True)
-        token = secrets.token_urlsafe(24)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump({"director": token}, f)
-        return cls(token, path)
+        stored = json.loads(path.read_text()) if path.exists() else {}
+        wanted = {
+            "director": stored.get("director") or secrets.token_urlsafe(24),
+            "signing": stored.get("signing") or secrets.token_urlsafe(32),
+            "judges": {j: stored.get("judges", {}).get(j) or secrets.token_urlsafe(24) for j in judge_ids},
+        }
+        wanted["judges"] = {**stored.get("judges", {}), **wanted["judges"]}
+        if wanted != stored:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                json.dump(wanted, f, indent=1)
+            os.replace(tmp, path)
+        director = os.environ.get("GAVEL_DIRECTOR_TOKEN") or wanted["director"]
+        judges = {j: wanted["judges"][j] for j in judge_ids}
+        return cls(director, wanted["signing"], judges, path)
 
     def is_director(self, presented: str | None) -> bool:
         return bool(presented) and hmac.compare_digest(presented.encode(), self.director.encode())
+
+    def judge_for(self, presented: str | None) -> str | None:
+        """The judge whose token this is, or None."""
+        if not presented:
+            return None
+        for judge, token in self.judges.items():
+            if hmac.compare_digest(presented.encode(), token.encode()):
+                return judge
+        return None
 
 
 def presented_token(conn: HTTPConnection) -> str | None:

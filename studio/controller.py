@@ -26,6 +26,10 @@ from stages.registry import make_stage
 from . import events as ev
 from .event_log import EventLog
 from .graphics import DEFAULT_ON_AIR, GRAPHICS
+from .judging import JudgeDesk
+from .leaderboard import compute_leaderboard
+from .poll_host import PollError, PollHost, parse_poll_request
+from .polls import PollStore
 from .show_script import ShowScript
 from .show_state import ShowState
 
@@ -33,7 +37,11 @@ log = logging.getLogger("gavel.controller")
 
 SHOW_COMMANDS = ("start", "next", "pause", "resume", "skip", "abort")
 GRAPHICS_COMMANDS = ("cue", "take", "panic", "refresh")
-COMMANDS = SHOW_COMMANDS + GRAPHICS_COMMANDS
+POLL_COMMANDS = ("poll_open", "poll_close", "poll_reveal")
+COMMANDS = SHOW_COMMANDS + GRAPHICS_COMMANDS + POLL_COMMANDS
+# What the leaderboard is computed from (studio/leaderboard.py); kept in memory, in log order.
+RATED_EVENTS = (ev.ShowOpened, ev.AnswerFinished, ev.AnswerGraded, ev.QuestionClosed, ev.JudgeScored, ev.PollOpened, ev.PollClosed)
+RERATE_ON = (ev.QuestionClosed, ev.JudgeScored, ev.PollClosed)
 
 
 @dataclass
@@ -70,18 +78,38 @@ class ShowController:
         self._not_paused = asyncio.Event()
         self._stage_task: asyncio.Task | None = None
         self._background: set[asyncio.Task] = set()
+        self.polls = PollHost(PollStore(event_log.client, event_log.show_id), self.state, self.publish, script.audience.tally_hz, clock)
+        self.judges = JudgeDesk(event_log.client, script, self.state, self.publish)
+        self._rated: list[ev.Event] = []
+        self._rerate = asyncio.Event()
 
     # -- the event log ------------------------------------------------------------------------
 
     async def publish(self, event: ev.Event, channels=ev.ON_AIR) -> None:
         seqs = await self.log.append(event, channels)
-        event.seq = seqs["director"]
-        self.state.apply(event)
+        if "director" in seqs:  # the controller's state is the director channel's
+            event.seq = seqs["director"]
+            self.state.apply(event)
+            self._after_publish(event)
+
+    def _after_publish(self, event: ev.Event) -> None:
+        if isinstance(event, RATED_EVENTS):
+            self._rated.append(event)
+            if isinstance(event, RERATE_ON):
+                self._rerate.set()
 
     async def open(self) -> None:
         """Rebuild from the log (or open a new show) and resume whatever was running."""
         for item in await self.log.read("director"):
-            self.state.apply(item.parse())
+            event = item.parse()
+            self.state.apply(event)
+            if isinstance(event, RATED_EVENTS):
+                self._rated.append(event)
+        self._rerate.set()  # same log, same leaderboard: published again only if it differs
+        self._spawn(self._keep_leaderboard())
+        self._spawn(self.polls.run_tallies())
+        for poll_id, closes_ts in self.polls.open_with_deadline():
+            self._spawn(self._close_poll_at(poll_id, closes_ts))
         if not self.state.show_id:
             await self.publish(
                 ev.ShowOpened(
@@ -147,7 +175,7 @@ class ShowController:
             earlier = await self.log.client.get(self._result_key(command_id))
             if earlier is not None:
                 return CommandResult(**json.loads(earlier))
-            if name in GRAPHICS_COMMANDS:
+            if name in GRAPHICS_COMMANDS or name in POLL_COMMANDS:
                 ok, changed, reason = await getattr(self, f"_do_{name}")(args)
             else:
                 ok, changed, reason = await getattr(self, f"_do_{name}")()
@@ -284,6 +312,69 @@ class ShowController:
         """Record a graphics page arriving or leaving (the panel's registry is this log)."""
         await self.publish(ev.GraphicsClient(data=data), channels=ev.DIRECTOR_ONLY)
 
+    # -- polls ----------------------------------------------------------------------------------
+
+    async def _do_poll_open(self, args: dict) -> tuple[bool, bool, str]:
+        try:
+            request = parse_poll_request(args, default_id=f"p{len(self.state.polls) + 1}")
+        except PollError as exc:
+            return False, False, str(exc)
+        return await self.open_poll(**request)
+
+    async def open_poll(self, duration_s: float | None = None, **request) -> tuple[bool, bool, str]:
+        """Open a poll (from a command or a stage); arm its timer when it has a duration."""
+        try:
+            changed, reason = await self.polls.open(duration_s=duration_s, **request)
+        except PollError as exc:
+            return False, False, str(exc)
+        if changed and duration_s:
+            self._spawn(self._close_poll_at(request["poll_id"], self.state.polls[request["poll_id"]]["closes_ts"]))
+        return True, changed, reason
+
+    async def _do_poll_close(self, args: dict) -> tuple[bool, bool, str]:
+        winner = args.get("winner")
+        if winner is not None and not isinstance(winner, str):
+            return False, False, "winner: must be one of the poll's choice ids"
+        try:
+            changed, reason = await self.polls.close(str(args.get("poll", "")), winner)
+        except PollError as exc:
+            return False, False, str(exc)
+        return True, changed, reason
+
+    async def _do_poll_reveal(self, args: dict) -> tuple[bool, bool, str]:
+        try:
+            changed, reason = await self.polls.reveal(str(args.get("poll", "")))
+        except PollError as exc:
+            return False, False, str(exc)
+        return True, changed, reason
+
+    async def _close_poll_at(self, poll_id: str, closes_ts: float) -> None:
+        await asyncio.sleep(max(0.0, closes_ts - self.clock()))
+        await self.command("poll_close", f"timer-close-{poll_id}", "timer", {"poll": poll_id})
+
+    # -- leaderboard ----------------------------------------------------------------------------
+
+    async def _keep_leaderboard(self) -> None:
+        """Recompute from the rated events after each result; publish when it changed."""
+        while True:
+            await self._rerate.wait()
+            self._rerate.clear()
+            events = list(self._rated)
+            board = await asyncio.to_thread(
+                compute_leaderboard,
+                events,
+                weights=self.script.leaderboard.weights,
+                criteria_dimensions=self.script.judging.criteria,
+                bootstrap_rounds=self.script.leaderboard.bootstrap_rounds,
+            )
+            current = self.state.leaderboard
+            if current is not None and {**current, "through_seq": 0} == {**board.model_dump(), "through_seq": 0}:
+                continue
+            if not board.matches and current is None:
+                continue  # nothing to rank yet
+            await self.publish(ev.Leaderboard(data=board), channels=ev.EVERYONE)
+            await asyncio.sleep(0.5)  # at most two boards a second, however fast results come
+
     # -- stages ---------------------------------------------------------------------------------
 
     async def _start_stage(self, index: int) -> None:
@@ -309,6 +400,8 @@ class ShowController:
             publish=self.publish,
             wait_if_paused=self._not_paused.wait,
             clock=self.clock,
+            open_poll=self.open_poll,
+            wait_poll_closed=self.polls.wait_closed,
         )
         outcome = "completed"
         try:

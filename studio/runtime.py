@@ -15,7 +15,9 @@ import redis.asyncio as aioredis
 
 from engine_pool.pool import EnginePool
 
+from .audience_api import AudienceGate
 from .auth import Tokens
+from .device_tokens import DeviceTokens
 from .controller import ShowController
 from .embedded_redis import EmbeddedRedis, redis_url_for
 from .engines import build_pool
@@ -23,6 +25,7 @@ from .event_log import EventLog
 from .events import CHANNELS
 from .fanout import ChannelHub
 from .graphics import overlay_version
+from .polls import PollStore, VoteBatcher
 from .show_script import ShowScript
 
 log = logging.getLogger("gavel.studio")
@@ -33,7 +36,9 @@ class Studio:
         self.script = script
         self.data_dir = Path(data_dir)
         self.autopilot = autopilot
-        self.tokens = Tokens.load(self.data_dir)
+        self.tokens = Tokens.load(self.data_dir, [j.id for j in script.judging.judges])
+        self.device_tokens = DeviceTokens(self.tokens.signing)
+        self.audience_gate = AudienceGate(script.audience)
         self.overlay_version = overlay_version()
         self.redis_server: EmbeddedRedis | None = None
         self.pool = pool
@@ -43,6 +48,7 @@ class Studio:
         self._engine_task: asyncio.Task | None = None
 
     async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()  # for callers on other threads (tests, tools)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         url, self.redis_server = await asyncio.to_thread(redis_url_for, self.data_dir)
         show_id = self.script.show.id
@@ -53,6 +59,8 @@ class Studio:
             self.hubs[channel] = hub
         if self.pool is None:
             self.pool = await asyncio.to_thread(build_pool, self.script)
+        self.poll_store = PollStore(self._client(url), show_id)  # its own connection: votes come in bursts
+        self.vote_batcher = VoteBatcher(self.poll_store)
         self.controller = ShowController(self.script, self.event_log, self.pool, autopilot=self.autopilot)
         await self.controller.open()
         self._engine_task = asyncio.create_task(self.pool.start(), name="engines")

@@ -82,7 +82,81 @@ class SpeedQAStageSpec(_Strict):
         return value
 
 
-StageSpec = Annotated[Union[SpeedQAStageSpec], Field(discriminator="kind")]
+class SurpriseStageSpec(_Strict):
+    """Viewers pick which question is asked next; everyone answers it live, as in speed Q&A."""
+
+    kind: Literal["surprise"]
+    title: str = "Surprise challenge"
+    bank: str  # candidates are drawn from here
+    rounds: int = Field(1, ge=1, le=20)
+    candidates: int = Field(3, ge=2, le=8)
+    random_choice: bool = True  # add "a random cold question" to the ballot
+    draw_seed: int = 0
+    vote_s: float = Field(20.0, gt=0, le=600)  # the poll closes by itself after this
+    sampling: SamplingSpec = Field(default_factory=SamplingSpec)
+    time_limit_s: float = Field(30.0, gt=0, le=600)
+    prompt: str = "{question}"
+
+    @field_validator("prompt")
+    @classmethod
+    def _has_question(cls, value: str) -> str:
+        if "{question}" not in value:
+            raise ValueError("must contain {question}")
+        return value
+
+
+StageSpec = Annotated[Union[SpeedQAStageSpec, SurpriseStageSpec], Field(discriminator="kind")]
+
+LEADERBOARD_DIMENSIONS = ("speed", "accuracy", "creativity")
+
+
+class JudgeSpec(_Strict):
+    id: str = Field(pattern=_ID)
+    name: str = Field(min_length=1, max_length=40)
+
+
+class JudgingSpec(_Strict):
+    # criterion -> the leaderboard dimension its verdicts feed
+    criteria: dict[str, Literal["speed", "accuracy", "creativity"]] = Field(
+        default_factory=lambda: {"accuracy": "accuracy", "logic": "accuracy", "creativity": "creativity", "values": "creativity"},
+        min_length=1,
+    )
+    judges: list[JudgeSpec] = Field(default_factory=list)
+
+    @field_validator("criteria")
+    @classmethod
+    def _criterion_names(cls, value: dict) -> dict:
+        for name in value:
+            if not (1 <= len(name) <= 30 and name.replace("_", "").isalnum()):
+                raise ValueError(f"criterion {name!r}: letters, digits and _ only, up to 30")
+        return value
+
+
+class LeaderboardSpec(_Strict):
+    # how the dimensions combine into the headline rank (relative weights)
+    weights: dict[Literal["speed", "accuracy", "creativity"], float] = Field(
+        default_factory=lambda: {"speed": 1.0, "accuracy": 2.0, "creativity": 1.0}
+    )
+    bootstrap_rounds: int = Field(200, ge=10, le=5000)
+
+    @field_validator("weights")
+    @classmethod
+    def _some_weight(cls, value: dict) -> dict:
+        if any(w < 0 for w in value.values()) or not any(w > 0 for w in value.values()):
+            raise ValueError("weights must be >= 0 with at least one > 0")
+        return value
+
+
+class AudienceSpec(_Strict):
+    """Viewer voting limits (per studio process)."""
+
+    votes_per_s_per_device: float = Field(2.0, gt=0)
+    burst_per_device: float = Field(5.0, ge=1)
+    votes_per_s_per_ip: float = Field(200.0, gt=0)  # phones behind one carrier NAT share an IP
+    burst_per_ip: float = Field(400.0, ge=1)
+    devices_per_s_per_ip: float = Field(5.0, gt=0)  # new device tokens handed out per IP
+    device_burst_per_ip: float = Field(100.0, ge=1)
+    tally_hz: float = Field(4.0, gt=0, le=20)
 
 
 class ShowInfo(_Strict):
@@ -96,6 +170,9 @@ class ShowScript(_Strict):
     engines: dict[str, EngineSpec] = Field(min_length=1)
     contestants: list[ContestantSpec] = Field(min_length=1)
     stages: list[StageSpec] = Field(min_length=1)
+    judging: JudgingSpec = Field(default_factory=JudgingSpec)
+    leaderboard: LeaderboardSpec = Field(default_factory=LeaderboardSpec)
+    audience: AudienceSpec = Field(default_factory=AudienceSpec)
     path: Path | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
@@ -108,6 +185,11 @@ class ShowScript(_Strict):
             if c.engine not in self.engines:
                 known = ", ".join(sorted(self.engines))
                 raise _FieldProblem(("contestants", i, "engine"), f"unknown engine {c.engine!r} (known: {known})")
+        judges: set[str] = set()
+        for i, j in enumerate(self.judging.judges):
+            if j.id in judges:
+                raise _FieldProblem(("judging", "judges", i, "id"), f"duplicate judge id {j.id!r}")
+            judges.add(j.id)
         return self
 
     def resolve(self, relative: str) -> Path:
@@ -155,10 +237,11 @@ def load_script(path: str | Path) -> ShowScript:
             problems.append(f"{path}:{lines.get(('stages', i, 'bank'))}: stages[{i}].bank: cannot use {bank!r}:")
             problems += ["    " + p for p in exc.problems]
             continue
-        if len(loaded.questions) < stage.questions:
+        needed, field = (stage.questions, "questions") if stage.kind == "speed_qa" else (stage.candidates * stage.rounds, "candidates")
+        if len(loaded.questions) < needed:
             problems.append(
-                f"{path}:{lines.get(('stages', i, 'questions'), lines.get(('stages', i)))}: stages[{i}].questions: "
-                f"asks for {stage.questions} but {bank} has only {len(loaded.questions)}"
+                f"{path}:{lines.get(('stages', i, field), lines.get(('stages', i)))}: stages[{i}].{field}: "
+                f"needs {needed} questions but {bank} has only {len(loaded.questions)}"
             )
     for i, c in enumerate(script.contestants):
         if c.adapter and not script.resolve(c.adapter).is_dir():

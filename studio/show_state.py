@@ -34,6 +34,7 @@ class QuestionResult:
     metrics: dict[str, Any]
     correct: bool | None = None
     extracted: str | None = None
+    text: str = ""
 
 
 @dataclass
@@ -51,9 +52,15 @@ class ShowState:
     # after a crash replaces its half-finished first attempt instead of counting twice)
     results: dict[int, dict[str, dict[str, QuestionResult]]] = field(default_factory=dict)
     closed_questions: dict[int, list[str]] = field(default_factory=dict)
+    question_texts: dict[str, str] = field(default_factory=dict)  # every question asked, by id
     # output ("program" / "preview") -> graphic name -> {"visible": bool, "data": {...}}
     graphics: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {"program": {}, "preview": {}})
     clients: dict[str, dict[str, Any]] = field(default_factory=dict)  # graphics pages connected now
+    # poll id -> the poll as opened, plus status ("open"/"closed"), revealed, counts, total, winner
+    polls: dict[str, dict[str, Any]] = field(default_factory=dict)
+    current_poll: str | None = None  # the poll phones show (the latest opened)
+    judged: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)  # target -> judge -> scores
+    leaderboard: dict[str, Any] | None = None
     last_seq: int = 0
     first_token_ts: float | None = None  # when the first token went on air (cold-start figure)
 
@@ -84,6 +91,7 @@ class ShowState:
                     self.stages[data.index]["status"] = data.status
             case ev.QuestionAsked():
                 self.question = data.model_dump()
+                self.question_texts[data.question_id] = data.text
                 self.answers = {c["id"]: AnswerState() for c in self.contestants}
             case ev.AnswerStarted():
                 self.answers.setdefault(data.contestant, AnswerState())
@@ -107,7 +115,7 @@ class ShowState:
                     per_question.pop(data.contestant, None)
                 else:
                     per_question[data.contestant] = QuestionResult(
-                        status=data.status, tokens=data.metrics.output_tokens, metrics=data.metrics.model_dump()
+                        status=data.status, tokens=data.metrics.output_tokens, metrics=data.metrics.model_dump(), text=data.text
                     )
             case ev.AnswerGraded():
                 answer = self.answers.setdefault(data.contestant, AnswerState())
@@ -137,6 +145,30 @@ class ShowState:
                     # A reloaded page reconnects before its old socket's goodbye arrives: only
                     # the socket registered now may remove the entry.
                     del self.clients[data.client_id]
+            case ev.PollOpened():
+                self.polls[data.poll_id] = {
+                    **data.model_dump(),
+                    "status": "open",
+                    "revealed": False,
+                    "counts": {c.id: 0 for c in data.choices},
+                    "total": 0,
+                    "winner": None,
+                    "decided_by": None,
+                }
+                self.current_poll = data.poll_id
+            case ev.PollTally():
+                if poll := self.polls.get(data.poll_id):
+                    poll["counts"], poll["total"] = dict(data.counts), data.total
+            case ev.PollClosed():
+                if poll := self.polls.get(data.poll_id):
+                    poll.update(status="closed", counts=dict(data.counts), total=data.total, winner=data.winner, decided_by=data.decided_by)
+            case ev.PollRevealed():
+                if poll := self.polls.get(data.poll_id):
+                    poll["revealed"] = True
+            case ev.JudgeScored():
+                self.judged.setdefault(data.target, {})[data.judge] = dict(data.scores)
+            case ev.Leaderboard():
+                self.leaderboard = data.model_dump()
             case ev.Snapshot():
                 restored = ShowState.from_dict(data)
                 restored.last_seq = event.seq
@@ -158,8 +190,13 @@ class ShowState:
                 for stage, qs in self.results.items()
             },
             "closed_questions": {str(k): v for k, v in self.closed_questions.items()},
+            "question_texts": self.question_texts,
             "graphics": self.graphics,
             "clients": self.clients,
+            "polls": self.polls,
+            "current_poll": self.current_poll,
+            "judged": self.judged,
+            "leaderboard": self.leaderboard,
         }
 
     @classmethod
@@ -180,6 +217,11 @@ class ShowState:
                 for stage, qs in data.get("results", {}).items()
             },
             closed_questions={int(k): v for k, v in data.get("closed_questions", {}).items()},
+            question_texts=data.get("question_texts", {}),
             graphics=data.get("graphics") or {"program": {}, "preview": {}},
             clients=data.get("clients", {}),
+            polls=data.get("polls", {}),
+            current_poll=data.get("current_poll"),
+            judged=data.get("judged", {}),
+            leaderboard=data.get("leaderboard"),
         )

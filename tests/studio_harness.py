@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import asyncio
 import os
 import threading
 import time
@@ -13,6 +13,7 @@ import httpx
 import uvicorn
 from websockets.sync.client import connect
 
+from engine_pool.pool import EnginePool
 from studio.app import create_app, server_config
 from studio.events import frame_events
 from studio.runtime import Studio
@@ -28,6 +29,12 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+def engineless_pool() -> EnginePool:
+    """A real pool with no engines: for tests of the studio's own surfaces (polls, judges, pages)
+    that never run a stage. It is ready at once; a stage that asked it would get no route."""
+    return EnginePool({}, {})
 
 
 class LiveStudio:
@@ -52,6 +59,17 @@ class LiveStudio:
     def __exit__(self, *exc) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=60)
+
+    def call(self, make_coro, timeout_s: float = 30):
+        """Run ``make_coro()`` on the studio's own event loop (e.g. publish events a test needs)."""
+        return asyncio.run_coroutine_threadsafe(make_coro(), self.studio.loop).result(timeout_s)
+
+    def post_command(self, name: str, args: dict | None = None, command_id: str | None = None) -> httpx.Response:
+        body = {"command": name, "args": args or {}}
+        if command_id:
+            body["command_id"] = command_id
+        headers = {"Authorization": f"Bearer {self.director_token}"}
+        return httpx.post(f"{self.base}/api/command", json=body, headers=headers, timeout=30)
 
     @property
     def director_token(self) -> str:

@@ -1,0 +1,139 @@
+"""What viewers' phones talk to: device tokens, the current poll, and the vote itself.
+
+``POST /api/polls/{poll}/vote`` is the hot path (thousands a second during a poll), so it is a
+plain ASGI endpoint: limits first (per IP, then per device, in memory, so a flood costs the
+flooder a 429 and nobody else anything), then the device token, then a pipelined Lua call to Redis
+that dedupes, counts and audits the vote in one step. Every refusal is a 4xx that says why.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from .device_tokens import BadDeviceToken
+from .polls import REFUSALS
+from .rate_limit import Limit, RateLimiter
+
+if TYPE_CHECKING:
+    from .runtime import Studio
+
+MAX_VOTE_BODY = 1024
+CHOICE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+POLL = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+PUBLIC_POLL_FIELDS = ("poll_id", "title", "kind", "choices", "allow_change", "status", "revealed", "closes_ts")
+
+
+class AudienceGate:
+    """The per-process limits a vote (or a new device) must pass."""
+
+    def __init__(self, spec):
+        self.per_ip = RateLimiter(Limit(spec.votes_per_s_per_ip, spec.burst_per_ip))
+        self.per_device = RateLimiter(Limit(spec.votes_per_s_per_device, spec.burst_per_device))
+        self.new_devices = RateLimiter(Limit(spec.devices_per_s_per_ip, spec.device_burst_per_ip))
+
+
+def _json(status: int, payload: dict, extra: list[tuple[bytes, bytes]] = ()) -> tuple[int, bytes, list]:
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra]
+    return status, body, headers
+
+
+def _limited(retry_after: float, what: str) -> tuple[int, bytes, list]:
+    seconds = max(1, int(retry_after + 0.999))
+    return _json(429, {"error": f"too many {what}: try again in {seconds} s"}, [(b"retry-after", str(seconds).encode())])
+
+
+class VoteEndpoint:
+    """A raw ASGI app (Starlette routes it without building a Request): one viewer's vote."""
+
+    async def __call__(self, scope, receive, send) -> None:
+        studio: Studio = scope["app"].state.studio
+        status, body, headers = await _vote(studio, scope, receive)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+async def _vote(studio: "Studio", scope, receive) -> tuple[int, bytes, list]:
+    gate = studio.audience_gate
+    ip = scope["client"][0] if scope.get("client") else "-"
+    if wait := gate.per_ip.check(ip):
+        return _limited(wait, "votes from your network")
+    token = None
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            text = value.decode("latin-1")
+            token = text[7:].strip() if text[:7].lower() == "bearer " else None
+            break
+    try:
+        device = studio.device_tokens.verify(token)
+    except BadDeviceToken as exc:
+        return _json(exc.status, {"error": exc.message})
+    if wait := gate.per_device.check(device):
+        return _limited(wait, "votes from this device")
+    raw = b""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return _json(400, {"error": "request ended early"})
+        raw += message.get("body", b"")
+        if len(raw) > MAX_VOTE_BODY:
+            return _json(413, {"error": f"body over {MAX_VOTE_BODY} bytes"})
+        if not message.get("more_body"):
+            break
+    poll_id = scope["path_params"]["poll"]
+    if not POLL.match(poll_id):
+        return _json(404, {"error": "no such poll"})
+    try:
+        payload = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return _json(400, {"error": 'body: must be JSON like {"choice": "<choice id>"}'})
+    choice = payload.get("choice") if isinstance(payload, dict) else None
+    if not isinstance(choice, str) or not CHOICE.match(choice):
+        return _json(400, {"error": "choice: a choice id from the poll (a string)"})
+    outcome = await studio.vote_batcher.vote(poll_id, device, choice, ip)
+    if not outcome.counted:
+        status, message = REFUSALS[outcome.result]
+        return _json(status, {"error": message, "result": outcome.result, "your_choice": outcome.previous})
+    return _json(200, {"result": outcome.result, "choice": choice, "previous": outcome.previous})
+
+
+async def new_device(request: Request) -> JSONResponse:
+    """A fresh signed device token for a phone (kept in its local storage)."""
+    studio: Studio = request.app.state.studio
+    ip = request.client.host if request.client else "-"
+    if wait := studio.audience_gate.new_devices.check(ip):
+        seconds = max(1, int(wait + 0.999))
+        return JSONResponse({"error": f"too many new devices from your network: try again in {seconds} s"}, 429, {"Retry-After": str(seconds)})
+    device, token = studio.device_tokens.issue()
+    return JSONResponse({"device": device, "token": token})
+
+
+def public_poll(poll: dict) -> dict:
+    """A poll as viewers may see it: counts only once revealed."""
+    out = {k: poll.get(k) for k in PUBLIC_POLL_FIELDS}
+    if poll.get("revealed"):
+        out.update(counts=poll["counts"], total=poll["total"], winner=poll.get("winner"))
+    return out
+
+
+async def current_poll(request: Request) -> JSONResponse:
+    """The poll phones show now, and (with a device token) this device's own choice."""
+    studio: Studio = request.app.state.studio
+    state = studio.hubs["audience"].state
+    poll = state.polls.get(state.current_poll) if state.current_poll else None
+    if poll is None:
+        return JSONResponse({"poll": None, "my_choice": None, "seq": state.last_seq})
+    mine = None
+    header = request.headers.get("authorization", "")
+    if header[:7].lower() == "bearer ":
+        try:
+            device = studio.device_tokens.verify(header[7:].strip())
+        except BadDeviceToken as exc:
+            return JSONResponse({"error": exc.message}, exc.status)
+        mine = await studio.poll_store.choice_of(poll["poll_id"], device)
+    return JSONResponse({"poll": public_poll(poll), "my_choice": mine, "seq": state.last_seq})

@@ -1,0 +1,289 @@
+"""Audience polls over HTTP on a real studio (uvicorn on 127.0.0.1, the real Redis): exact counts
+under concurrency, one vote per device, rate limits, refusals that say why and count nothing,
+the poll lifecycle and coalesced tallies. No LLM is loaded: these never run a stage."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from studio.device_tokens import DeviceTokens
+from studio.events import frame_events
+from studio.runtime import Studio
+from studio.show_script import load_script
+
+from .studio_harness import LiveStudio, engineless_pool
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _script(tmp_path: Path, audience: str = ""):
+    text = (REPO / "show_scripts/demo.yaml").read_text().replace("bank: banks/", f"bank: {REPO}/show_scripts/banks/")
+    path = tmp_path / "show.yaml"
+    path.write_text(text + (f"\naudience:\n{audience}" if audience else ""))
+    return load_script(path)
+
+
+@pytest.fixture
+def studio_with(tmp_path):
+    """Start a studio with the given `audience:` limits (YAML lines); stopped after the test."""
+    started: list[LiveStudio] = []
+
+    def start(audience: str = "") -> LiveStudio:
+        live = LiveStudio(Studio(_script(tmp_path, audience), tmp_path / f"data{len(started)}", pool=engineless_pool()))
+        started.append(live.__enter__())
+        return live
+
+    yield start
+    for live in started:
+        live.__exit__(None, None, None)
+
+
+def _device(live: LiveStudio) -> dict:
+    response = httpx.post(f"{live.base}/api/audience/device", timeout=10)
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def _open(live: LiveStudio, poll: str, choices: list[str], **extra) -> None:
+    result = live.post_command("poll_open", {"poll": poll, "title": f"Poll {poll}", "choices": choices, **extra})
+    assert result.status_code == 200 and result.json()["changed"], result.text
+
+
+def _counts_settle(live: LiveStudio, poll: str, want: dict[str, int], timeout_s: float = 5) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        counts = {k: v for k, v in live.state()["polls"][poll]["counts"].items() if v}
+        if counts == want or time.monotonic() > deadline:
+            return counts
+        time.sleep(0.1)
+
+
+def test_concurrent_votes_with_duplicates_count_each_device_exactly_once(studio_with):
+    live = studio_with("  votes_per_s_per_device: 1000\n  burst_per_device: 1000\n")
+    _open(live, "p1", ["red", "green", "blue"])
+    devices = [_device(live) for _ in range(50)]
+    choices = ["red", "green", "blue"]
+
+    async def one_device(client: httpx.AsyncClient, i: int, headers: dict) -> list[tuple[str, int, dict]]:
+        # Each device fires its votes at once: the same choice several times, then others.
+        wanted = [choices[i % 3]] * 6 + [choices[(i + 1) % 3], choices[(i + 2) % 3]]
+        replies = await asyncio.gather(
+            *(client.post(f"{live.base}/api/polls/p1/vote", json={"choice": c}, headers=headers) for c in wanted)
+        )
+        return [(c, r.status_code, r.json()) for c, r in zip(wanted, replies)]
+
+    async def flood() -> list[list[tuple[str, int, dict]]]:
+        limits = httpx.Limits(max_connections=100)
+        async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+            return await asyncio.gather(*(one_device(client, i, h) for i, h in enumerate(devices)))
+
+    per_device = asyncio.run(flood())
+    expected: dict[str, int] = {}
+    for replies in per_device:
+        accepted = [c for c, status, body in replies if status == 200 and body["result"] == "accepted"]
+        assert len(accepted) == 1, replies  # exactly one vote per device counted
+        refused = [body for _, status, body in replies if status == 409]
+        assert all(b["result"] == "already_voted" and b["your_choice"] == accepted[0] for b in refused)
+        assert all(status in (200, 409) for _, status, _ in replies)
+        expected[accepted[0]] = expected.get(accepted[0], 0) + 1
+    assert sum(expected.values()) == 50
+    store = live.studio.poll_store
+    assert live.call(lambda: store.counts("p1")) == expected
+    audit = live.call(lambda: store.audit("p1"))
+    assert len(audit) == 50 and len({a["device"] for a in audit}) == 50
+    closed = live.post_command("poll_close", {"poll": "p1"})
+    assert closed.json()["changed"]
+    poll = live.state()["polls"]["p1"]
+    assert poll["status"] == "closed" and poll["counts"] == expected and poll["total"] == 50
+    assert poll["winner"] == max(choices, key=lambda c: (expected.get(c, 0), -choices.index(c)))
+
+
+def test_a_device_may_change_its_vote_only_where_the_poll_allows(studio_with):
+    live = studio_with()
+    _open(live, "fixed", ["a", "b"])
+    _open(live, "open-mind", ["a", "b"], allow_change=True)
+    me = _device(live)
+    vote = lambda poll, c: httpx.post(f"{live.base}/api/polls/{poll}/vote", json={"choice": c}, headers=me)  # noqa: E731
+    assert vote("fixed", "a").json()["result"] == "accepted"
+    again = vote("fixed", "a")
+    assert again.status_code == 200 and again.json()["result"] == "unchanged"
+    switch = vote("fixed", "b")
+    assert switch.status_code == 409 and "already voted" in switch.json()["error"]
+    assert vote("open-mind", "a").json()["result"] == "accepted"
+    changed = vote("open-mind", "b")
+    assert changed.status_code == 200 and changed.json() == {"result": "accepted", "choice": "b", "previous": "a"}
+    assert _counts_settle(live, "fixed", {"a": 1}) == {"a": 1}
+    assert _counts_settle(live, "open-mind", {"b": 1}) == {"b": 1}  # moved, not added
+
+
+def test_bad_votes_get_a_clear_4xx_and_count_nothing(studio_with):
+    live = studio_with("  burst_per_device: 100\n")  # every malformed try counts against the device too
+    _open(live, "p1", ["yes", "no"])
+    me = _device(live)
+    url = f"{live.base}/api/polls/p1/vote"
+    forged = DeviceTokens("not-the-studio-secret").issue()[1]
+    tampered = me["Authorization"][:-2] + ("AA" if not me["Authorization"].endswith("AA") else "BB")
+    cases = {
+        "no token": (httpx.post(url, json={"choice": "yes"}), 401, "device token required"),
+        "forged": (httpx.post(url, json={"choice": "yes"}, headers={"Authorization": f"Bearer {forged}"}), 403, "not one this studio issued"),
+        "tampered": (httpx.post(url, json={"choice": "yes"}, headers={"Authorization": tampered}), 403, "not one this studio issued"),
+        "unknown poll": (httpx.post(f"{live.base}/api/polls/nope/vote", json={"choice": "yes"}, headers=me), 404, "no such poll"),
+        "not json": (httpx.post(url, content=b"yes please", headers=me), 400, "must be JSON"),
+        "not an object": (httpx.post(url, json=["yes"], headers=me), 400, "choice"),
+        "no choice": (httpx.post(url, json={"pick": "yes"}, headers=me), 400, "choice"),
+        "choice not a string": (httpx.post(url, json={"choice": 1}, headers=me), 400, "choice"),
+        "choice not in poll": (httpx.post(url, json={"choice": "maybe"}, headers=me), 400, "not one of this poll's choices"),
+        "oversized": (httpx.post(url, content=b'{"choice": "' + b"y" * 5000 + b'"}', headers=me), 413, "over 1024 bytes"),
+        "wrong method": (httpx.get(url, headers=me), 405, ""),
+    }
+    for name, (response, status, reason) in cases.items():
+        assert response.status_code == status, (name, response.status_code, response.text)
+        if reason:
+            assert reason in response.json()["error"], (name, response.text)
+    assert live.call(lambda: live.studio.poll_store.counts("p1")) == {}
+    assert live.call(lambda: live.studio.poll_store.audit("p1")) == []
+
+
+def test_an_expired_device_token_is_refused_as_expired(studio_with):
+    live = studio_with()
+    _open(live, "p1", ["yes", "no"])
+    live.studio.device_tokens = DeviceTokens(live.studio.tokens.signing, max_age_s=1)
+    me = _device(live)
+    time.sleep(2.2)
+    response = httpx.post(f"{live.base}/api/polls/p1/vote", json={"choice": "yes"}, headers=me)
+    assert response.status_code == 403 and "expired" in response.json()["error"]
+
+
+def test_a_late_vote_after_close_is_refused_and_not_counted(studio_with):
+    live = studio_with()
+    _open(live, "p1", ["yes", "no"])
+    early, late = _device(live), _device(live)
+    assert httpx.post(f"{live.base}/api/polls/p1/vote", json={"choice": "yes"}, headers=early).status_code == 200
+    assert live.post_command("poll_close", {"poll": "p1"}).json()["changed"]
+    refused = httpx.post(f"{live.base}/api/polls/p1/vote", json={"choice": "no"}, headers=late)
+    assert refused.status_code == 409 and "closed" in refused.json()["error"] and "not counted" in refused.json()["error"]
+    assert live.call(lambda: live.studio.poll_store.counts("p1")) == {"yes": 1}
+    assert live.state()["polls"]["p1"]["counts"] == {"yes": 1}
+    again = live.post_command("poll_close", {"poll": "p1"})
+    assert again.json()["ok"] and not again.json()["changed"]  # closing twice changes nothing
+
+
+def test_flooding_gets_429_and_slows_nobody_else(studio_with):
+    live = studio_with("  votes_per_s_per_device: 1\n  burst_per_device: 3\n  votes_per_s_per_ip: 1000\n  burst_per_ip: 1000\n")
+    _open(live, "p1", ["yes", "no"], allow_change=True)
+    flooder, bystander = _device(live), _device(live)
+    url = f"{live.base}/api/polls/p1/vote"
+    statuses = [httpx.post(url, json={"choice": "yes"}, headers=flooder).status_code for _ in range(8)]
+    assert statuses[:3] == [200, 200, 200] and set(statuses[3:]) == {429}
+    limited = httpx.post(url, json={"choice": "no"}, headers=flooder)
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1 and "too many" in limited.json()["error"]
+    assert httpx.post(url, json={"choice": "no"}, headers=bystander).status_code == 200  # unaffected
+    assert _counts_settle(live, "p1", {"yes": 1, "no": 1}) == {"yes": 1, "no": 1}
+
+
+def test_one_network_flooding_with_many_devices_is_limited_per_ip(studio_with):
+    live = studio_with("  votes_per_s_per_ip: 1\n  burst_per_ip: 5\n")
+    _open(live, "p1", ["yes", "no"])
+    devices = [_device(live) for _ in range(8)]
+    statuses = [httpx.post(f"{live.base}/api/polls/p1/vote", json={"choice": "yes"}, headers=d).status_code for d in devices]
+    assert statuses[:5] == [200] * 5 and statuses[5:] == [429] * 3
+    assert live.call(lambda: live.studio.poll_store.counts("p1")) == {"yes": 5}
+
+
+def test_tallies_are_coalesced_and_phones_see_counts_only_after_reveal(studio_with):
+    from websockets.sync.client import connect
+
+    live = studio_with("  votes_per_s_per_ip: 10000\n  burst_per_ip: 10000\n")
+    with connect(f"{live.ws_base}/ws/audience?since=0") as phone, connect(f"{live.ws_base}/ws/program?since=0") as program:
+        _open(live, "p1", ["yes", "no"])
+        devices = [_device(live) for _ in range(40)]
+        started = time.monotonic()
+        for i, d in enumerate(devices):  # ~2 s of steady voting
+            httpx.post(f"{live.base}/api/polls/p1/vote", json={"choice": "yes" if i % 4 else "no"}, headers=d)
+            time.sleep(0.05)
+        time.sleep(0.6)
+        voting_s = time.monotonic() - started
+        assert live.post_command("poll_close", {"poll": "p1"}).json()["changed"]
+        assert live.post_command("poll_reveal", {"poll": "p1"}).json()["changed"]
+
+        def drain(ws, until_type: str) -> list[dict]:
+            got: list[dict] = []
+            deadline = time.monotonic() + 10
+            while not any(e["type"] == until_type for e in got):
+                got += frame_events(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+            return got
+
+        on_program = drain(program, "poll.revealed")
+        on_phone = drain(phone, "poll.revealed")
+        time.sleep(0.3)
+        on_phone += [e for raw in iter(lambda: _recv_or_none(phone), None) for e in frame_events(raw)]
+    tallies = [e for e in on_program if e["type"] == "poll.tally"]
+    assert 1 <= len(tallies) <= voting_s * 4 + 2  # at most 4 Hz, never one per vote
+    assert len(tallies) < 40
+    assert tallies[-1]["data"]["counts"] == {"yes": 30, "no": 10}
+    final = [e for e in on_program if e["type"] == "poll.closed"][0]["data"]
+    assert final["counts"] == {"yes": 30, "no": 10} and final["winner"] == "yes" and final["decided_by"] == "audience"
+    phone_types = [e["type"] for e in on_phone]
+    assert "poll.tally" not in phone_types[: phone_types.index("poll.revealed")]  # nothing before the reveal
+    hidden = [e for e in on_phone if e["type"] == "poll.closed"]
+    assert hidden[0]["data"]["counts"] == {} and hidden[0]["data"]["winner"] is None
+    assert hidden[-1]["data"]["counts"] == {"yes": 30, "no": 10} and hidden[-1]["data"]["winner"] == "yes"
+
+
+def _recv_or_none(ws):
+    try:
+        return ws.recv(timeout=0.2)
+    except TimeoutError:
+        return None
+
+
+def test_poll_commands_refuse_bad_requests_with_the_field(studio_with):
+    live = studio_with()
+    refusals = {
+        "poll_open": [
+            ({"choices": ["a", "b"]}, "title"),
+            ({"title": "T", "choices": ["a"]}, "choices"),
+            ({"title": "T", "choices": ["a", "a"]}, "choices"),
+            ({"title": "T", "choices": ["a", "<b>"]}, "choices[1]"),
+            ({"title": "T", "choices": ["a", "b"], "kind": "ranked"}, "kind"),
+            ({"title": "T", "choices": ["a", "b"], "dimension": "charm"}, "dimension"),
+            ({"title": "T", "choices": ["a", "b"], "duration_s": -1}, "duration_s"),
+            ({"title": "T", "choices": ["a", "b"], "poll": "has space"}, "poll"),
+        ],
+        "poll_close": [({"poll": "nope"}, "no poll")],
+        "poll_reveal": [({"poll": "nope"}, "no poll")],
+    }
+    for command, cases in refusals.items():
+        for args, field in cases:
+            result = live.post_command(command, args)
+            assert result.status_code == 409 and not result.json()["ok"], (command, args)
+            assert field in result.json()["reason"], (command, args, result.json())
+    _open(live, "p1", ["a", "b"])
+    override = live.post_command("poll_close", {"poll": "p1", "winner": "zzz"})
+    assert not override.json()["ok"] and "winner" in override.json()["reason"]
+    reused = live.post_command("poll_open", {"poll": "p1", "title": "again", "choices": ["a", "b"]})
+    assert reused.json()["ok"] and not reused.json()["changed"]  # still open: nothing new
+    live.post_command("poll_close", {"poll": "p1", "winner": "b"})
+    poll = live.state()["polls"]["p1"]
+    assert poll["winner"] == "b" and poll["decided_by"] == "director"
+    reopened = live.post_command("poll_open", {"poll": "p1", "title": "again", "choices": ["a", "b"]})
+    assert not reopened.json()["ok"] and "never reused" in reopened.json()["reason"]
+    rating = live.post_command("poll_open", {"poll": "stars", "title": "Rate the poem", "kind": "rating"})
+    assert rating.json()["changed"]
+    assert [c["id"] for c in live.state()["polls"]["stars"]["choices"]] == ["1", "2", "3", "4", "5"]
+
+
+def test_a_poll_with_a_duration_closes_itself(studio_with):
+    live = studio_with()
+    _open(live, "quick", ["a", "b"], duration_s=1)
+    deadline = time.monotonic() + 10
+    while live.state()["polls"]["quick"]["status"] != "closed":
+        assert time.monotonic() < deadline, "the poll never closed"
+        time.sleep(0.1)
+    log = [e for e in live.state()["polls"].values()]
+    assert log[0]["decided_by"] == "none"  # nobody voted

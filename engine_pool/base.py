@@ -47,6 +47,7 @@ class GenerationRequest:
     messages: list[dict[str, str]]  # OpenAI-style chat messages
     sampling: Sampling = field(default_factory=Sampling)
     adapter: Adapter | None = None
+    contestant: str = ""  # who asks (for logs, and for the replay engine's recorded answers)
 
 
 class EngineError(RuntimeError):

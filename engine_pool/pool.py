@@ -22,6 +22,11 @@ AnswerStatus = Literal["done", "dnf", "timeout", "cancelled"]
 OnChunk = Callable[[Chunk, int], Awaitable[None]]  # (chunk, tokens so far)
 
 
+class StopAnswer(Exception):
+    """Raised by an ``on_chunk`` callback to end the answer now as a DNF with this reason
+    (e.g. the content filter withheld it); the engine request is aborted."""
+
+
 @dataclass(frozen=True)
 class Route:
     engine: str
@@ -85,7 +90,8 @@ class EnginePool:
         if route.system_prompt:
             messages = [{"role": "system", "content": route.system_prompt}, *messages]
         request = GenerationRequest(
-            request_id=f"{contestant}-{uuid.uuid4().hex[:12]}", messages=messages, sampling=sampling, adapter=route.adapter
+            request_id=f"{contestant}-{uuid.uuid4().hex[:12]}", messages=messages, sampling=sampling, adapter=route.adapter,
+            contestant=contestant,
         )
         recorder = MetricsRecorder()
         parts: list[str] = []
@@ -109,6 +115,8 @@ class EnginePool:
                         await aclose()  # aborts the request in the engine
         except TimeoutError:
             status, reason = "timeout", f"no complete answer within {time_limit_s:g}s"
+        except StopAnswer as exc:
+            status, reason = "dnf", str(exc)
         except EngineError as exc:
             status, reason = "dnf", str(exc)
             log.warning("%s DNF: %s", contestant, exc)

@@ -35,6 +35,7 @@
   // Mirrors the `type` literals of studio/events.py (sorted, as studio.events.event_types()
   // returns them); tests/test_events.py checks the two agree.
   const EVENT_TYPES = Object.freeze([
+    "answer.dumped",
     "answer.finished",
     "answer.graded",
     "answer.started",
@@ -45,6 +46,7 @@
     "graphics.client",
     "graphics.refresh",
     "graphics.taken",
+    "input.refused",
     "judge.scored",
     "leaderboard",
     "poll.closed",
@@ -53,6 +55,8 @@
     "poll.tally",
     "question.asked",
     "question.closed",
+    "safety.hit",
+    "safety.resolved",
     "scoreboard",
     "show.opened",
     "show.status",
@@ -81,6 +85,7 @@
       current_poll: null, // the poll phones show (the latest opened)
       judged: {},         // target -> judge -> {criterion: score}  (director channel)
       leaderboard: null,  // the latest leaderboard event's data
+      held: {},           // "question:contestant" -> the content-filter hold awaiting the director
     };
   }
 
@@ -89,7 +94,7 @@
   }
 
   function newAnswer() {
-    return { text: "", status: "streaming", reason: "", tokens: 0, correct: null, extracted: null, metrics: null };
+    return { text: "", status: "streaming", reason: "", tokens: 0, correct: null, extracted: null, metrics: null, dumped: false };
   }
 
   function newPoll(d) {
@@ -115,7 +120,7 @@
     // Keys this client does not know (a newer server) are kept, not dropped.
     const s = Object.assign(emptyState(), data, {
       show: null, stages: [], contestants: [], current_stage: null, question: null, answers: {}, scoreboard: null,
-      graphics: { program: {}, preview: {} }, clients: {}, polls: {}, current_poll: null, judged: {}, leaderboard: null,
+      graphics: { program: {}, preview: {} }, clients: {}, polls: {}, current_poll: null, judged: {}, leaderboard: null, held: {},
     });
     if (isObject(data.show)) s.show = Object.assign({ show_id: "", title: "", status: "idle" }, data.show);
     if (Array.isArray(data.stages)) s.stages = data.stages.filter(isObject).map((st) => Object.assign({ status: "pending" }, st));
@@ -144,6 +149,7 @@
     if (typeof data.current_poll === "string") s.current_poll = data.current_poll;
     if (isObject(data.judged)) s.judged = data.judged;
     if (isObject(data.leaderboard)) s.leaderboard = data.leaderboard;
+    if (isObject(data.held)) s.held = data.held;
     return s;
   }
 
@@ -175,7 +181,7 @@
       case "show.opened": {
         // A (re)opened show starts from scratch, except graphics and clients (as in show_state.py).
         const s = emptyState();
-        for (const kept of ["graphics", "clients", "polls", "current_poll", "judged", "leaderboard"]) {
+        for (const kept of ["graphics", "clients", "polls", "current_poll", "judged", "leaderboard", "held"]) {
           if (state[kept] !== undefined) s[kept] = state[kept];
         }
         s.show = { show_id: d.show_id, title: d.title, status: "idle" };
@@ -230,7 +236,8 @@
       case "answer.token": {
         const a = answerEntry(state, d, true);
         // Tokens after answer.finished would contradict its authoritative text: drop them.
-        if (a && a.status === "streaming") {
+        // A dumped answer's text never comes back.
+        if (a && a.status === "streaming" && !a.dumped) {
           if (typeof d.text === "string") a.text += d.text;
           if (typeof d.index === "number") a.tokens = d.index;
         }
@@ -242,7 +249,7 @@
         if (a) {
           a.status = d.status;
           a.reason = typeof d.reason === "string" ? d.reason : "";
-          if (typeof d.text === "string") a.text = d.text;
+          if (typeof d.text === "string") a.text = a.dumped ? "" : d.text;
           a.metrics = isObject(d.metrics) ? d.metrics : null;
           if (a.metrics && typeof a.metrics.output_tokens === "number") a.tokens = a.metrics.output_tokens;
         }
@@ -332,6 +339,20 @@
 
       case "leaderboard":
         state.leaderboard = d;
+        return state;
+
+      case "answer.dumped": {
+        const a = answerEntry(state, d, false);
+        if (a) { a.text = ""; a.dumped = true; }
+        return state;
+      }
+
+      case "safety.hit":
+        if (d.state === "held") state.held[d.question_id + ":" + d.contestant] = d;
+        return state;
+
+      case "safety.resolved":
+        delete state.held[d.question_id + ":" + d.contestant];
         return state;
 
       case "graphics.refresh": // acted on by the client (reload), not state

@@ -11,6 +11,7 @@ from typing import Any, Awaitable, Callable, Protocol
 
 from engine_pool.pool import EnginePool
 from studio.events import Event
+from studio.safety.desk import SafetyDesk
 from studio.show_script import ShowScript
 from studio.show_state import ShowState
 
@@ -28,6 +29,7 @@ class StageContext:
     # audience polls: open one (returns ok, changed, reason) and wait until it has closed
     open_poll: Callable[..., Awaitable[tuple[bool, bool, str]]] | None = None
     wait_poll_closed: Callable[[str], Awaitable[dict]] | None = None
+    safety: SafetyDesk | None = None  # the content filter: inputs checked, answers guarded
 
     @property
     def contestant_ids(self) -> list[str]:

@@ -60,10 +60,23 @@ class SpeedQAStage:
             await ask_everyone(ctx, question, number, len(questions))
 
 
-async def ask_everyone(ctx: StageContext, question: Question, number: int, of: int) -> None:
+async def input_allowed(ctx: StageContext, question: Question) -> bool:
+    """Check a question (and its choices) before any model sees it."""
+    if ctx.safety is None:
+        return True
+    verdict = ctx.safety.check("\n".join([question.question, *(question.choices or [])]))
+    if not verdict.allowed:
+        await ctx.safety.refuse_input(ctx.index, f"question {question.id}", verdict)
+    return verdict.allowed
+
+
+async def ask_everyone(ctx: StageContext, question: Question, number: int, of: int) -> bool:
     """Put one question to every contestant at once (the stage spec's prompt, sampling and time
-    limit), stream the answers on air, grade them and publish the scoreboard."""
+    limit), stream the answers on air, grade them and publish the scoreboard. A question the
+    content filter refuses is not asked (False); the director sees why."""
     spec = ctx.spec
+    if not await input_allowed(ctx, question):
+        return False
     await ctx.publish(
         ev.QuestionAsked(
             data=ev.QuestionAskedData(
@@ -87,32 +100,43 @@ async def ask_everyone(ctx: StageContext, question: Question, number: int, of: i
     async def one(contestant: str) -> None:
         await ctx.publish(ev.AnswerStarted(data=ev.AnswerStartedData(question_id=question.id, contestant=contestant)))
 
+        async def emit(text: str, tokens: int) -> None:
+            partial[contestant].append(text)
+            await ctx.publish(
+                ev.AnswerToken(data=ev.AnswerTokenData(question_id=question.id, contestant=contestant, index=tokens, text=text))
+            )
+
+        # Only what the content filter releases goes on air (and into the final text).
+        guard = ctx.safety.guard(question.id, contestant, emit) if ctx.safety else None
+
         async def on_chunk(chunk: Chunk, tokens: int) -> None:
             if chunk.text:
-                partial[contestant].append(chunk.text)
-                await ctx.publish(
-                    ev.AnswerToken(
-                        data=ev.AnswerTokenData(
-                            question_id=question.id, contestant=contestant, index=tokens, text=chunk.text
-                        )
-                    )
-                )
+                await (guard.feed(chunk.text, tokens) if guard else emit(chunk.text, tokens))
 
-        answer: Answer = await ctx.pool.answer(contestant, messages, sampling, spec.time_limit_s, on_chunk)
+        try:
+            answer: Answer = await ctx.pool.answer(contestant, messages, sampling, spec.time_limit_s, on_chunk)
+            status, reason = answer.status, answer.reason
+            if guard:
+                await guard.finish()
+                if guard.withheld_reason:
+                    status, reason = "dnf", guard.withheld_reason
+        finally:
+            if guard:
+                ctx.safety.release(guard)
         finished.add(contestant)
         await ctx.publish(
             ev.AnswerFinished(
                 data=ev.AnswerFinishedData(
                     question_id=question.id,
                     contestant=contestant,
-                    status=answer.status,
-                    reason=answer.reason,
-                    text=answer.text,
+                    status=status,
+                    reason=reason,
+                    text="".join(partial[contestant]),
                     metrics=ev.AnswerMetrics(**vars(answer.metrics)),
                 )
             )
         )
-        verdict = grade(question, answer.text) if answer.status == "done" else None
+        verdict = grade(question, answer.text) if status == "done" else None  # the raw answer is graded
         await ctx.publish(
             ev.AnswerGraded(
                 data=ev.AnswerGradedData(
@@ -149,3 +173,4 @@ async def ask_everyone(ctx: StageContext, question: Question, number: int, of: i
     await ctx.publish(ev.QuestionClosed(data=ev.QuestionClosedData(stage=ctx.index, question_id=question.id)))
     rows = score_rows(ctx.contestant_ids, [ctx.state.results.get(ctx.index, {})])
     await ctx.publish(ev.Scoreboard(data=ev.ScoreboardData(stage=ctx.index, rows=rows)))
+    return True

@@ -15,7 +15,7 @@ from studio import events as ev
 
 from .banks import Question, load_bank
 from .base import StageContext
-from .speed_qa import ask_everyone
+from .speed_qa import ask_everyone, input_allowed
 
 RANDOM_CHOICE = "random"
 
@@ -42,11 +42,13 @@ class SurpriseStage:
         if ctx.open_poll is None or ctx.wait_poll_closed is None:
             raise RuntimeError("the surprise challenge needs audience polls (run it under the show controller)")
         bank = load_bank(ctx.script.resolve(spec.bank))
-        by_id = {q.id: q for q in bank.questions}
+        # Viewers only ever see (and pick) questions the content filter allows.
+        allowed = [q for q in bank.questions if await input_allowed(ctx, q)]
+        by_id = {q.id: q for q in allowed}
         used: set[str] = set()
         closed_before = set(ctx.state.closed_questions.get(ctx.index, []))
         for round_no in range(1, spec.rounds + 1):
-            candidates, cold = draw_round(bank.questions, spec.candidates, spec.draw_seed, ctx.index, round_no, used)
+            candidates, cold = draw_round(allowed, spec.candidates, spec.draw_seed, ctx.index, round_no, used)
             used.update(q.id for q in candidates)
             if cold is not None:
                 used.add(cold.id)  # drawn is used, asked or not: later rounds draw the same after a restart

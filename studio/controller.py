@@ -25,12 +25,14 @@ from stages.registry import make_stage
 
 from . import events as ev
 from .event_log import EventLog
+from .delay_line import UNDELAYED, DelayLine
 from .graphics import DEFAULT_ON_AIR, GRAPHICS
+from .safety.desk import SafetyDesk
 from .judging import JudgeDesk
 from .leaderboard import compute_leaderboard
 from .poll_host import PollError, PollHost, parse_poll_request
 from .polls import PollStore
-from .show_script import ShowScript
+from .show_script import ShowScript, script_rules
 from .show_state import ShowState
 
 log = logging.getLogger("gavel.controller")
@@ -38,7 +40,9 @@ log = logging.getLogger("gavel.controller")
 SHOW_COMMANDS = ("start", "next", "pause", "resume", "skip", "abort")
 GRAPHICS_COMMANDS = ("cue", "take", "panic", "refresh")
 POLL_COMMANDS = ("poll_open", "poll_close", "poll_reveal")
-COMMANDS = SHOW_COMMANDS + GRAPHICS_COMMANDS + POLL_COMMANDS
+SAFETY_COMMANDS = ("dump", "approve", "reject")
+ARG_COMMANDS = GRAPHICS_COMMANDS + POLL_COMMANDS + SAFETY_COMMANDS
+COMMANDS = SHOW_COMMANDS + ARG_COMMANDS
 # What the leaderboard is computed from (studio/leaderboard.py); kept in memory, in log order.
 RATED_EVENTS = (ev.ShowOpened, ev.AnswerFinished, ev.AnswerGraded, ev.QuestionClosed, ev.JudgeScored, ev.PollOpened, ev.PollClosed)
 RERATE_ON = (ev.QuestionClosed, ev.JudgeScored, ev.PollClosed)
@@ -82,10 +86,15 @@ class ShowController:
         self.judges = JudgeDesk(event_log.client, script, self.state, self.publish)
         self._rated: list[ev.Event] = []
         self._rerate = asyncio.Event()
+        self.safety = SafetyDesk(script_rules(script), self.publish, script.safety.hold_timeout_s)
+        self.delay = DelayLine(event_log, script.safety.delay_s) if script.safety.delay_s > 0 else None
 
     # -- the event log ------------------------------------------------------------------------
 
     async def publish(self, event: ev.Event, channels=ev.ON_AIR) -> None:
+        if self.delay is not None and "program" in channels and not isinstance(event, UNDELAYED):
+            self.delay.put(event)  # air gets it delay_s later (and not at all if dumped by then)
+            channels = [c for c in channels if c != "program"]
         seqs = await self.log.append(event, channels)
         if "director" in seqs:  # the controller's state is the director channel's
             event.seq = seqs["director"]
@@ -107,6 +116,8 @@ class ShowController:
                 self._rated.append(event)
         self._rerate.set()  # same log, same leaderboard: published again only if it differs
         self._spawn(self._keep_leaderboard())
+        if self.delay is not None:
+            self._spawn(self.delay.run())
         self._spawn(self.polls.run_tallies())
         for poll_id, closes_ts in self.polls.open_with_deadline():
             self._spawn(self._close_poll_at(poll_id, closes_ts))
@@ -175,7 +186,7 @@ class ShowController:
             earlier = await self.log.client.get(self._result_key(command_id))
             if earlier is not None:
                 return CommandResult(**json.loads(earlier))
-            if name in GRAPHICS_COMMANDS or name in POLL_COMMANDS:
+            if name in ARG_COMMANDS:
                 ok, changed, reason = await getattr(self, f"_do_{name}")(args)
             else:
                 ok, changed, reason = await getattr(self, f"_do_{name}")()
@@ -352,6 +363,40 @@ class ShowController:
         await asyncio.sleep(max(0.0, closes_ts - self.clock()))
         await self.command("poll_close", f"timer-close-{poll_id}", "timer", {"poll": poll_id})
 
+    # -- safety: dump from the delay, approve/reject a hold ---------------------------------------
+
+    async def _do_dump(self, args: dict) -> tuple[bool, bool, str]:
+        contestant = args.get("contestant")
+        known = [c.id for c in self.script.contestants]
+        if contestant is not None and contestant not in known:
+            return False, False, f"contestant: one of {', '.join(known)} (or leave it out for all)"
+        answers = {(qid, c) for qid, c in self.safety.guards if contestant in (None, c)}
+        if self.state.question:
+            qid = self.state.question["question_id"]
+            answers |= {(qid, c) for c in self.state.answers if contestant in (None, c)}
+        if self.delay is not None:
+            answers |= {key for key in self.delay.answers_waiting() if contestant in (None, key[1])}
+            dumped = self.delay.dump(answers)
+        else:  # no delay: nothing is waiting; air still drops the answer's text from now on
+            dumped = [ev.AnswerDumped(data=ev.AnswerDumpedData(question_id=q, contestant=c, reason="dumped by the director")) for q, c in sorted(answers)]
+        for event in dumped:
+            await self.publish(event)
+        if not answers:
+            return True, False, "no answer to dump"
+        return True, bool(dumped), "" if dumped else "already dumped"
+
+    async def _do_approve(self, args: dict) -> tuple[bool, bool, str]:
+        return await self._resolve_hold(args, approve=True)
+
+    async def _do_reject(self, args: dict) -> tuple[bool, bool, str]:
+        return await self._resolve_hold(args, approve=False)
+
+    async def _resolve_hold(self, args: dict, approve: bool) -> tuple[bool, bool, str]:
+        question_id, contestant = args.get("question_id"), args.get("contestant")
+        if not isinstance(question_id, str) or not isinstance(contestant, str):
+            return False, False, "question_id and contestant: which held answer"
+        return await self.safety.resolve(question_id, contestant, approve)
+
     # -- leaderboard ----------------------------------------------------------------------------
 
     async def _keep_leaderboard(self) -> None:
@@ -402,6 +447,7 @@ class ShowController:
             clock=self.clock,
             open_poll=self.open_poll,
             wait_poll_closed=self.polls.wait_closed,
+            safety=self.safety,
         )
         outcome = "completed"
         try:

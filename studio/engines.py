@@ -7,7 +7,7 @@ import os
 from engine_pool.base import Adapter, Engine
 from engine_pool.pool import EnginePool, Route
 
-from .show_script import OpenAIEngineSpec, ShowScript, VllmEngineSpec
+from .show_script import OpenAIEngineSpec, ReplayEngineSpec, ShowScript, VllmEngineSpec
 
 
 def build_engine(name: str, spec, script: ShowScript, lora: bool) -> Engine:
@@ -33,6 +33,10 @@ def build_engine(name: str, spec, script: ShowScript, lora: bool) -> Engine:
 
         api_key = os.environ.get(spec.api_key_env) if spec.api_key_env else None
         return OpenAIEngine(name=name, base_url=spec.base_url, model=spec.model, api_key=api_key, timeout_s=spec.timeout_s)
+    if isinstance(spec, ReplayEngineSpec):
+        from engine_pool.replay_engine import ReplayEngine
+
+        return ReplayEngine.from_file(name, script.resolve(spec.file), spec.tokens_per_s)
     raise ValueError(f"engine {name}: unsupported kind {spec.kind!r}")
 
 

@@ -51,7 +51,15 @@ class OpenAIEngineSpec(_Strict):
     timeout_s: float = Field(30.0, gt=0)
 
 
-EngineSpec = Annotated[Union[VllmEngineSpec, OpenAIEngineSpec], Field(discriminator="kind")]
+class ReplayEngineSpec(_Strict):
+    """Recorded answers streamed at a set pace: rehearsals, replays, filter drills (no model)."""
+
+    kind: Literal["replay"]
+    file: str  # the recording (YAML), relative to the script
+    tokens_per_s: float = Field(20.0, gt=0, le=1000)
+
+
+EngineSpec = Annotated[Union[VllmEngineSpec, OpenAIEngineSpec, ReplayEngineSpec], Field(discriminator="kind")]
 
 
 class ContestantSpec(_Strict):
@@ -159,6 +167,15 @@ class AudienceSpec(_Strict):
     tally_hz: float = Field(4.0, gt=0, le=20)
 
 
+class SafetySpec(_Strict):
+    """The content filter and the broadcast delay (studio/safety, studio/delay_line.py)."""
+
+    shipped_rules: bool = True  # the en/zh lists in show_scripts/safety
+    rules: list[str] = Field(default_factory=list)  # more rule files, relative to the script
+    delay_s: float = Field(0.0, ge=0, le=60)  # how far program (air) runs behind preview
+    hold_timeout_s: float = Field(20.0, gt=0, le=600)  # an unanswered hold is rejected after this
+
+
 class ShowInfo(_Strict):
     id: str = Field(pattern=_ID)
     title: str = Field(min_length=1)
@@ -173,6 +190,7 @@ class ShowScript(_Strict):
     judging: JudgingSpec = Field(default_factory=JudgingSpec)
     leaderboard: LeaderboardSpec = Field(default_factory=LeaderboardSpec)
     audience: AudienceSpec = Field(default_factory=AudienceSpec)
+    safety: SafetySpec = Field(default_factory=SafetySpec)
     path: Path | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
@@ -243,6 +261,20 @@ def load_script(path: str | Path) -> ShowScript:
                 f"{path}:{lines.get(('stages', i, field), lines.get(('stages', i)))}: stages[{i}].{field}: "
                 f"needs {needed} questions but {bank} has only {len(loaded.questions)}"
             )
+    for name, engine in script.engines.items():
+        if isinstance(engine, ReplayEngineSpec):
+            from engine_pool.replay_engine import ReplayEngine
+
+            try:
+                ReplayEngine.from_file(name, script.resolve(engine.file))
+            except SourceError as exc:
+                problems.append(f"{path}:{lines.get(('engines', name, 'file'))}: engines.{name}.file: cannot use {engine.file!r}:")
+                problems += ["    " + p for p in exc.problems]
+    try:
+        script_rules(script)
+    except SourceError as exc:
+        problems.append(f"{path}:{lines.get(('safety', 'rules'))}: safety.rules:")
+        problems += ["    " + p for p in exc.problems]
     for i, c in enumerate(script.contestants):
         if c.adapter and not script.resolve(c.adapter).is_dir():
             problems.append(f"{path}:{lines.get(('contestants', i, 'adapter'))}: contestants[{i}].adapter: no folder {c.adapter!r}")
@@ -250,3 +282,12 @@ def load_script(path: str | Path) -> ShowScript:
         raise SourceError(problems)
     return script
 
+
+
+def script_rules(script: ShowScript):
+    """The content-filter rules this show runs with (raises SourceError naming file:line)."""
+    from .safety.rules import SHIPPED_DIR, load_rules
+
+    paths = sorted(SHIPPED_DIR.glob("*.yaml")) if script.safety.shipped_rules else []
+    paths += [script.resolve(p) for p in script.safety.rules]
+    return load_rules(*paths)

@@ -23,6 +23,7 @@ class AnswerState:
     correct: bool | None = None
     extracted: str | None = None
     metrics: dict[str, Any] | None = None
+    dumped: bool = False  # withdrawn from air by the director: its text never shows again
 
 
 @dataclass
@@ -61,6 +62,7 @@ class ShowState:
     current_poll: str | None = None  # the poll phones show (the latest opened)
     judged: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)  # target -> judge -> scores
     leaderboard: dict[str, Any] | None = None
+    held: dict[str, dict[str, Any]] = field(default_factory=dict)  # "question:contestant" -> the hold hit
     last_seq: int = 0
     first_token_ts: float | None = None  # when the first token went on air (cold-start figure)
 
@@ -101,12 +103,13 @@ class ShowState:
                 answer = self.answers.setdefault(data.contestant, AnswerState())
                 # A straggler from an earlier question, or after the answer ended, changes nothing
                 # (gavel-client.js applies the same rule).
-                if answer.status == "streaming" and (not self.question or self.question["question_id"] == data.question_id):
+                if answer.status == "streaming" and not answer.dumped and (not self.question or self.question["question_id"] == data.question_id):
                     answer.text += data.text
                     answer.tokens = data.index
             case ev.AnswerFinished():
                 answer = self.answers.setdefault(data.contestant, AnswerState())
-                answer.status, answer.text, answer.reason = data.status, data.text, data.reason
+                answer.status, answer.reason = data.status, data.reason
+                answer.text = "" if answer.dumped else data.text
                 answer.tokens = data.metrics.output_tokens
                 answer.metrics = data.metrics.model_dump()
                 stage = self.question["stage"] if self.question else (self.current_stage or 0)
@@ -169,6 +172,15 @@ class ShowState:
                 self.judged.setdefault(data.target, {})[data.judge] = dict(data.scores)
             case ev.Leaderboard():
                 self.leaderboard = data.model_dump()
+            case ev.AnswerDumped():
+                answer = self.answers.get(data.contestant)
+                if answer is not None and (not self.question or self.question["question_id"] == data.question_id):
+                    answer.text, answer.dumped = "", True
+            case ev.SafetyHit():
+                if data.state == "held":
+                    self.held[f"{data.question_id}:{data.contestant}"] = data.model_dump()
+            case ev.SafetyResolved():
+                self.held.pop(f"{data.question_id}:{data.contestant}", None)
             case ev.Snapshot():
                 restored = ShowState.from_dict(data)
                 restored.last_seq = event.seq
@@ -197,6 +209,7 @@ class ShowState:
             "current_poll": self.current_poll,
             "judged": self.judged,
             "leaderboard": self.leaderboard,
+            "held": self.held,
         }
 
     @classmethod
@@ -224,4 +237,5 @@ class ShowState:
             current_poll=data.get("current_poll"),
             judged=data.get("judged", {}),
             leaderboard=data.get("leaderboard"),
+            held=data.get("held", {}),
         )

@@ -31,7 +31,9 @@
     if (fetching) { again = true; return; }
     fetching = true;
     try {
-      const response = await fetch(page.client.httpUrl(`/figures/radar?channel=${page.client.output}`), { cache: "no-store" });
+      // The graphics token rides in the query (a header would need a CORS preflight from file:// pages).
+      const auth = page.client.token ? `&token=${encodeURIComponent(page.client.token)}` : "";
+      const response = await fetch(page.client.httpUrl(`/figures/radar?channel=${page.client.output}${auth}`), { cache: "no-store" });
       if (response.ok) {
         const figure = await response.json();
         const layout = Object.assign({}, figure.layout, {

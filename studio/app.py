@@ -1,7 +1,9 @@
 """The studio's HTTP and WebSocket surface (Starlette).
 
-- ``/ws/{channel}?since=N`` — program / preview / director / audience event feeds (director needs
-  its token). A frame holds one event, or a JSON array of events in seq order.
+- ``/ws/{channel}?since=N&token=T`` — program / preview (graphics or director token), director
+  (director token), audience (public) event feeds; browsers' origins are checked. A frame holds
+  one event, or a JSON array of events in seq order.
+- ``POST /api/tokens/rotate`` — a new secret for a role, without a restart (director).
 - ``/vote`` + ``/api/audience/device``, ``/api/polls/...`` — viewers' phones (studio/audience_api.py);
   ``/judge`` + ``/api/judge/...`` — the judges (studio/judge_api.py).
 - ``POST /api/command`` — director commands; ``GET /api/state`` — what the director sees.
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import uuid
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -23,18 +26,18 @@ import plotly
 import plotly.utils
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from . import audience_api, judge_api
-from .auth import presented_token
+from .auth import TokenError, presented_token
 from .graphics import OVERLAYS_DIR
 from .radar import radar_figure
 from .controller import COMMANDS
-from .events import CHANNELS, PUBLIC_CHANNELS, GraphicsClientData
+from .events import CHANNELS, GraphicsClientData
 from .fanout import SubscriberOverflow
 from .runtime import Studio
 
@@ -51,13 +54,41 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def _require_director(request: Request, studio: Studio) -> JSONResponse | None:
+# Which roles may follow each channel; None: anyone (viewers' phones, nothing secret on it).
+CHANNEL_ROLES: dict[str, tuple[str, ...] | None] = {
+    "director": ("director",),
+    "program": ("director", "graphics"),
+    "preview": ("director", "graphics"),
+    "audience": None,
+}
+
+
+def _require(request: Request, studio: Studio, roles: tuple[str, ...]) -> JSONResponse | None:
     token = presented_token(request)
+    names = " or ".join(roles)
     if not token:
-        return _error(401, "director token required (Authorization: Bearer <token>)")
-    if not studio.tokens.is_director(token):
-        return _error(403, "this token is not the director's")
+        return _error(401, f"{names} token required (Authorization: Bearer <token>)")
+    if studio.tokens.role_of(token) not in roles:
+        return _error(403, f"this token is not the {names} token")
     return None
+
+
+def _require_director(request: Request, studio: Studio) -> JSONResponse | None:
+    return _require(request, studio, ("director",))
+
+
+def origin_allowed(conn: HTTPConnection) -> bool:
+    """Browsers say where a page came from: only the studio's own pages and the origins in
+    ``GAVEL_ALLOWED_ORIGINS`` (comma-separated; ``null`` for file:// pages in CasparCG/OBS)
+    may open a socket. Clients that send no Origin (CasparCG, scripts) are judged by token."""
+    origin = conn.headers.get("origin")
+    if origin is None:
+        return True
+    allowed = {o.strip() for o in os.environ.get("GAVEL_ALLOWED_ORIGINS", "").split(",") if o.strip()}
+    if origin in allowed:
+        return True
+    host = conn.headers.get("host", "")
+    return origin in (f"http://{host}", f"https://{host}")
 
 
 class BadCommand(ValueError):
@@ -110,6 +141,27 @@ async def state(request: Request) -> JSONResponse:
     return JSONResponse(show)
 
 
+async def rotate_token(request: Request) -> JSONResponse:
+    """``POST /api/tokens/rotate {"role": ...}``: a new secret for a role, live (director only)."""
+    studio: Studio = request.app.state.studio
+    if denied := _require_director(request, studio):
+        return denied
+    raw = await request.body()
+    if len(raw) > MAX_COMMAND_BODY:
+        return _error(413, f"body over {MAX_COMMAND_BODY} bytes")
+    try:
+        payload = json.loads(raw or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return _error(400, "body: must be JSON {\"role\": ...}")
+    role = payload.get("role") if isinstance(payload, dict) else None
+    try:
+        token = studio.tokens.rotate(str(role))
+    except TokenError as exc:
+        return _error(400, str(exc))
+    log.warning("token for %s rotated by the director", role)
+    return JSONResponse({"role": role, "token": token, "file": str(studio.tokens.path)})
+
+
 async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"ok": True})
 
@@ -120,8 +172,12 @@ async def feed(websocket: WebSocket) -> None:
     if channel not in CHANNELS:
         await websocket.close(code=4404, reason=f"unknown channel {channel!r}")
         return
-    if channel not in PUBLIC_CHANNELS and not studio.tokens.is_director(presented_token(websocket)):
-        await websocket.close(code=4403, reason="director token required")
+    if not origin_allowed(websocket):
+        await websocket.close(code=4403, reason=f"origin {websocket.headers.get('origin')!r} not allowed")
+        return
+    token, roles = presented_token(websocket), CHANNEL_ROLES[channel]
+    if roles is not None and studio.tokens.role_of(token) not in roles:
+        await websocket.close(code=4403, reason=f"{' or '.join(roles)} token required")
         return
     try:
         since = int(websocket.query_params.get("since", "0"))
@@ -135,8 +191,10 @@ async def feed(websocket: WebSocket) -> None:
     if registered:
         await studio.controller.graphics_client(registered)
     serving = asyncio.create_task(studio.hubs[channel].serve(websocket.send_text, since))
-    listening = asyncio.create_task(_listen(websocket, studio, channel))
-    done, pending = await asyncio.wait({serving, listening}, return_when=asyncio.FIRST_COMPLETED)
+    tasks = {serving, asyncio.create_task(_listen(websocket, studio, channel))}
+    if roles is not None:
+        tasks.add(asyncio.create_task(_until_token_rotated(websocket, studio, token, roles)))
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     for task in pending:
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
@@ -147,6 +205,13 @@ async def feed(websocket: WebSocket) -> None:
         await websocket.close(code=4408, reason="too far behind: reconnect with since")
     elif serving in done and serving.exception() is not None and not isinstance(serving.exception(), (WebSocketDisconnect, RuntimeError)):
         log.error("feed %s failed: %r", channel, serving.exception())
+
+
+async def _until_token_rotated(websocket: WebSocket, studio: Studio, token: str, roles: tuple[str, ...]) -> None:
+    """A socket lives only as long as its token: rotating a role's token cuts its sockets off."""
+    while studio.tokens.role_of(token) in roles:
+        await asyncio.sleep(2.0)
+    await websocket.close(code=4401, reason="token rotated: reconnect with the new one")
 
 
 def _graphics_client(websocket: WebSocket, channel: str, studio: Studio) -> GraphicsClientData | None:
@@ -208,6 +273,8 @@ async def judge_page(request: Request) -> FileResponse:
 async def radar(request: Request) -> JSONResponse:
     """The radar figure (plotly JSON, built in Python) from a channel's state: what that output shows."""
     studio: Studio = request.app.state.studio
+    if denied := _require(request, studio, ("director", "graphics")):
+        return denied
     channel = request.query_params.get("channel", "program")
     if channel not in ("program", "preview"):
         return _error(400, "channel: must be program or preview")
@@ -256,6 +323,7 @@ def create_app(studio: Studio) -> Starlette:
             Route("/healthz", healthz),
             Route("/api/command", command, methods=["POST"]),
             Route("/api/state", state),
+            Route("/api/tokens/rotate", rotate_token, methods=["POST"]),
             Route("/director", director_page),
             Route("/vote", vote_page),
             Route("/judge", judge_page),

@@ -1,8 +1,14 @@
-"""Access tokens. Secrets come from the environment or a file in the data dir, never the repo.
+"""Roles and their tokens. Secrets come from the environment or a file in the data dir, never
+from the repository.
 
-``<data dir>/secrets.json`` (mode 0600) holds what was generated: the director's token (unless
-``GAVEL_DIRECTOR_TOKEN`` is set), one token per judge the script names, and the key that signs
-viewers' device tokens. Missing entries are generated once and kept; ``gavel serve`` prints where.
+Roles: ``director`` (everything), ``graphics`` (read-only program/preview feeds and figures, for
+the on-air pages and CasparCG/OBS), ``judge`` (one token per judge the script names: scoring only)
+and ``viewer`` (a signed device token: voting only; see device_tokens.py). ``<data dir>/
+secrets.json`` (mode 0600) holds what was generated — the director's and graphics tokens (unless
+``GAVEL_DIRECTOR_TOKEN`` / ``GAVEL_GRAPHICS_TOKEN`` are set), the judges' and the key that signs
+device tokens. ``rotate`` replaces one of them in the file; a running studio re-reads the file
+when it changes (``gavel tokens rotate`` works without a restart), and sockets holding a rotated
+token are closed.
 """
 
 from __future__ import annotations
@@ -11,50 +17,123 @@ import hmac
 import json
 import os
 import secrets
+import time
 from pathlib import Path
 
 from starlette.requests import HTTPConnection
 
+ENV = {"director": "GAVEL_DIRECTOR_TOKEN", "graphics": "GAVEL_GRAPHICS_TOKEN"}
+
+
+class TokenError(ValueError):
+    pass
+
 
 class Tokens:
-    def __init__(self, director: str, signing: str = "", judges: dict[str, str] | None = None, path: Path | None = None):
-        self.director = director
-        self.signing = signing or secrets.token_urlsafe(32)
-        self.judges = dict(judges or {})  # judge id -> token
-        self.path = path  # where generated secrets live, for humans to find
+    def __init__(self, path: Path, judge_ids: list[str] = ()):
+        self.path = path
+        self.judge_ids = list(judge_ids)
+        self._stamp: tuple[float, int] | None = None
+        self._checked = 0.0
+        self._load(create=True)
 
     @classmethod
     def load(cls, data_dir: Path, judge_ids: list[str] = ()) -> "Tokens":
-        path = data_dir / "secrets.json"
-        stored = json.loads(path.read_text()) if path.exists() else {}
+        return cls(Path(data_dir) / "secrets.json", judge_ids)
+
+    # -- the file ----------------------------------------------------------------------------
+
+    def _load(self, create: bool = False) -> None:
+        stored = json.loads(self.path.read_text()) if self.path.exists() else {}
         wanted = {
             "director": stored.get("director") or secrets.token_urlsafe(24),
+            "graphics": stored.get("graphics") or secrets.token_urlsafe(24),
             "signing": stored.get("signing") or secrets.token_urlsafe(32),
-            "judges": {j: stored.get("judges", {}).get(j) or secrets.token_urlsafe(24) for j in judge_ids},
+            "judges": {**stored.get("judges", {})},
         }
-        wanted["judges"] = {**stored.get("judges", {}), **wanted["judges"]}
-        if wanted != stored:
-            data_dir.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as f:
-                json.dump(wanted, f, indent=1)
-            os.replace(tmp, path)
-        director = os.environ.get("GAVEL_DIRECTOR_TOKEN") or wanted["director"]
-        judges = {j: wanted["judges"][j] for j in judge_ids}
-        return cls(director, wanted["signing"], judges, path)
+        for judge in self.judge_ids:
+            wanted["judges"].setdefault(judge, secrets.token_urlsafe(24))
+        if wanted != stored and create:
+            self._write(wanted)
+        self._secrets = wanted
+        self.director = os.environ.get(ENV["director"]) or wanted["director"]
+        self.graphics = os.environ.get(ENV["graphics"]) or wanted["graphics"]
+        self.signing = wanted["signing"]
+        self.judges = {j: wanted["judges"][j] for j in self.judge_ids}
+        self._stamp = self._file_stamp()
 
-    def is_director(self, presented: str | None) -> bool:
-        return bool(presented) and hmac.compare_digest(presented.encode(), self.director.encode())
+    def _write(self, data: dict) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=1)
+        os.replace(tmp, self.path)
 
-    def judge_for(self, presented: str | None) -> str | None:
-        """The judge whose token this is, or None."""
+    def _file_stamp(self) -> tuple[float, int] | None:
+        try:
+            st = self.path.stat()
+            return st.st_mtime, st.st_size
+        except FileNotFoundError:
+            return None
+
+    def refresh(self) -> None:
+        """Pick up a rotation made by another process (at most once a second)."""
+        now = time.monotonic()
+        if now - self._checked < 1.0:
+            return
+        self._checked = now
+        if self._file_stamp() != self._stamp:
+            self._load()
+
+    def rotate(self, role: str) -> str:
+        """New secret for ``director``, ``graphics``, ``judge:<id>`` or ``devices`` (the device-token
+        key: every phone gets a new device token). Returns the new token ("" for devices)."""
+        data = json.loads(json.dumps(self._secrets))
+        fresh = secrets.token_urlsafe(24)
+        if role in ENV:
+            if os.environ.get(ENV[role]):
+                raise TokenError(f"role: the {role} token comes from ${ENV[role]}; change it there")
+            data[role] = fresh
+        elif role.startswith("judge:") and role[6:] in self.judge_ids:
+            data["judges"][role[6:]] = fresh
+        elif role == "devices":
+            data["signing"], fresh = secrets.token_urlsafe(32), ""
+        else:
+            judges = ", ".join(f"judge:{j}" for j in self.judge_ids)
+            raise TokenError(f"role: one of director, graphics, devices{', ' + judges if judges else ''} (got {role!r})")
+        self._write(data)
+        self._load()
+        return fresh
+
+    def current_signing(self) -> str:
+        """The device-token key, as of the file now (rotations from other processes count)."""
+        self.refresh()
+        return self.signing
+
+    # -- checks --------------------------------------------------------------------------------
+
+    def role_of(self, presented: str | None) -> str | None:
+        """``director``, ``graphics`` or ``judge:<id>`` for a valid token, else None."""
         if not presented:
             return None
+        self.refresh()
+        given = presented.encode()
+        if hmac.compare_digest(given, self.director.encode()):
+            return "director"
+        if hmac.compare_digest(given, self.graphics.encode()):
+            return "graphics"
         for judge, token in self.judges.items():
-            if hmac.compare_digest(presented.encode(), token.encode()):
-                return judge
+            if hmac.compare_digest(given, token.encode()):
+                return f"judge:{judge}"
         return None
+
+    def is_director(self, presented: str | None) -> bool:
+        return self.role_of(presented) == "director"
+
+    def judge_for(self, presented: str | None) -> str | None:
+        role = self.role_of(presented)
+        return role[6:] if role and role.startswith("judge:") else None
 
 
 def presented_token(conn: HTTPConnection) -> str | None:

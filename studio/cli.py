@@ -21,6 +21,8 @@ DEMO_SCRIPT = REPO_ROOT / "show_scripts" / "demo.yaml"
 app = typer.Typer(help="Gavel (一锤定音): run a live show where language models compete on stage.", no_args_is_help=True)
 models_app = typer.Typer(help="Model files the engines serve.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+tokens_app = typer.Typer(help="Role tokens (director, graphics, judges, device-token key).", no_args_is_help=True)
+app.add_typer(tokens_app, name="tokens")
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -79,16 +81,42 @@ def check(script: Path = typer.Argument(..., help="Show script (YAML).")) -> Non
     typer.echo(f"{script}: ok — {len(loaded.stages)} stages, {len(loaded.contestants)} contestants")
 
 
+@tokens_app.command("rotate")
+def tokens_rotate(
+    role: str = typer.Argument(..., help="director, graphics, judge:<id> or devices (every phone re-registers)."),
+    data_dir: Path = typer.Option(..., help="The show's data dir (holds secrets.json)."),
+) -> None:
+    """Replace one role's secret. A running studio picks it up within a second and closes the
+    sockets that used the old one; no restart."""
+    from .auth import Tokens, TokenError
+
+    path = data_dir / "secrets.json"
+    if not path.exists():
+        typer.secho(f"no {path}: start the show once, or check --data-dir", fg="red", err=True)
+        raise typer.Exit(2)
+    judges = list(json.loads(path.read_text()).get("judges", {}))
+    try:
+        token = Tokens(path, judges).rotate(role)
+    except TokenError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(token or f"{role} rotated")
+
+
 def _print_urls(studio, host: str, port: int) -> None:
     base = f"http://{host}:{port}"
-    where = f"in {studio.tokens.path}" if studio.tokens.path else "from $GAVEL_DIRECTOR_TOKEN"
+    where = f"in {studio.tokens.path}"
+    graphics = f"?token={studio.tokens.graphics}" if host in ("127.0.0.1", "localhost") else "?token=<graphics token>"
     typer.echo(
         "\n".join(
             [
                 "",
-                f"  On-air overlay (program): {base}/overlays/program.html",
-                f"  Preview overlay:          {base}/overlays/program.html?channel=preview",
-                f"  Director's panel:         {base}/director  (director token {where})",
+                f"  Tokens (director, graphics, judges): {where}",
+                f"  On-air overlay (program): {base}/overlays/program.html{graphics}",
+                f"  Preview overlay:          {base}/overlays/program.html{graphics}&channel=preview",
+                f"  Director's panel:         {base}/director  (director token)",
+                f"  Viewers' voting page:     {base}/vote",
+                f"  Judges' page:             {base}/judge?token=<judge token>",
                 f"  Control API:              POST {base}/api/command  (Authorization: Bearer <director token>)",
                 "",
             ]

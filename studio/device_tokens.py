@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections import OrderedDict
+from typing import Callable
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -22,11 +23,22 @@ class BadDeviceToken(Exception):
 
 
 class DeviceTokens:
-    def __init__(self, secret: str, max_age_s: float = 3 * 24 * 3600, cache_size: int = 200_000):
-        self._serializer = URLSafeTimedSerializer(secret, salt="gavel-device")
+    def __init__(self, secret: str | Callable[[], str], max_age_s: float = 3 * 24 * 3600, cache_size: int = 200_000):
+        # A callable secret is read on every use: rotating it (``Tokens.rotate("devices")``)
+        # invalidates every device token at once, without a restart.
+        self._secret_of = secret if callable(secret) else (lambda: secret)
+        self._secret = ""
         self.max_age_s = max_age_s
         self._cache: OrderedDict[str, tuple[str, float]] = OrderedDict()  # token -> (device, expires)
         self._cache_size = cache_size
+
+    @property
+    def _serializer(self) -> URLSafeTimedSerializer:
+        secret = self._secret_of()
+        if secret != self._secret:
+            self._secret, self._cache = secret, OrderedDict()
+            self._signer = URLSafeTimedSerializer(secret, salt="gavel-device")
+        return self._signer
 
     def issue(self) -> tuple[str, str]:
         device = secrets.token_hex(8)
@@ -37,13 +49,14 @@ class DeviceTokens:
         if not token:
             raise BadDeviceToken(401, "device token required: get one from POST /api/audience/device")
         now = time.time()
+        serializer = self._serializer  # first: a rotated secret empties the cache
         cached = self._cache.get(token)
         if cached is not None and cached[1] > now:
             return cached[0]
         if len(token) > 200:
             raise BadDeviceToken(403, "device token is not one this studio issued")
         try:
-            device, signed_at = self._serializer.loads(token, max_age=self.max_age_s, return_timestamp=True)
+            device, signed_at = serializer.loads(token, max_age=self.max_age_s, return_timestamp=True)
         except SignatureExpired:
             self._cache.pop(token, None)
             raise BadDeviceToken(403, "device token expired: get a new one from POST /api/audience/device") from None

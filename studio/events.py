@@ -23,7 +23,6 @@ DIRECTOR_ONLY = ("director",)
 PREVIEW = ("preview", "director")
 PROGRAM = ("program", "director")
 GRAPHICS_OUTPUTS = ("program", "preview")
-PUBLIC_CHANNELS = ("program", "preview", "audience")  # no token needed to follow these
 
 
 class _Data(BaseModel):

@@ -37,7 +37,7 @@ class Studio:
         self.data_dir = Path(data_dir)
         self.autopilot = autopilot
         self.tokens = Tokens.load(self.data_dir, [j.id for j in script.judging.judges])
-        self.device_tokens = DeviceTokens(self.tokens.signing)
+        self.device_tokens = DeviceTokens(self.tokens.current_signing)
         self.audience_gate = AudienceGate(script.audience)
         self.overlay_version = overlay_version()
         self.redis_server: EmbeddedRedis | None = None

@@ -75,6 +75,24 @@ class LiveStudio:
     def director_token(self) -> str:
         return self.studio.tokens.director
 
+    @property
+    def graphics_token(self) -> str:
+        return self.studio.tokens.graphics
+
+    def token_for(self, channel: str) -> str | None:
+        """The least role that may follow ``channel`` (as a graphics page or a phone would)."""
+        return {"director": self.director_token, "program": self.graphics_token, "preview": self.graphics_token}.get(channel)
+
+    def overlay(self, page: str) -> str:
+        """An on-air page's URL, with the graphics token the way CasparCG/OBS would load it."""
+        sep = "&" if "?" in page else "?"
+        return f"{self.base}/overlays/{page}{sep}token={self.graphics_token}"
+
+    def recorder(self, channel: str, **kwargs) -> tuple["Recording", threading.Thread]:
+        """Follow ``channel`` with its role's token until the show ends (see record_until_show_ends)."""
+        kwargs.setdefault("token", self.token_for(channel))
+        return start_recorder(self.ws_base, channel, **kwargs)
+
     def command(self, name: str, command_id: str | None = None, token: str | None = "director") -> httpx.Response:
         headers = {}
         if token == "director":

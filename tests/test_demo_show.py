@@ -19,7 +19,7 @@ from stages.grading import grade
 from studio.runtime import Studio
 from studio.show_script import load_script
 
-from .studio_harness import ARTIFACTS, CHROMIUM_ARGS, LiveStudio, start_recorder
+from .studio_harness import ARTIFACTS, CHROMIUM_ARGS, LiveStudio
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "show_scripts" / "demo.yaml"
@@ -33,7 +33,7 @@ def show(tmp_path_factory):
     with LiveStudio(studio) as live, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1920, "height": 1080})
-        page.goto(f"{live.base}/overlays/program.html")
+        page.goto(live.overlay("program.html"))
         live.wait_for_engines()
 
         refused = {
@@ -42,9 +42,9 @@ def show(tmp_path_factory):
         }
         state_after_refusals = live.state()
 
-        steady, steady_thread = start_recorder(live.ws_base, "program")
-        flaky, flaky_thread = start_recorder(live.ws_base, "program", drop_after_tokens=5)
-        director, director_thread = start_recorder(live.ws_base, "director", token=live.director_token)
+        steady, steady_thread = live.recorder("program")
+        flaky, flaky_thread = live.recorder("program", drop_after_tokens=5)
+        director, director_thread = live.recorder("director")
 
         first = live.command("start", command_id="press-1")
         repeated = live.command("start", command_id="press-1")
@@ -54,7 +54,7 @@ def show(tmp_path_factory):
             ws.send(json.dumps({"command": "pause", "command_id": "sock-1"}))
             ws.send(json.dumps({"command": "resume", "command_id": "sock-2"}))
             ws.send("not json")
-        with connect(f"{live.ws_base}/ws/program?since=0") as ws:
+        with connect(f"{live.ws_base}/ws/program?since=0&token={live.graphics_token}") as ws:
             ws.send(json.dumps({"command": "abort", "command_id": "graphics-1"}))  # read-only: ignored
 
         # The overlay shows tokens while the stage runs.

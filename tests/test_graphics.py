@@ -92,7 +92,7 @@ class Env:
 
     def open(self, graphic: str, channel: str = "program", query: str = "", connected: bool = True) -> Page:
         page = self.browser.new_page(viewport={"width": 1920, "height": 1080})
-        page.goto(f"{self.live.base}/overlays/{PAGE[graphic]}?channel={channel}{query}")
+        page.goto(self.live.overlay(f"{PAGE[graphic]}?channel={channel}{query}"))
         if connected:
             page.wait_for_function("() => window.__gavel && window.__gavel.connected", timeout=30_000)
         return page
@@ -121,18 +121,21 @@ class Env:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
+    # CasparCG/OBS load pages from disk: their sockets' Origin is "null" (allowed by configuration).
+    os.environ["GAVEL_ALLOWED_ORIGINS"] = "null"
     studio = Studio(load_script(DEMO), tmp_path_factory.mktemp("graphics-data"))
     live = LiveStudio(studio)  # its port is chosen; nothing listens there yet
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         early = browser.new_page(viewport={"width": 1920, "height": 1080})
-        early.goto(f"{(OVERLAYS_DIR / 'program.html').as_uri()}?server=127.0.0.1:{live.port}")
+        early.goto(f"{(OVERLAYS_DIR / 'program.html').as_uri()}?server=127.0.0.1:{live.port}&token={live.graphics_token}")
         early.wait_for_function("() => window.__gavel.client.status === 'waiting'", timeout=30_000)
         early_status = early.evaluate("() => ({connected: __gavel.connected, visible: gavelGraphic.visible})")
         with live:
             yield Env(live, browser, early, early_status)
         browser.close()
+    del os.environ["GAVEL_ALLOWED_ORIGINS"]
 
 
 @pytest.fixture
@@ -532,7 +535,7 @@ def show(env):
     env.live.wait_for_engines()
     question = env.browser.new_page(viewport={"width": 1920, "height": 1080})
     question.add_init_script(f"(() => {{ const real = Date.now; Date.now = () => real() + {SKEW_MS}; }})()")
-    question.goto(f"{env.live.base}/overlays/question.html")
+    question.goto(env.live.overlay("question.html"))
     opened = {"question": question, **{g: env.open(g) for g in ("radar", "leaderboard", "duel")}}
     for graphic in opened:
         env.cue(graphic)

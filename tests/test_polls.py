@@ -199,7 +199,7 @@ def test_tallies_are_coalesced_and_phones_see_counts_only_after_reveal(studio_wi
     from websockets.sync.client import connect
 
     live = studio_with("  votes_per_s_per_ip: 10000\n  burst_per_ip: 10000\n")
-    with connect(f"{live.ws_base}/ws/audience?since=0") as phone, connect(f"{live.ws_base}/ws/program?since=0") as program:
+    with connect(f"{live.ws_base}/ws/audience?since=0") as phone, connect(f"{live.ws_base}/ws/program?since=0&token={live.graphics_token}") as program:
         _open(live, "p1", ["yes", "no"])
         devices = [_device(live) for _ in range(40)]
         started = time.monotonic()

@@ -17,7 +17,7 @@ from studio.runtime import Studio
 from studio.safety import shipped_rules, skeleton
 from studio.show_script import load_script
 
-from .studio_harness import CHROMIUM_ARGS, LiveStudio, start_recorder
+from .studio_harness import CHROMIUM_ARGS, LiveStudio
 
 ZWSP = "\u200b"
 # Each banned phrase of the shipped test lists, streamed the nasty way, between clean words.
@@ -100,8 +100,8 @@ def drill(tmp_path_factory):
     script = load_script(_script(tmp, _stage("bank.yaml", len(questions))))
     with LiveStudio(Studio(script, tmp / "data")) as live:
         live.wait_for_engines()
-        program, program_thread = start_recorder(live.ws_base, "program")
-        director, director_thread = start_recorder(live.ws_base, "director", token=live.director_token)
+        program, program_thread = live.recorder("program")
+        director, director_thread = live.recorder("director")
         assert live.command("start").json()["changed"]
         decisions = {"hold-approve": "approve", "hold-reject": "reject"}
         deadline = time.monotonic() + 120
@@ -176,8 +176,8 @@ def test_a_dump_during_the_delay_never_airs_and_panic_acts_at_once(tmp_path):
     script = load_script(_script(tmp_path, _stage("bank.yaml", 1), delay_s=3, rate=20))
     with LiveStudio(Studio(script, tmp_path / "data")) as live:
         live.wait_for_engines()
-        program, program_thread = start_recorder(live.ws_base, "program")
-        preview, preview_thread = start_recorder(live.ws_base, "preview")
+        program, program_thread = live.recorder("program")
+        preview, preview_thread = live.recorder("preview")
         assert live.command("start").json()["changed"]
         deadline = time.monotonic() + 30
         while len([e for e in preview.of_type("answer.token") if e["data"]["contestant"] == "ada"]) < 10:
@@ -194,7 +194,7 @@ def test_a_dump_during_the_delay_never_airs_and_panic_acts_at_once(tmp_path):
         assert not program.of_type("answer.token")  # the answer itself is still 3 s behind
         program_thread.join(timeout=60)
         preview_thread.join(timeout=60)
-        replay, replay_thread = start_recorder(live.ws_base, "program")  # a client joining afterwards, from seq 0
+        replay, replay_thread = live.recorder("program")  # a client joining afterwards, from seq 0
         replay_thread.join(timeout=30)
     for recording in (program, replay):
         assert recording.error is None, recording.error
@@ -220,7 +220,7 @@ def test_hostile_markup_in_an_answer_runs_nothing_on_the_program_overlay(tmp_pat
         live.wait_for_engines()
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1920, "height": 1080})
-        page.goto(f"{live.base}/overlays/program.html")
+        page.goto(live.overlay("program.html"))
         page.wait_for_function("() => window.__gavel && window.__gavel.connected", timeout=30_000)
         assert live.command("start").json()["changed"]
         page.wait_for_function(

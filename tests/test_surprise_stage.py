@@ -13,7 +13,7 @@ from stages.surprise import poll_id_for
 from studio.runtime import Studio
 from studio.show_script import load_script
 
-from .studio_harness import LiveStudio, start_recorder
+from .studio_harness import LiveStudio
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = """
@@ -41,7 +41,7 @@ def show(tmp_path_factory):
     script = load_script(tmp / "show.yaml")
     with LiveStudio(Studio(script, tmp / "data")) as live:
         live.wait_for_engines()
-        program, thread = start_recorder(live.ws_base, "program")
+        program, thread = live.recorder("program")
         assert live.command("start").json()["changed"]
         first = _wait_poll(live, poll_id_for(0, 1))
         # Three phones: two pick the second candidate, one the first.

@@ -32,7 +32,7 @@ from .judging import JudgeDesk
 from .leaderboard import compute_leaderboard
 from .poll_host import PollError, PollHost, parse_poll_request
 from .polls import PollStore
-from .show_script import ShowScript, script_rules
+from .show_script import ShowScript, script_classifier, script_rules
 from .show_state import ShowState
 
 log = logging.getLogger("gavel.controller")
@@ -86,7 +86,7 @@ class ShowController:
         self.judges = JudgeDesk(event_log.client, script, self.state, self.publish)
         self._rated: list[ev.Event] = []
         self._rerate = asyncio.Event()
-        self.safety = SafetyDesk(script_rules(script), self.publish, script.safety.hold_timeout_s)
+        self.safety = SafetyDesk(script_rules(script), self.publish, script.safety.hold_timeout_s, script_classifier(script))
         self.delay = DelayLine(event_log, script.safety.delay_s) if script.safety.delay_s > 0 else None
 
     # -- the event log ------------------------------------------------------------------------

@@ -174,6 +174,9 @@ class SafetySpec(_Strict):
     rules: list[str] = Field(default_factory=list)  # more rule files, relative to the script
     delay_s: float = Field(0.0, ge=0, le=60)  # how far program (air) runs behind preview
     hold_timeout_s: float = Field(20.0, gt=0, le=600)  # an unanswered hold is rejected after this
+    # Optional classifier hook, "package.module:function": called once per sentence with its text,
+    # returns None or a verdict with .id and .action (studio.safety.Flag); see safety/detect.py.
+    classifier: str | None = Field(None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
 class ShowInfo(_Strict):
@@ -275,6 +278,10 @@ def load_script(path: str | Path) -> ShowScript:
     except SourceError as exc:
         problems.append(f"{path}:{lines.get(('safety', 'rules'))}: safety.rules:")
         problems += ["    " + p for p in exc.problems]
+    try:
+        script_classifier(script)
+    except SourceError as exc:
+        problems += [f"{path}:{lines.get(('safety', 'classifier'))}: {p}" for p in exc.problems]
     for i, c in enumerate(script.contestants):
         if c.adapter and not script.resolve(c.adapter).is_dir():
             problems.append(f"{path}:{lines.get(('contestants', i, 'adapter'))}: contestants[{i}].adapter: no folder {c.adapter!r}")
@@ -282,6 +289,22 @@ def load_script(path: str | Path) -> ShowScript:
         raise SourceError(problems)
     return script
 
+
+
+def script_classifier(script: ShowScript):
+    """The classifier hook the script names, imported (raises SourceError if it cannot be)."""
+    import importlib
+
+    if not script.safety.classifier:
+        return None
+    module, _, name = script.safety.classifier.partition(":")
+    try:
+        hook = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise SourceError([f"safety.classifier: cannot import {script.safety.classifier!r}: {exc}"]) from None
+    if not callable(hook):
+        raise SourceError([f"safety.classifier: {script.safety.classifier!r} is not callable"])
+    return hook
 
 
 def script_rules(script: ShowScript):

@@ -231,3 +231,37 @@ def test_hostile_markup_in_an_answer_runs_nothing_on_the_program_overlay(tmp_pat
         assert page.evaluate("() => window.__pwned") is None
         assert page.evaluate("() => document.querySelectorAll('[data-testid=answer-text-ada] *').length") == 0
         browser.close()
+
+
+def pineapple_classifier(sentence: str):
+    """The script's classifier hook for the test below: objects to any sentence about pineapples."""
+    from studio.safety import Flag
+
+    return Flag("no-pineapples", "mask") if "pineapple" in sentence.lower() else None
+
+
+def test_the_scripts_classifier_hook_judges_each_sentence_on_air(tmp_path):
+    (tmp_path / "bank.yaml").write_text(yaml.safe_dump(_bank([("x", "Talk about fruit")])))
+    path = _script(tmp_path, _stage("bank.yaml", 1))
+    (tmp_path / "recording.yaml").write_text(yaml.safe_dump({"answers": [{"match": "", "tokens": ["I like apples. ", "Pine", "apple is ", "great. ", "Bye."]}]}))
+    text = path.read_text().replace("safety: {", "safety: {classifier: 'tests.test_safety_on_air:pineapple_classifier', ")
+    path.write_text(text)
+    with LiveStudio(Studio(load_script(path), tmp_path / "data")) as live:
+        live.wait_for_engines()
+        program, thread = live.recorder("program")
+        assert live.command("start").json()["changed"]
+        thread.join(timeout=60)
+    aired = _answer_text(program, "x")
+    # a sentence runs from just after the previous one's end to its own end
+    assert set(aired.values()) == {"I like apples." + "█" * len(" Pineapple is great.") + " Bye."}
+
+
+def test_a_classifier_that_cannot_be_imported_is_a_script_error(tmp_path):
+    from studio.yaml_source import SourceError
+
+    (tmp_path / "bank.yaml").write_text(yaml.safe_dump(_bank([("x", "Q")])))
+    path = _script(tmp_path, _stage("bank.yaml", 1))
+    path.write_text(path.read_text().replace("safety: {", "safety: {classifier: 'no_such_module:judge', "))
+    with pytest.raises(SourceError) as err:
+        load_script(path)
+    assert any("show.yaml:" in p and "safety.classifier: cannot import 'no_such_module:judge'" in p for p in err.value.problems), err.value.problems

@@ -16,6 +16,7 @@ from typing import Awaitable, Callable
 from engine_pool.pool import StopAnswer
 
 from .. import events as ev
+from .detect import Classifier
 from .rules import RuleSet
 from .stream_filter import Release, StreamFilter, Verdict, check_input
 
@@ -28,7 +29,7 @@ class AnswerGuard:
         self.desk = desk
         self.question_id, self.contestant = question_id, contestant
         self.emit = emit
-        self.filter = StreamFilter(desk.rules)
+        self.filter = StreamFilter(desk.rules, desk.classifier)
         self.released: list[str] = []
         self.tokens = 0
         self._lock = asyncio.Lock()  # filter steps and their publishing stay in order
@@ -103,14 +104,15 @@ class AnswerGuard:
 
 
 class SafetyDesk:
-    def __init__(self, rules: RuleSet, publish: Publish, hold_timeout_s: float = 20.0):
+    def __init__(self, rules: RuleSet, publish: Publish, hold_timeout_s: float = 20.0, classifier: Classifier | None = None):
         self.rules = rules
+        self.classifier = classifier
         self.publish = publish
         self.hold_timeout_s = hold_timeout_s
         self.guards: dict[tuple[str, str], AnswerGuard] = {}  # answers streaming now
 
     def check(self, text: str) -> Verdict:
-        return check_input(text, self.rules)
+        return check_input(text, self.rules, self.classifier)
 
     async def refuse_input(self, stage: int | None, source: str, verdict: Verdict) -> None:
         await self.publish(

@@ -23,8 +23,13 @@ OnChunk = Callable[[Chunk, int], Awaitable[None]]  # (chunk, tokens so far)
 
 
 class StopAnswer(Exception):
-    """Raised by an ``on_chunk`` callback to end the answer now as a DNF with this reason
-    (e.g. the content filter withheld it); the engine request is aborted."""
+    """Raised by an ``on_chunk`` callback to end the answer now with this reason: a DNF (the
+    content filter withheld it) or, with ``status="done"``, a turn the director cut short. The
+    engine request is aborted."""
+
+    def __init__(self, reason: str, status: AnswerStatus = "dnf"):
+        super().__init__(reason)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -116,7 +121,7 @@ class EnginePool:
         except TimeoutError:
             status, reason = "timeout", f"no complete answer within {time_limit_s:g}s"
         except StopAnswer as exc:
-            status, reason = "dnf", str(exc)
+            status, reason = exc.status, str(exc)
         except EngineError as exc:
             status, reason = "dnf", str(exc)
             log.warning("%s DNF: %s", contestant, exc)

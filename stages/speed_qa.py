@@ -4,14 +4,13 @@ sampling parameters and seed; answers stream live, are graded, and the scoreboar
 
 from __future__ import annotations
 
-import asyncio
 import random
 
-from engine_pool.base import Chunk, Sampling
-from engine_pool.pool import Answer
+from engine_pool.base import Sampling
 from studio import events as ev
 from studio.scoring import score_rows
 
+from .answering import AnsweredOnAir, stream_answers
 from .banks import Question, load_bank
 from .base import StageContext
 from .grading import grade
@@ -93,55 +92,14 @@ async def ask_everyone(ctx: StageContext, question: Question, number: int, of: i
         )
     )
     messages = [{"role": "user", "content": render_prompt(spec.prompt, question)}]
-    sampling = sampling_from(spec.sampling)
-    partial: dict[str, list[str]] = {c: [] for c in ctx.contestant_ids}
-    finished: set[str] = set()
 
-    async def one(contestant: str) -> None:
-        await ctx.publish(ev.AnswerStarted(data=ev.AnswerStartedData(question_id=question.id, contestant=contestant)))
-
-        async def emit(text: str, tokens: int) -> None:
-            partial[contestant].append(text)
-            await ctx.publish(
-                ev.AnswerToken(data=ev.AnswerTokenData(question_id=question.id, contestant=contestant, index=tokens, text=text))
-            )
-
-        # Only what the content filter releases goes on air (and into the final text).
-        guard = ctx.safety.guard(question.id, contestant, emit) if ctx.safety else None
-
-        async def on_chunk(chunk: Chunk, tokens: int) -> None:
-            if chunk.text:
-                await (guard.feed(chunk.text, tokens) if guard else emit(chunk.text, tokens))
-
-        try:
-            answer: Answer = await ctx.pool.answer(contestant, messages, sampling, spec.time_limit_s, on_chunk)
-            status, reason = answer.status, answer.reason
-            if guard:
-                await guard.finish()
-                if guard.withheld_reason:
-                    status, reason = "dnf", guard.withheld_reason
-        finally:
-            if guard:
-                ctx.safety.release(guard)
-        finished.add(contestant)
-        await ctx.publish(
-            ev.AnswerFinished(
-                data=ev.AnswerFinishedData(
-                    question_id=question.id,
-                    contestant=contestant,
-                    status=status,
-                    reason=reason,
-                    text="".join(partial[contestant]),
-                    metrics=ev.AnswerMetrics(**vars(answer.metrics)),
-                )
-            )
-        )
-        verdict = grade(question, answer.text) if status == "done" else None  # the raw answer is graded
+    async def grade_it(result: AnsweredOnAir) -> None:
+        verdict = grade(question, result.raw_text) if result.status == "done" else None  # the raw answer is graded
         await ctx.publish(
             ev.AnswerGraded(
                 data=ev.AnswerGradedData(
                     question_id=question.id,
-                    contestant=contestant,
+                    contestant=result.contestant,
                     correct=bool(verdict and verdict.correct),
                     extracted=verdict.extracted if verdict else None,
                     expected=question.answer,
@@ -149,27 +107,7 @@ async def ask_everyone(ctx: StageContext, question: Question, number: int, of: i
             )
         )
 
-    try:
-        await asyncio.gather(*(one(c) for c in ctx.contestant_ids))
-    except asyncio.CancelledError:
-        # Skipped or aborted mid-question: say so on air for every answer still streaming.
-        for contestant in ctx.contestant_ids:
-            if contestant not in finished:
-                await asyncio.shield(
-                    ctx.publish(
-                        ev.AnswerFinished(
-                            data=ev.AnswerFinishedData(
-                                question_id=question.id,
-                                contestant=contestant,
-                                status="cancelled",
-                                reason="stopped by the director",
-                                text="".join(partial[contestant]),
-                                metrics=ev.AnswerMetrics(),
-                            )
-                        )
-                    )
-                )
-        raise
+    await stream_answers(ctx, question.id, ctx.contestant_ids, messages, sampling_from(spec.sampling), spec.time_limit_s, grade_it)
     await ctx.publish(ev.QuestionClosed(data=ev.QuestionClosedData(stage=ctx.index, question_id=question.id)))
     rows = score_rows(ctx.contestant_ids, [ctx.state.results.get(ctx.index, {})])
     await ctx.publish(ev.Scoreboard(data=ev.ScoreboardData(stage=ctx.index, rows=rows)))

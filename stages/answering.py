@@ -1,0 +1,118 @@
+"""One contestant answering on air, the way every stage does it.
+
+``stream_answer`` asks the engine pool, streams the answer as ``answer.*`` events through the
+content filter (only released text airs and becomes the final text; a cut or a rejected hold ends
+it as a DNF "withheld"), honours a director's cut (``stop``), and publishes ``answer.finished``.
+``stream_answers`` does it for several contestants at once and, if the stage is skipped or aborted
+mid-answer, ends every unfinished answer on air as "cancelled". Stages add what is theirs (grading,
+transcripts, verdicts) around it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from engine_pool.base import Chunk, Sampling
+from engine_pool.pool import StopAnswer
+from studio import events as ev
+
+from .base import StageContext
+
+
+@dataclass
+class AnsweredOnAir:
+    contestant: str
+    status: str  # done | dnf | timeout | cancelled
+    reason: str
+    text: str  # what aired (the filter's released text)
+    raw_text: str  # what the model said (graded, never aired)
+    metrics: ev.AnswerMetrics
+
+
+async def stream_answer(
+    ctx: StageContext,
+    question_id: str,
+    contestant: str,
+    messages: list[dict[str, str]],
+    sampling: Sampling,
+    time_limit_s: float,
+    stop: asyncio.Event | None = None,
+    aired: list[str] | None = None,
+) -> AnsweredOnAir:
+    """Stream one answer on air; ``stop`` set mid-answer ends it there ("cut short by the
+    director", status done: what was said stands). ``aired`` collects the released text as it goes."""
+    aired = [] if aired is None else aired
+    await ctx.publish(ev.AnswerStarted(data=ev.AnswerStartedData(question_id=question_id, contestant=contestant)))
+
+    async def emit(text: str, tokens: int) -> None:
+        aired.append(text)
+        await ctx.publish(ev.AnswerToken(data=ev.AnswerTokenData(question_id=question_id, contestant=contestant, index=tokens, text=text)))
+
+    # Only what the content filter releases goes on air (and into the final text).
+    guard = ctx.safety.guard(question_id, contestant, emit) if ctx.safety else None
+
+    async def on_chunk(chunk: Chunk, tokens: int) -> None:
+        if stop is not None and stop.is_set():
+            raise StopAnswer("cut short by the director", status="done")
+        if chunk.text:
+            await (guard.feed(chunk.text, tokens) if guard else emit(chunk.text, tokens))
+
+    try:
+        answer = await ctx.pool.answer(contestant, messages, sampling, time_limit_s, on_chunk)
+        status, reason = answer.status, answer.reason
+        if guard:
+            await guard.finish()
+            if guard.withheld_reason:
+                status, reason = "dnf", guard.withheld_reason
+    finally:
+        if guard:
+            ctx.safety.release(guard)
+    result = AnsweredOnAir(contestant, status, reason, "".join(aired), answer.text, ev.AnswerMetrics(**vars(answer.metrics)))
+    await ctx.publish(
+        ev.AnswerFinished(
+            data=ev.AnswerFinishedData(
+                question_id=question_id, contestant=contestant, status=status, reason=reason, text=result.text, metrics=result.metrics
+            )
+        )
+    )
+    return result
+
+
+async def stream_answers(
+    ctx: StageContext,
+    question_id: str,
+    contestants: list[str],
+    messages: list[dict[str, str]],
+    sampling: Sampling,
+    time_limit_s: float,
+    after_each=None,
+) -> dict[str, AnsweredOnAir]:
+    """Everyone answers at once; ``after_each(result)`` (async) runs as each one finishes."""
+    aired: dict[str, list[str]] = {c: [] for c in contestants}
+    results: dict[str, AnsweredOnAir] = {}
+
+    async def one(contestant: str) -> None:
+        result = await stream_answer(ctx, question_id, contestant, messages, sampling, time_limit_s, aired=aired[contestant])
+        results[contestant] = result
+        if after_each is not None:
+            await after_each(result)
+
+    try:
+        await asyncio.gather(*(one(c) for c in contestants))
+    except asyncio.CancelledError:
+        # Skipped or aborted mid-question: say so on air for every answer still streaming.
+        for contestant in contestants:
+            if contestant not in results:
+                await asyncio.shield(
+                    ctx.publish(
+                        ev.AnswerFinished(
+                            data=ev.AnswerFinishedData(
+                                question_id=question_id, contestant=contestant, status="cancelled",
+                                reason="stopped by the director", text="".join(aired[contestant]), metrics=ev.AnswerMetrics(),
+                            )
+                        )
+                    )
+                )
+        raise
+    return results

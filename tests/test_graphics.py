@@ -227,13 +227,14 @@ def test_the_ograf_element_hosts_a_graphic_and_maps_the_actions(env):
     host.goto(f"{env.live.base}/healthz")  # any page of the studio's origin
     host.set_content("<!doctype html><body style='margin:0'></body>")
     loaded = host.evaluate(
-        """async () => {
+        """async (token) => {
              const { default: Graphic } = await import('/overlays/vote-bars.ograf.mjs');
              customElements.define('gavel-vote-bars', Graphic);
              window.graphic = document.createElement('gavel-vote-bars');
              document.body.append(window.graphic);
-             return await window.graphic.load({ renderType: 'realtime', data: { question: 'Via OGraf' } });
-           }"""
+             return await window.graphic.load({ renderType: 'realtime', data: { question: 'Via OGraf', token } });
+           }""",
+        env.live.graphics_token,
     )
     assert loaded == {"statusCode": 200}
     frame = host.frames[1]

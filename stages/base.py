@@ -6,6 +6,7 @@ state, all through the context, so it can be tested with a real engine and no so
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Protocol
 
@@ -30,6 +31,7 @@ class StageContext:
     open_poll: Callable[..., Awaitable[tuple[bool, bool, str]]] | None = None
     wait_poll_closed: Callable[[str], Awaitable[dict]] | None = None
     safety: SafetyDesk | None = None  # the content filter: inputs checked, answers guarded
+    interrupt: asyncio.Event | None = None  # set by the director's "cut": the turn on air ends now
 
     @property
     def contestant_ids(self) -> list[str]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from .base import Stage
+from .debate import DebateStage
 from .speed_qa import SpeedQAStage
 from .surprise import SurpriseStage
 
 STAGE_KINDS: dict[str, type] = {SpeedQAStage.kind: SpeedQAStage, SurpriseStage.kind: SurpriseStage}
+STAGE_KINDS[DebateStage.kind] = DebateStage
 
 
 def make_stage(kind: str) -> Stage:

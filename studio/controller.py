@@ -41,11 +41,15 @@ SHOW_COMMANDS = ("start", "next", "pause", "resume", "skip", "abort")
 GRAPHICS_COMMANDS = ("cue", "take", "panic", "refresh")
 POLL_COMMANDS = ("poll_open", "poll_close", "poll_reveal")
 SAFETY_COMMANDS = ("dump", "approve", "reject")
-ARG_COMMANDS = GRAPHICS_COMMANDS + POLL_COMMANDS + SAFETY_COMMANDS
+STAGE_COMMANDS = ("cut",)
+ARG_COMMANDS = GRAPHICS_COMMANDS + POLL_COMMANDS + SAFETY_COMMANDS + STAGE_COMMANDS
 COMMANDS = SHOW_COMMANDS + ARG_COMMANDS
 # What the leaderboard is computed from (studio/leaderboard.py); kept in memory, in log order.
-RATED_EVENTS = (ev.ShowOpened, ev.AnswerFinished, ev.AnswerGraded, ev.QuestionClosed, ev.JudgeScored, ev.PollOpened, ev.PollClosed)
-RERATE_ON = (ev.QuestionClosed, ev.JudgeScored, ev.PollClosed)
+RATED_EVENTS = (
+    ev.ShowOpened, ev.AnswerFinished, ev.AnswerGraded, ev.QuestionClosed, ev.JudgeScored, ev.PollOpened, ev.PollClosed,
+    ev.DebateResult,
+)
+RERATE_ON = (ev.QuestionClosed, ev.JudgeScored, ev.PollClosed, ev.DebateResult)
 
 
 @dataclass
@@ -84,6 +88,7 @@ class ShowController:
         self._background: set[asyncio.Task] = set()
         self.polls = PollHost(PollStore(event_log.client, event_log.show_id), self.state, self.publish, script.audience.tally_hz, clock)
         self.judges = JudgeDesk(event_log.client, script, self.state, self.publish)
+        self._interrupt = asyncio.Event()  # "cut": ends the turn on air now (debates)
         self._rated: list[ev.Event] = []
         self._rerate = asyncio.Event()
         self.safety = SafetyDesk(script_rules(script), self.publish, script.safety.hold_timeout_s, script_classifier(script))
@@ -397,6 +402,15 @@ class ShowController:
             return False, False, "question_id and contestant: which held answer"
         return await self.safety.resolve(question_id, contestant, approve)
 
+    async def _do_cut(self, args: dict) -> tuple[bool, bool, str]:
+        current = self.state.current_stage
+        if current is None or self.state.stage_status(current) != "running":
+            return False, False, "no stage is running"
+        if self.state.stages[current]["kind"] != "debate":
+            return False, False, "only a debate turn can be cut short (skip ends a stage)"
+        self._interrupt.set()
+        return True, True, "the turn ends at its next token"
+
     # -- leaderboard ----------------------------------------------------------------------------
 
     async def _keep_leaderboard(self) -> None:
@@ -448,6 +462,7 @@ class ShowController:
             open_poll=self.open_poll,
             wait_poll_closed=self.polls.wait_closed,
             safety=self.safety,
+            interrupt=self._interrupt,
         )
         outcome = "completed"
         try:

@@ -280,6 +280,38 @@ class AnswerDumpedData(_Data):
     reason: str  # "dumped by the director"
 
 
+class DebateStartedData(_Data):
+    stage: int
+    debate_id: str
+    motion: str
+    sides: dict[Literal["pro", "con"], str]  # side -> contestant
+    assigned: Literal["random", "alternate"]  # how the sides were drawn (recorded for fairness)
+    rounds: int
+
+
+class DebateTurnData(_Data):
+    debate_id: str
+    round: int  # 1-based
+    side: Literal["pro", "con"]
+    contestant: str
+    kind: Literal["opening", "rebuttal", "closing"]
+    question_id: str  # the answer events of this turn carry it
+    transcript_turns: int  # earlier turns the speaker was shown in full (the rest were trimmed)
+
+
+class DebateResultData(_Data):
+    stage: int
+    debate_id: str
+    motion: str
+    sides: dict[Literal["pro", "con"], str]
+    judges: dict[str, float | None]  # contestant -> mean judges' score (1..10), None: not scored
+    audience: dict[str, int]  # contestant -> votes
+    weights: dict[Literal["judges", "audience"], float]  # as used (a part with no data gets 0)
+    score: dict[str, float]  # contestant -> 0..1, the weighted mix of shares
+    winner: str | None  # None: a tie
+    dimension: str  # the leaderboard dimension it feeds
+
+
 class _Event(BaseModel):
     model_config = ConfigDict(extra="forbid")
     seq: int = 0  # assigned by the event log; 0 until appended
@@ -441,6 +473,25 @@ class AnswerDumped(_Event):
     data: AnswerDumpedData
 
 
+class DebateStarted(_Event):
+    type: Literal["debate.started"] = "debate.started"
+    data: DebateStartedData
+
+
+class DebateTurn(_Event):
+    """The next speaker: the graphic shows whose turn it is and what kind."""
+
+    type: Literal["debate.turn"] = "debate.turn"
+    data: DebateTurnData
+
+
+class DebateResult(_Event):
+    """Judges and audience combined: a pairwise outcome for the leaderboard."""
+
+    type: Literal["debate.result"] = "debate.result"
+    data: DebateResultData
+
+
 class Snapshot(_Event):
     """Sent instead of a replay when the events a client missed are no longer in the log.
 
@@ -481,6 +532,9 @@ Event = Annotated[
         SafetyResolved,
         InputRefused,
         AnswerDumped,
+        DebateStarted,
+        DebateTurn,
+        DebateResult,
         Snapshot,
     ],
     Field(discriminator="type"),

@@ -12,6 +12,8 @@ rates:
   the same item and criterion; judges' scales differ, and items differ in difficulty.
 - Audience verdicts (``poll.closed`` of a poll opened with a ``dimension``): the winning
   contestant beats every other contestant on the ballot.
+- Debates (``debate.result``): judges and audience combined, one match in the debate's
+  dimension (a tie is a tie); judges' scores of the single turns count as judges' verdicts too.
 
 The last result wins everywhere, as in ``show_state``: an answer to a question re-asked after a
 crash replaces the first attempt, and a repeated close, re-score or re-close replaces the matches
@@ -24,9 +26,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from . import events as ev
+from .show_script import LEADERBOARD_DIMENSIONS
 from .ratings import Match, bootstrap_intervals, bradley_terry, online_elo
 
-DIMENSIONS = ("speed", "accuracy", "creativity")
+DIMENSIONS = LEADERBOARD_DIMENSIONS
 
 ANCHOR = 1000.0  # what a contestant with no results is rated (Bradley–Terry mean and Elo start)
 SPEED_TIE = 0.05  # end-to-end times within 5 % of each other are a tie: noise, not speed
@@ -82,6 +85,8 @@ class _MatchCollector:
                     self.verdict_polls[data.poll_id] = (data.dimension, [c.id for c in data.choices])
             case ev.PollClosed():
                 self._poll_closed(data)
+            case ev.DebateResult():
+                self._debate_result(data)
             case _:
                 pass
 
@@ -140,6 +145,15 @@ class _MatchCollector:
         for loser in choices:
             if loser != winner and loser in self.contestants:
                 self.matches.append(Match(winner, loser, 1.0, dimension, batch))
+
+
+    def _debate_result(self, data: ev.DebateResultData) -> None:
+        batch = f"debate:{data.debate_id}"
+        self._retract(batch)
+        pro, con = data.sides["pro"], data.sides["con"]
+        if pro in self.contestants and con in self.contestants:
+            score = 0.5 if data.winner is None else 1.0 if data.winner == pro else 0.0
+            self.matches.append(Match(pro, con, score, data.dimension, batch))
 
 
 def _speed_verdict(a_e2e: float | None, b_e2e: float | None) -> float:

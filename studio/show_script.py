@@ -8,7 +8,7 @@ message``; question banks named by stages are loaded and checked too, relative t
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -19,6 +19,9 @@ _ID = r"^[a-z0-9][a-z0-9_-]{0,39}$"
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+Dimension = Literal["speed", "accuracy", "creativity", "logic", "values"]  # of the leaderboard
 
 
 class SamplingSpec(_Strict):
@@ -113,9 +116,30 @@ class SurpriseStageSpec(_Strict):
         return value
 
 
-StageSpec = Annotated[Union[SpeedQAStageSpec, SurpriseStageSpec], Field(discriminator="kind")]
+class DebateStageSpec(_Strict):
+    """Two contestants argue a motion: opening, rebuttals, closing, each turn seeing the transcript."""
 
-LEADERBOARD_DIMENSIONS = ("speed", "accuracy", "creativity")
+    kind: Literal["debate"]
+    title: str = "Debate"
+    motion: str = Field(min_length=5, max_length=300)
+    contestants: list[str] | None = Field(None, min_length=2, max_length=2)  # default: the first two
+    rounds: int = Field(3, ge=2, le=8)  # turns per side: an opening, rounds-2 rebuttals, a closing
+    sides: Literal["random", "alternate"] = "random"  # alternate: by stage position, so a rundown balances
+    side_seed: int = 0
+    turn_words: int = Field(60, ge=10, le=400)  # asked of each turn
+    sampling: SamplingSpec = Field(default_factory=lambda: SamplingSpec(max_tokens=96, temperature=0.7, seed=0))
+    turn_time_limit_s: float = Field(30.0, gt=0, le=600)
+    context_tokens: int = Field(1024, ge=128, le=131072)  # prompt budget: the transcript is trimmed to fit
+    vote_s: float = Field(30.0, ge=0, le=600)  # the audience's poll on the winner (0: none)
+    judge_wait_s: float = Field(30.0, ge=0, le=3600)  # how long judges get to score once the debate ends
+    judges_weight: float = Field(0.5, ge=0)
+    audience_weight: float = Field(0.5, ge=0)
+    dimension: Dimension = "logic"  # the leaderboard dimension the result feeds
+
+
+StageSpec = Annotated[Union[SpeedQAStageSpec, SurpriseStageSpec, DebateStageSpec], Field(discriminator="kind")]
+
+LEADERBOARD_DIMENSIONS = get_args(Dimension)
 
 
 class JudgeSpec(_Strict):
@@ -125,8 +149,8 @@ class JudgeSpec(_Strict):
 
 class JudgingSpec(_Strict):
     # criterion -> the leaderboard dimension its verdicts feed
-    criteria: dict[str, Literal["speed", "accuracy", "creativity"]] = Field(
-        default_factory=lambda: {"accuracy": "accuracy", "logic": "accuracy", "creativity": "creativity", "values": "creativity"},
+    criteria: dict[str, Dimension] = Field(
+        default_factory=lambda: {"accuracy": "accuracy", "logic": "logic", "creativity": "creativity", "values": "values"},
         min_length=1,
     )
     judges: list[JudgeSpec] = Field(default_factory=list)
@@ -142,8 +166,8 @@ class JudgingSpec(_Strict):
 
 class LeaderboardSpec(_Strict):
     # how the dimensions combine into the headline rank (relative weights)
-    weights: dict[Literal["speed", "accuracy", "creativity"], float] = Field(
-        default_factory=lambda: {"speed": 1.0, "accuracy": 2.0, "creativity": 1.0}
+    weights: dict[Dimension, float] = Field(
+        default_factory=lambda: {"speed": 1.0, "accuracy": 2.0, "creativity": 1.0, "logic": 1.0, "values": 1.0}
     )
     bootstrap_rounds: int = Field(200, ge=10, le=5000)
 
@@ -206,6 +230,12 @@ class ShowScript(_Strict):
             if c.engine not in self.engines:
                 known = ", ".join(sorted(self.engines))
                 raise _FieldProblem(("contestants", i, "engine"), f"unknown engine {c.engine!r} (known: {known})")
+        for i, stage in enumerate(self.stages):
+            for who in getattr(stage, "contestants", None) or []:
+                if who not in seen:
+                    raise _FieldProblem(("stages", i, "contestants"), f"unknown contestant {who!r} (known: {', '.join(sorted(seen))})")
+            if stage.kind == "debate" and not stage.contestants and len(self.contestants) < 2:
+                raise _FieldProblem(("stages", i), "a debate needs two contestants")
         judges: set[str] = set()
         for i, j in enumerate(self.judging.judges):
             if j.id in judges:
@@ -264,6 +294,17 @@ def load_script(path: str | Path) -> ShowScript:
                 f"{path}:{lines.get(('stages', i, field), lines.get(('stages', i)))}: stages[{i}].{field}: "
                 f"needs {needed} questions but {bank} has only {len(loaded.questions)}"
             )
+    for i, stage in enumerate(script.stages):
+        if stage.kind != "debate":
+            continue
+        for who in stage.contestants or [c.id for c in script.contestants[:2]]:
+            engine = script.engines[next(c.engine for c in script.contestants if c.id == who)]
+            need = stage.context_tokens + stage.sampling.max_tokens
+            if isinstance(engine, VllmEngineSpec) and need > engine.max_model_len:
+                problems.append(
+                    f"{path}:{lines.get(('stages', i, 'context_tokens'), lines.get(('stages', i)))}: stages[{i}].context_tokens: "
+                    f"{stage.context_tokens} + sampling.max_tokens {stage.sampling.max_tokens} exceeds {who}'s engine max_model_len {engine.max_model_len}"
+                )
     for name, engine in script.engines.items():
         if isinstance(engine, ReplayEngineSpec):
             from engine_pool.replay_engine import ReplayEngine

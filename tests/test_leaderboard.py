@@ -312,7 +312,7 @@ def test_ranks_follow_the_weighted_dimension():
 
 def test_the_headline_is_the_weighted_mean_of_the_dimensions():
     board = compute_leaderboard(quiz(), {"speed": 1.0, "accuracy": 3.0, "creativity": 0.0}, CRITERIA, bootstrap_rounds=50)
-    assert board.weights == {"speed": 1.0, "accuracy": 3.0, "creativity": 0.0}
+    assert board.weights == {"speed": 1.0, "accuracy": 3.0, "creativity": 0.0, "logic": 0.0, "values": 0.0}
     for row in board.rows:
         mix = (row.dimensions["speed"].rating + 3 * row.dimensions["accuracy"].rating) / 4
         assert row.rating == pytest.approx(mix, abs=0.1)  # creativity (all 1000 here) has no say

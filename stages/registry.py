@@ -6,9 +6,9 @@ from .base import Stage
 from .debate import DebateStage
 from .speed_qa import SpeedQAStage
 from .surprise import SurpriseStage
+from .values_arena import ValuesArenaStage
 
-STAGE_KINDS: dict[str, type] = {SpeedQAStage.kind: SpeedQAStage, SurpriseStage.kind: SurpriseStage}
-STAGE_KINDS[DebateStage.kind] = DebateStage
+STAGE_KINDS: dict[str, type] = {cls.kind: cls for cls in (SpeedQAStage, SurpriseStage, DebateStage, ValuesArenaStage)}
 
 
 def make_stage(kind: str) -> Stage:

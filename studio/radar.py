@@ -1,23 +1,27 @@
 """The contestants' radar: every axis, its source and its normalisation, in one place.
 
 Each axis maps a raw figure to 0..1, higher is better, on a fixed scale (not relative to the other
-contestants, so a contestant's shape does not change because someone else joined):
+contestants, so a contestant's shape does not change because someone else joined). An axis the
+show has not measured yet for a contestant is ``None`` and drawn at 0 with "n/a" on hover.
 
-| axis        | raw figure                                  | 0 at        | 1 at        |
-|-------------|---------------------------------------------|-------------|-------------|
-| TTFT        | median time to first token (s)              | >= 2.0 s    | 0 s         |
-| Throughput  | 1 / median TPOT (tokens/s)                  | 0 tok/s     | >= 50 tok/s |
-| Accuracy    | graded answers correct / answered           | 0 %         | 100 %       |
-| Creativity  | judges/audience on poems (later stages)     | not yet measured: shown as n/a |
-| Judges      | mean judges' score /10 (later stages)       | not yet measured: shown as n/a |
-| Audience    | share of audience votes (later stages)      | not yet measured: shown as n/a |
+| axis            | raw figure                                               | 0 at        | 1 at        |
+|-----------------|----------------------------------------------------------|-------------|-------------|
+| TTFT            | median time to first token over answers (s)              | >= 2.0 s    | 0 s         |
+| Throughput      | 1 / median TPOT (tokens/s)                               | 0 tok/s     | >= 50 tok/s |
+| Accuracy        | graded answers correct / answered (speed Q&A, surprise)  | 0 %         | 100 %       |
+| Creativity      | leaderboard Bradley–Terry rating, creativity dimension   | <= 800      | >= 1200     |
+| Logic           | … logic dimension (debate results, judges' logic scores) | <= 800      | >= 1200     |
+| Values          | … values dimension (values arena verdicts, judges)       | <= 800      | >= 1200     |
+| Translation lag | median lag of finished subtitle translations (s)         | >= 5.0 s    | 0 s         |
 
-The figure is built with plotly in Python and drawn on air by plotly.js served from the plotly
-package (``/vendor/plotly.min.js``).
+Ratings come from ``state.leaderboard`` (studio/leaderboard.py: judges, audience verdicts,
+debates); a dimension with no matches for a contestant is n/a. The figure is built with plotly in
+Python and drawn on air by plotly.js served from the plotly package (``/vendor/plotly.min.js``).
 """
 
 from __future__ import annotations
 
+from statistics import median
 from typing import Any
 
 import plotly.graph_objects as go
@@ -25,9 +29,12 @@ import plotly.graph_objects as go
 from .scoring import score_rows
 from .show_state import ShowState
 
-AXES = ("TTFT", "Throughput", "Accuracy", "Creativity", "Judges", "Audience")
+AXES = ("TTFT", "Throughput", "Accuracy", "Creativity", "Logic", "Values", "Translation lag")
 TTFT_WORST_S = 2.0
 THROUGHPUT_BEST_TPS = 50.0
+RATING_RANGE = (800.0, 1200.0)  # Elo-like scale: ±200 around the anchor spans the axis
+LAG_WORST_S = 5.0
+RATED_AXES = {"Creativity": "creativity", "Logic": "logic", "Values": "values"}
 PALETTE = ("#39c0ff", "#ff4f9a", "#ffd24a", "#42e08a", "#b48cff", "#ff8c42")
 
 
@@ -35,18 +42,33 @@ def _clamp(x: float) -> float:
     return max(0.0, min(1.0, x))
 
 
+def _rated(state: ShowState, contestant: str, dimension: str) -> float | None:
+    rows = (state.leaderboard or {}).get("rows", [])
+    row = next((r for r in rows if r["contestant"] == contestant), None)
+    dim = (row or {}).get("dimensions", {}).get(dimension)
+    if not dim or not dim.get("matches"):
+        return None
+    low, high = RATING_RANGE
+    return _clamp((dim["rating"] - low) / (high - low))
+
+
+def _translation_lag(state: ShowState, contestant: str) -> float | None:
+    lags = [line["lag_s"] for line in getattr(state, "subtitle_lags", {}).get(contestant, []) if line.get("lag_s") is not None]
+    return None if not lags else _clamp(1 - median(lags) / LAG_WORST_S)
+
+
 def radar_values(state: ShowState) -> dict[str, dict[str, float | None]]:
     """contestant id -> axis -> 0..1, or None where the show has not measured it yet."""
     ids = [c["id"] for c in state.contestants]
     out: dict[str, dict[str, float | None]] = {}
     for row in score_rows(ids, state.results.values()):
+        graded = sum(1 for qs in state.results.values() for per in qs.values() if (r := per.get(row.contestant)) and r.correct is not None)
         out[row.contestant] = {
             "TTFT": None if row.ttft_median is None else _clamp(1 - row.ttft_median / TTFT_WORST_S),
             "Throughput": None if not row.tpot_median else _clamp((1 / row.tpot_median) / THROUGHPUT_BEST_TPS),
-            "Accuracy": row.accuracy if row.answered else None,
-            "Creativity": None,
-            "Judges": None,
-            "Audience": None,
+            "Accuracy": row.accuracy if graded else None,
+            **{axis: _rated(state, row.contestant, dim) for axis, dim in RATED_AXES.items()},
+            "Translation lag": _translation_lag(state, row.contestant),
         }
     return out
 

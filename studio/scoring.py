@@ -23,12 +23,13 @@ def score_rows(contestants: list[str], results: Iterable[dict[str, dict[str, Que
     rows = []
     for contestant, rs in per.items():
         correct = sum(1 for r in rs if r.correct)
+        graded = sum(1 for r in rs if r.correct is not None)  # debates and dilemmas have no answer key
         rows.append(
             ScoreRow(
                 contestant=contestant,
                 answered=len(rs),
                 correct=correct,
-                accuracy=round(correct / len(rs), 4) if rs else 0.0,
+                accuracy=round(correct / graded, 4) if graded else 0.0,
                 tokens=sum(r.tokens for r in rs),
                 dnf=sum(1 for r in rs if r.status != "done"),
                 ttft_median=_median([r.metrics["ttft"] for r in rs if r.metrics.get("ttft") is not None]),

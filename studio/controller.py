@@ -3,8 +3,10 @@
 Its state is ``ShowState`` folded over the director channel of the event log and nothing else, so
 after the studio is killed it rebuilds itself from the log and carries on at the same stage.
 
-Commands (start, next, pause, resume, skip, abort) are serialised by one lock, logged as events
-with who gave them, and idempotent twice over: a command repeated with the same ``command_id``
+Commands — the rundown (start, next, pause, resume, skip, abort), graphics (cue, take, panic,
+refresh), polls (poll_open, poll_close, poll_reveal), safety (dump, approve, reject) and the
+debate's cut — are serialised by one lock, logged as events with who gave them and their args,
+and idempotent twice over: a command repeated with the same ``command_id``
 returns the first result without acting again, and a command whose effect already holds (start
 while running, pause while paused) changes nothing. A command that makes no sense now (next while
 a stage is still running) is refused with the reason, and also changes nothing.
@@ -24,14 +26,14 @@ from stages.base import StageContext
 from stages.registry import make_stage
 
 from . import events as ev
-from .event_log import EventLog
 from .delay_line import UNDELAYED, DelayLine
+from .event_log import EventLog
 from .graphics import DEFAULT_ON_AIR, GRAPHICS
-from .safety.desk import SafetyDesk
 from .judging import JudgeDesk
 from .leaderboard import compute_leaderboard
 from .poll_host import PollError, PollHost, parse_poll_request
 from .polls import PollStore
+from .safety.desk import SafetyDesk
 from .show_script import ShowScript, script_classifier, script_rules
 from .show_state import ShowState
 
@@ -42,8 +44,7 @@ GRAPHICS_COMMANDS = ("cue", "take", "panic", "refresh")
 POLL_COMMANDS = ("poll_open", "poll_close", "poll_reveal")
 SAFETY_COMMANDS = ("dump", "approve", "reject")
 STAGE_COMMANDS = ("cut",)
-ARG_COMMANDS = GRAPHICS_COMMANDS + POLL_COMMANDS + SAFETY_COMMANDS + STAGE_COMMANDS
-COMMANDS = SHOW_COMMANDS + ARG_COMMANDS
+COMMANDS = SHOW_COMMANDS + GRAPHICS_COMMANDS + POLL_COMMANDS + SAFETY_COMMANDS + STAGE_COMMANDS
 # What the leaderboard is computed from (studio/leaderboard.py); kept in memory, in log order.
 RATED_EVENTS = (
     ev.ShowOpened, ev.AnswerFinished, ev.AnswerGraded, ev.QuestionClosed, ev.JudgeScored, ev.PollOpened, ev.PollClosed,
@@ -191,10 +192,7 @@ class ShowController:
             earlier = await self.log.client.get(self._result_key(command_id))
             if earlier is not None:
                 return CommandResult(**json.loads(earlier))
-            if name in ARG_COMMANDS:
-                ok, changed, reason = await getattr(self, f"_do_{name}")(args)
-            else:
-                ok, changed, reason = await getattr(self, f"_do_{name}")()
+            ok, changed, reason = await getattr(self, f"_do_{name}")(args)
             result = CommandResult(name, command_id, ok, changed, reason, self.state.status, self.state.current_stage)
             await self.publish(
                 ev.DirectorCommand(
@@ -218,7 +216,7 @@ class ShowController:
                 channels=ev.DIRECTOR_ONLY,
             )
 
-    async def _do_start(self) -> tuple[bool, bool, str]:
+    async def _do_start(self, args: dict) -> tuple[bool, bool, str]:
         if self.state.ended:
             return False, False, f"the show has {self.state.status}"
         if self.state.status != "idle":
@@ -228,7 +226,7 @@ class ShowController:
         await self._start_stage(0)
         return True, True, ""
 
-    async def _do_next(self) -> tuple[bool, bool, str]:
+    async def _do_next(self, args: dict) -> tuple[bool, bool, str]:
         if self.state.ended:
             return False, False, f"the show has {self.state.status}"
         if self.state.status == "idle":
@@ -243,7 +241,7 @@ class ShowController:
         await self._start_stage(following)
         return True, True, ""
 
-    async def _do_pause(self) -> tuple[bool, bool, str]:
+    async def _do_pause(self, args: dict) -> tuple[bool, bool, str]:
         if self.state.status == "paused":
             return True, False, "already paused"
         if self.state.status != "running":
@@ -252,7 +250,7 @@ class ShowController:
         await self.publish(ev.ShowStatus(data=ev.ShowStatusData(status="paused")))
         return True, True, "holding before the next question"
 
-    async def _do_resume(self) -> tuple[bool, bool, str]:
+    async def _do_resume(self, args: dict) -> tuple[bool, bool, str]:
         if self.state.status == "running":
             return True, False, "not paused"
         if self.state.status != "paused":
@@ -261,7 +259,7 @@ class ShowController:
         self._not_paused.set()
         return True, True, ""
 
-    async def _do_skip(self) -> tuple[bool, bool, str]:
+    async def _do_skip(self, args: dict) -> tuple[bool, bool, str]:
         current = self.state.current_stage
         if current is None or self.state.stage_status(current) != "running":
             return True, False, "no stage is running"
@@ -270,7 +268,7 @@ class ShowController:
         self._after_stage(current)
         return True, True, ""
 
-    async def _do_abort(self) -> tuple[bool, bool, str]:
+    async def _do_abort(self, args: dict) -> tuple[bool, bool, str]:
         if self.state.ended:
             return True, False, f"the show has already {self.state.status}"
         current = self.state.current_stage

@@ -47,6 +47,12 @@ def test_the_demo_script_loads_with_its_bank():
     assert script.resolve(script.stages[0].bank).exists()
 
 
+@pytest.mark.parametrize("name", sorted(p.name for p in (REPO / "show_scripts").glob("*.yaml")))
+def test_every_shipped_script_is_valid(name):
+    script = load_script(REPO / "show_scripts" / name)
+    assert script.stages and len(script.contestants) >= 2
+
+
 def test_a_valid_script_loads(tmp_path):
     script = load_script(_write(tmp_path, GOOD))
     assert script.engines["local"].tensor_parallel_size == 1

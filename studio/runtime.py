@@ -67,7 +67,10 @@ class Studio:
         log.info("studio for show %r up; data in %s", show_id, self.data_dir)
 
     def _client(self, url: str) -> aioredis.Redis:
-        client = aioredis.Redis.from_url(url, health_check_interval=10)
+        # A blocking pool: a burst of phones connecting at once (each replaying from the log) waits
+        # for a connection instead of failing once the pool is full, which would drop sockets.
+        pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=64, timeout=20, health_check_interval=10)
+        client = aioredis.Redis(connection_pool=pool)
         self._clients.append(client)
         return client
 

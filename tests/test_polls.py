@@ -287,3 +287,22 @@ def test_a_poll_with_a_duration_closes_itself(studio_with):
         time.sleep(0.1)
     log = [e for e in live.state()["polls"].values()]
     assert log[0]["decided_by"] == "none"  # nobody voted
+
+
+def test_a_burst_of_phones_connecting_at_once_all_get_their_replay(studio_with):
+    """Hundreds of sockets replaying from the log at the same moment share a bounded Redis pool:
+    they wait their turn, none is dropped (the pool used to fail fast past 100 connections)."""
+    import websockets
+
+    live = studio_with()
+    _open(live, "p1", ["a", "b"])
+
+    async def one() -> str:
+        async with websockets.connect(f"{live.ws_base}/ws/audience?since=0", open_timeout=30) as ws:
+            return frame_events(await asyncio.wait_for(ws.recv(), 30))[0]["type"]
+
+    async def burst() -> list:
+        return await asyncio.gather(*(one() for _ in range(250)), return_exceptions=True)
+
+    results = asyncio.run(burst())
+    assert results == ["poll.opened"] * 250, [r for r in results if r != "poll.opened"][:3]

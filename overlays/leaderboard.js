@@ -1,11 +1,17 @@
 /*
- * leaderboard.js: the leaderboard (leaderboard.html). Data: title, subtitle, rows =
- * [{contestant, name?, score, detail?}] ranked by score; without rows, the show's latest
- * scoreboard (score = correct answers, detail = accuracy and median end-to-end time).
+ * leaderboard.js: the leaderboard (leaderboard.html). Where the rows come from, first that applies:
+ * - data.rows = [{contestant, name?, score, detail?}], ranked by score;
+ * - the studio's rating leaderboard (the latest `leaderboard` event: state.leaderboard), unless
+ *   data.source is "scoreboard": its ranks, the headline rating as the score, the rated
+ *   dimensions as the detail, and a ▲/▼ badge with what the latest result did to the contestant's
+ *   Elo (elo_delta);
+ * - the show's latest scoreboard (score = correct answers, detail = accuracy and median
+ *   end-to-end time), unless data.source is "leaderboard" (which then waits for one).
  *
  * Rank changes animate FLIP-style: each row's old position is measured, the rows take their
- * new places (flex order), and each moved row slides from where it was (Web Animations), with a
- * ▲/▼ badge saying how many places it moved. The badge stays until the ranking changes again.
+ * new places (flex order), and each moved row slides from where it was (Web Animations). Without
+ * the rating leaderboard a ▲/▼ badge says how many places a row moved; it stays until the
+ * ranking changes again.
  */
 (function () {
   "use strict";
@@ -48,6 +54,37 @@
     });
   }
 
+  const DIMENSION_SHORT = { speed: "SPD", accuracy: "ACC", creativity: "CRE", logic: "LOG", values: "VAL" };
+  const finite = (v) => typeof v === "number" && isFinite(v);
+
+  // state.leaderboard (LeaderboardData): rows already ranked by the studio.
+  function fromLeaderboard(state) {
+    const board = state.leaderboard;
+    if (!board || typeof board !== "object" || !Array.isArray(board.rows) || !board.rows.length) return null;
+    const list = board.rows.filter((r) => r && typeof r === "object").map((r, i) => {
+      const c = contestant(state, str(r.contestant));
+      const dims = r.dimensions && typeof r.dimensions === "object" ? r.dimensions : {};
+      const detail = Object.entries(dims)
+        .filter(([, d]) => d && typeof d === "object" && finite(d.rating) && d.matches > 0)
+        .map(([name, d]) => `${DIMENSION_SHORT[name] || name.toUpperCase()} ${Math.round(d.rating)}`)
+        .join(" · ");
+      const delta = finite(r.elo_delta) ? Math.round(r.elo_delta * 10) / 10 : 0;
+      return {
+        id: str(r.contestant),
+        name: c ? c.name : str(r.contestant),
+        team: c ? str(c.team) : "",
+        score: finite(r.rating) ? r.rating : 0,
+        scoreText: finite(r.rating) ? r.rating.toFixed(1) : "—",
+        detail,
+        slot: c ? slot(state, c.id) : "",
+        rank: Number.isInteger(r.rank) ? r.rank : i + 1,
+        elo: delta,
+      };
+    });
+    list.sort((a, b) => a.rank - b.rank || b.score - a.score);
+    return list;
+  }
+
   function build() {
     const li = el("li", "lb-row");
     const parts = {
@@ -64,7 +101,13 @@
     const stage = currentStage(state);
     setText(parts.title, str(data.title) || "Leaderboard");
     setText(parts.subtitle, data.subtitle != null ? str(data.subtitle) : stage ? stage.title : state.show ? state.show.title : "");
-    const list = Array.isArray(data.rows) && data.rows.length ? fromData(state, data.rows) : fromScoreboard(state);
+    const source = str(data.source) || "auto";
+    let list = null;
+    let from = "scoreboard";
+    if (Array.isArray(data.rows) && data.rows.length) { list = fromData(state, data.rows); from = "data"; }
+    if (!list && source !== "scoreboard") { list = fromLeaderboard(state); from = "leaderboard"; }
+    if (!list) { list = source === "leaderboard" ? [] : fromScoreboard(state); from = source === "leaderboard" ? "leaderboard" : "scoreboard"; }
+    parts.list.dataset.source = from;
     const key = JSON.stringify(list);
     if (key === drawnKey) return;
     drawnKey = key;
@@ -86,11 +129,17 @@
       setText(ui.name, r.name);
       setText(ui.team, r.team);
       setText(ui.detail, r.detail);
-      setText(ui.score, fmtNumber(r.score));
-      if (reranked) {
+      setText(ui.score, r.scoreText != null ? r.scoreText : fmtNumber(r.score));
+      if (from === "leaderboard") { // the Elo change the latest result made
+        const d = r.elo;
+        setText(ui.delta, d ? `${d > 0 ? "▲" : "▼"}${Math.abs(d).toFixed(1)}` : "");
+        ui.delta.className = d ? `lb-delta ${d > 0 ? "up" : "down"}` : "lb-delta";
+        ui.delta.dataset.kind = "elo";
+      } else if (reranked || ui.delta.dataset.kind === "elo") {
         const moved = ui.rankWas !== undefined ? ui.rankWas - r.rank : 0;
         setText(ui.delta, moved ? `${moved > 0 ? "▲" : "▼"}${Math.abs(moved)}` : "");
         ui.delta.className = moved ? `lb-delta ${moved > 0 ? "up" : "down"}` : "lb-delta";
+        ui.delta.dataset.kind = "rank";
       }
       ui.rankWas = r.rank;
       // Flex order, not DOM moves: a moved node would restart its CSS entry animation.

@@ -1,8 +1,18 @@
 /*
- * vote-bars.js: the vote bars (vote-bars.html). The contract (live tallies fill it in later):
- *   data = {question, options: [{id, label, votes}], revealed}
- * Each bar animates to its option's share of all votes; the total is shown below. revealed
- * (or next(): step 2) closes the vote on screen and marks the leading option(s) as the winner.
+ * vote-bars.js: the vote bars (vote-bars.html).
+ *
+ * Two sources, chosen by the data:
+ * - A live poll (the default): the poll named by data.poll, else the show's current poll
+ *   (state.current_poll, the latest opened). Choices, counts and total are exactly what this
+ *   page's state holds: the poll.tally events (at most a few a second) and the final poll.closed.
+ *   Nothing is interpolated: a count on screen is a count the studio published. Once the poll is
+ *   closed its winner (the audience's, or the director's pick) is marked. data.question
+ *   overrides the poll's title.
+ * - Fixed data (data.options given, non-empty): {question, options: [{id, label, votes}],
+ *   revealed}, as an operator or a CasparCG template sends it.
+ * Each bar animates (CSS transition) to its option's share of all votes; the total is shown
+ * below. revealed (or next(): step 2) marks the leading option(s) of a poll still open, or of
+ * fixed data, as the winner.
  */
 (function () {
   "use strict";
@@ -13,13 +23,42 @@
   const rows = new Map(); // option id -> its row's elements (kept, so the bars animate)
   let step = 0;
 
-  function options(data) {
+  const count = (v) => (typeof v === "number" && isFinite(v) && v > 0 ? v : 0);
+
+  function fromData(data) {
     const list = Array.isArray(data.options) ? data.options : [];
-    return list.filter((o) => o && typeof o === "object").map((o, i) => ({
+    const options = list.filter((o) => o && typeof o === "object").map((o, i) => ({
       id: str(o.id != null ? o.id : i),
       label: str(o.label != null ? o.label : o.id),
-      votes: typeof o.votes === "number" && isFinite(o.votes) && o.votes > 0 ? o.votes : 0,
+      votes: count(o.votes),
     }));
+    return { source: "data", question: str(data.question), options, closed: data.revealed === true, winner: null, pollId: "" };
+  }
+
+  function fromPoll(state, data) {
+    const polls = state.polls || {};
+    const id = typeof data.poll === "string" && data.poll ? data.poll : state.current_poll;
+    const poll = id != null ? polls[id] : null;
+    if (!poll || typeof poll !== "object") {
+      return { source: "poll", question: str(data.question), options: [], closed: false, winner: null, pollId: str(id), missing: true };
+    }
+    const counts = poll.counts && typeof poll.counts === "object" ? poll.counts : {};
+    const choices = Array.isArray(poll.choices) ? poll.choices : [];
+    const options = choices.filter((c) => c && typeof c === "object").map((c) => ({
+      id: str(c.id), label: str(c.label != null ? c.label : c.id), votes: count(counts[c.id]),
+    }));
+    return {
+      source: "poll",
+      pollId: str(poll.poll_id),
+      question: data.question != null && str(data.question) ? str(data.question) : str(poll.title),
+      options,
+      closed: poll.status === "closed",
+      winner: poll.status === "closed" && poll.winner != null ? str(poll.winner) : null,
+      decidedBy: poll.decided_by == null ? "" : str(poll.decided_by),
+      kind: str(poll.kind),
+      total: typeof poll.total === "number" && isFinite(poll.total) ? poll.total : null,
+      closesTs: poll.status === "open" && typeof poll.closes_ts === "number" ? poll.closes_ts : null,
+    };
   }
 
   function row(id) {
@@ -34,40 +73,71 @@
       const bar = el("div", "vb-bar");
       bar.append(fill);
       li.append(key, label, pct, votes, bar);
-      r = { li, key, label, pct, votes, fill };
+      r = { li, key, label, pct, votes, fill, width: null };
       rows.set(id, r);
     }
     return r;
   }
 
-  function draw({ data }) {
-    const opts = options(data);
-    const total = opts.reduce((sum, o) => sum + o.votes, 0);
+  function clock(seconds) {
+    const s = Math.max(0, Math.ceil(seconds));
+    return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+  }
+
+  function draw({ state, data, client }) {
+    const explicit = Array.isArray(data.options) && data.options.length > 0;
+    const vote = explicit ? fromData(data) : fromPoll(state, data);
+    const opts = vote.options;
+    const summed = opts.reduce((sum, o) => sum + o.votes, 0);
+    // The poll's own total when it has one (the studio's count); the sum of the bars otherwise.
+    const total = vote.total != null ? vote.total : summed;
     const top = Math.max(0, ...opts.map((o) => o.votes));
-    const revealed = data.revealed === true || step > 0;
-    setText(parts.question, data.question);
-    toggle(parts.question, "is-empty", !str(data.question));
-    setText(parts.state, revealed ? "Result" : "Live");
-    toggle(parts.box, "revealed", revealed);
+    const result = vote.closed || step > 0;
+    const picked = vote.winner; // a closed poll says who won (possibly the director's pick)
+    setText(parts.question, vote.question);
+    toggle(parts.question, "is-empty", !vote.question);
+    setText(parts.state, result ? "Result" : vote.missing ? "No poll" : "Live");
+    toggle(parts.box, "revealed", result);
+    parts.box.dataset.source = vote.source;
+    parts.box.dataset.poll = vote.pollId || "";
+    parts.box.dataset.status = vote.source === "poll" ? (vote.missing ? "none" : vote.closed ? "closed" : "open") : result ? "revealed" : "live";
+    parts.box.dataset.decidedBy = vote.decidedBy || "";
     const keep = new Set();
     opts.forEach((o, i) => {
       const r = row(o.id);
       keep.add(o.id);
       r.li.dataset.testid = `vb-option-${i}`;
-      const share = total > 0 ? o.votes / total : 0;
-      setText(r.key, String.fromCharCode(65 + i));
+      r.li.dataset.choice = o.id;
+      const share = summed > 0 ? o.votes / summed : 0;
+      setText(r.key, String.fromCharCode(65 + (i % 26)));
       setText(r.label, o.label);
       setText(r.pct, `${Math.round(share * 100)}%`);
       setText(r.votes, fmtNumber(o.votes));
-      toggle(r.li, "winner", revealed && total > 0 && o.votes === top);
+      const winner = picked != null ? o.id === picked : result && summed > 0 && o.votes === top;
+      toggle(r.li, "winner", winner);
+      r.li.dataset.votes = String(o.votes);
       r.li.dataset.share = share.toFixed(4);
       if (r.li.parentNode !== parts.list || parts.list.children[i] !== r.li) parts.list.insertBefore(r.li, parts.list.children[i] || null);
-      // Set the width a frame after insertion so a new bar grows from zero too.
-      requestAnimationFrame(() => { r.fill.style.width = `${(share * 100).toFixed(2)}%`; });
+      // Set the width a frame after insertion so a new bar grows from zero too; each tally
+      // retargets the transition from wherever the bar is.
+      const width = `${(share * 100).toFixed(2)}%`;
+      if (r.width !== width) {
+        r.width = width;
+        requestAnimationFrame(() => { r.fill.style.width = r.width; });
+      }
     });
     for (const [id, r] of rows) if (!keep.has(id)) { r.li.remove(); rows.delete(id); }
-    setText(parts.total, `${fmtNumber(total)} ${total === 1 ? "vote" : "votes"}`);
+    const words = [`${fmtNumber(total)} ${total === 1 ? "vote" : "votes"}`];
+    if (vote.kind === "rating" && summed > 0) {
+      const mean = opts.reduce((sum, o) => sum + (Number(o.id) || 0) * o.votes, 0) / summed;
+      words.push(`average ${mean.toFixed(1)} ★`);
+    }
+    if (vote.closesTs != null && client) words.push(`closes in ${clock(vote.closesTs - client.serverNow() / 1000)}`);
+    if (vote.source === "poll" && vote.closed && vote.decidedBy === "director") words.push("director's pick");
+    setText(parts.total, opts.length || !vote.missing ? words.join(" · ") : "");
   }
 
-  window.GavelUI.mount({ graphic: "vote_bars", draw, next: () => { step = 1; } });
+  const page = window.GavelUI.mount({ graphic: "vote_bars", draw, next: () => { step = 1; } });
+  // The countdown to a poll's closes_ts moves between events: redraw twice a second while one runs.
+  page.every(500, () => { if (parts.total.textContent.includes("closes in")) page.redraw(); });
 })();

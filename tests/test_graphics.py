@@ -539,7 +539,9 @@ def show(env):
     question.goto(env.live.overlay("question.html"))
     opened = {"question": question, **{g: env.open(g) for g in ("radar", "leaderboard", "duel")}}
     for graphic in opened:
-        env.cue(graphic)
+        # The leaderboard shows the studio's ratings once it publishes some; this module checks
+        # the scoreboard ranking, so it asks for that (the ratings: the last test here).
+        env.cue(graphic, data={"source": "scoreboard"} if graphic == "leaderboard" else None)
     env.take()
     env.command("start")
     question.wait_for_function("() => window.__gavel.events.some(e => e.type === 'question.asked')", timeout=300_000)
@@ -604,3 +606,23 @@ def test_the_leaderboard_ranks_the_shows_scoreboard(show):
     )
     assert sorted(shown, key=lambda r: -r[1]) == shown
     assert sorted(shown) == sorted([list(r) for r in rows])
+
+
+def test_the_leaderboard_shows_the_studios_ratings_once_it_publishes_them(show):
+    board = show["pages"]["leaderboard"]
+    board.wait_for_function("() => __gavel.client.state.leaderboard && __gavel.client.state.leaderboard.rows.length === 2", timeout=60_000)
+    board.evaluate("() => update({source: 'auto'})")  # the operator's override: the default again
+    board.wait_for_function("() => document.querySelector('[data-testid=lb-rows]').dataset.source === 'leaderboard'")
+    board.wait_for_function(  # the latest board is drawn (a new one may land at any moment)
+        """() => { const rows = __gavel.client.state.leaderboard.rows;
+             return rows.every(r => { const li = document.querySelector(`.lb-row[data-contestant="${r.contestant}"]`);
+               return li && li.querySelector('.lb-rank').textContent === String(r.rank)
+                 && li.querySelector('.lb-score').textContent === r.rating.toFixed(1); }); }"""
+    )
+    shown = board.evaluate(
+        "() => [...document.querySelectorAll('.lb-row')].sort((a, b) => a.offsetTop - b.offsetTop)"
+        ".map(r => [Number(r.querySelector('.lb-rank').textContent), r.dataset.contestant])"
+    )
+    assert [rank for rank, _ in shown] == sorted(rank for rank, _ in shown)
+    assert sorted(c for _, c in shown) == ["ada", "bao"]
+    board.evaluate("() => update({source: null})")

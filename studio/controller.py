@@ -330,10 +330,16 @@ class ShowController:
 
     async def _do_poll_open(self, args: dict) -> tuple[bool, bool, str]:
         try:
-            request = parse_poll_request(args, default_id=f"p{len(self.state.polls) + 1}")
+            request = parse_poll_request(args, default_id=self._free_poll_id())
         except PollError as exc:
             return False, False, str(exc)
         return await self.open_poll(**request)
+
+    def _free_poll_id(self) -> str:
+        n = len(self.state.polls) + 1
+        while f"p{n}" in self.state.polls:  # the director may have named one "p3" already
+            n += 1
+        return f"p{n}"
 
     async def open_poll(self, duration_s: float | None = None, **request) -> tuple[bool, bool, str]:
         """Open a poll (from a command or a stage); arm its timer when it has a duration."""

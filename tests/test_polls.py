@@ -273,6 +273,9 @@ def test_poll_commands_refuse_bad_requests_with_the_field(studio_with):
     assert poll["winner"] == "b" and poll["decided_by"] == "director"
     reopened = live.post_command("poll_open", {"poll": "p1", "title": "again", "choices": ["a", "b"]})
     assert not reopened.json()["ok"] and "never reused" in reopened.json()["reason"]
+    named = live.post_command("poll_open", {"poll": "p3", "title": "named like a default", "choices": ["a", "b"]})
+    unnamed = live.post_command("poll_open", {"title": "no id given", "choices": ["a", "b"]})
+    assert named.json()["changed"] and unnamed.json()["changed"], unnamed.text  # got a free id, not p3 again
     rating = live.post_command("poll_open", {"poll": "stars", "title": "Rate the poem", "kind": "rating"})
     assert rating.json()["changed"]
     assert [c["id"] for c in live.state()["polls"]["stars"]["choices"]] == ["1", "2", "3", "4", "5"]

@@ -191,20 +191,39 @@ async def feed(websocket: WebSocket) -> None:
     if registered:
         await studio.controller.graphics_client(registered)
     serving = asyncio.create_task(studio.hubs[channel].serve(websocket.send_text, since))
-    tasks = {serving, asyncio.create_task(_listen(websocket, studio, channel))}
-    if roles is not None:
-        tasks.add(asyncio.create_task(_until_token_rotated(websocket, studio, token, roles)))
-    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
-    if registered:
-        await studio.controller.graphics_client(registered.model_copy(update={"connected": False}))
-    if serving in done and isinstance(serving.exception(), SubscriberOverflow):
-        log.warning("%s", serving.exception())
+    watcher = asyncio.create_task(_until_token_rotated(websocket, studio, token, roles)) if roles is not None else None
+    # This handler listens itself (a phone costs one task, not three): when serving or the token
+    # watcher ends, they interrupt the listening.
+    handler = asyncio.current_task()
+    interrupted = False
+
+    def interrupt(_task: asyncio.Task) -> None:
+        nonlocal interrupted
+        if not interrupted:
+            interrupted = True
+            handler.cancel()
+
+    for task in filter(None, (serving, watcher)):
+        task.add_done_callback(interrupt)
+    try:
+        await _listen(websocket, studio, channel)
+    except asyncio.CancelledError:
+        if not interrupted:
+            raise  # the server is stopping
+        handler.uncancel()
+    finally:
+        for task in filter(None, (serving, watcher)):
+            task.remove_done_callback(interrupt)
+            task.cancel()
+        await asyncio.gather(*filter(None, (serving, watcher)), return_exceptions=True)
+        if registered:
+            await studio.controller.graphics_client(registered.model_copy(update={"connected": False}))
+    failure = serving.exception() if serving.done() and not serving.cancelled() else None
+    if isinstance(failure, SubscriberOverflow):
+        log.warning("%s", failure)
         await websocket.close(code=4408, reason="too far behind: reconnect with since")
-    elif serving in done and serving.exception() is not None and not isinstance(serving.exception(), (WebSocketDisconnect, RuntimeError)):
-        log.error("feed %s failed: %r", channel, serving.exception())
+    elif failure is not None and not isinstance(failure, (WebSocketDisconnect, RuntimeError)):
+        log.error("feed %s failed: %r", channel, failure)
 
 
 async def _until_token_rotated(websocket: WebSocket, studio: Studio, token: str, roles: tuple[str, ...]) -> None:
@@ -308,7 +327,79 @@ def server_config(app: Starlette, host: str, port: int, **overrides) -> "uvicorn
     return uvicorn.Config(app, host=host, port=port, **settings)
 
 
-def create_app(studio: Studio) -> Starlette:
+async def audience_feed(studio: Studio, scope, receive, send) -> None:
+    """``/ws/audience`` in plain ASGI: the feed thousands of phones hold open, so no Starlette
+    WebSocket object and one task per phone (bench/audience_fanout.py: memory per connection).
+    Public and receive-only; the same replay/snapshot/overflow rules as every feed."""
+    conn = HTTPConnection(scope)
+    if (await receive())["type"] != "websocket.connect":
+        return
+    if not origin_allowed(conn):
+        await send({"type": "websocket.close", "code": 4403, "reason": f"origin {conn.headers.get('origin')!r} not allowed"})
+        return
+    try:
+        since = int(conn.query_params.get("since", "0"))
+        if since < 0:
+            raise ValueError
+    except ValueError:
+        await send({"type": "websocket.close", "code": 4400, "reason": "since: must be a non-negative integer"})
+        return
+    await send({"type": "websocket.accept"})
+
+    async def send_text(text: str) -> None:
+        await send({"type": "websocket.send", "text": text})
+
+    serving = asyncio.create_task(studio.hubs["audience"].serve(send_text, since))
+    handler = asyncio.current_task()
+    interrupted = False
+
+    def interrupt(_task: asyncio.Task) -> None:
+        nonlocal interrupted
+        if not interrupted:
+            interrupted = True
+            handler.cancel()
+
+    serving.add_done_callback(interrupt)
+    try:
+        while (await receive())["type"] != "websocket.disconnect":
+            pass  # phones only listen; anything they send is ignored
+    except asyncio.CancelledError:
+        if not interrupted:
+            raise
+        handler.uncancel()
+    finally:
+        serving.remove_done_callback(interrupt)
+        serving.cancel()
+        await asyncio.gather(serving, return_exceptions=True)
+    failure = serving.exception() if not serving.cancelled() else None
+    if isinstance(failure, SubscriberOverflow):
+        log.warning("%s", failure)
+        await send({"type": "websocket.close", "code": 4408, "reason": "too far behind: reconnect with since"})
+
+
+class StudioApp:
+    """The studio's ASGI app: the vote — the one HTTP path hit thousands of times a second — goes
+    straight to its endpoint; everything else through Starlette's routing and error handling."""
+
+    def __init__(self, app: Starlette):
+        self.app = app
+        self.state = app.state
+        self._vote = audience_api.VoteEndpoint()
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == "/ws/audience":
+            await audience_feed(self.state.studio, scope, receive, send)
+            return
+        if scope["type"] == "http" and scope["method"] == "POST":
+            path = scope["path"]
+            if path.startswith("/api/polls/") and path.endswith("/vote") and path.count("/") == 4:
+                scope["app"], scope["path_params"] = self.app, {"poll": path[len("/api/polls/") : -len("/vote")]}
+                await self._vote(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(studio: Studio) -> StudioApp:
     @asynccontextmanager
     async def lifespan(app: Starlette):
         await studio.start()
@@ -343,4 +434,4 @@ def create_app(studio: Studio) -> Starlette:
         exception_handlers={HTTPException: _http_error},
     )
     app.state.studio = studio
-    return app
+    return StudioApp(app)

@@ -38,18 +38,36 @@ class SubscriberOverflow(Exception):
 
 
 class Subscriber:
+    # No asyncio.Queue/Event per client: a list and, only while waiting, one future. A phone's
+    # socket is mostly idle and there may be 10,000 of them (bench/audience_fanout.py).
+    __slots__ = ("hub", "send", "next_seq", "max_queue", "_pending", "_waiter", "_overflowed")
+
     def __init__(self, hub: "ChannelHub", send: Send, since: int, max_queue: int = 10_000):
         self.hub = hub
         self.send = send
         self.next_seq = since + 1
-        self.queue: asyncio.Queue[LoggedEvent] = asyncio.Queue(max_queue)
-        self.overflowed = asyncio.Event()
+        self.max_queue = max_queue
+        self._pending: list[LoggedEvent] = []
+        self._waiter: asyncio.Future | None = None
+        self._overflowed = False
 
     def offer(self, item: LoggedEvent) -> None:
-        try:
-            self.queue.put_nowait(item)
-        except asyncio.QueueFull:
-            self.overflowed.set()
+        if len(self._pending) >= self.max_queue:
+            self._overflowed = True
+        else:
+            self._pending.append(item)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def _next_batch(self) -> list[LoggedEvent]:
+        while not self._pending and not self._overflowed:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        batch, self._pending = self._pending[:MAX_FRAME_EVENTS], self._pending[MAX_FRAME_EVENTS:]
+        return batch
 
     async def _deliver(self, items: list[LoggedEvent]) -> None:
         """Send ``items`` (in seq order) as few frames as gap-filling allows: usually one."""
@@ -95,11 +113,9 @@ class Subscriber:
         """
         await self._catch_up()
         while True:
-            items = [await self.queue.get()]
-            while len(items) < MAX_FRAME_EVENTS and not self.queue.empty():
-                items.append(self.queue.get_nowait())
-            if self.overflowed.is_set():
-                raise SubscriberOverflow(f"client on {self.hub.channel} fell {self.queue.qsize()} events behind")
+            items = await self._next_batch()
+            if self._overflowed:
+                raise SubscriberOverflow(f"client on {self.hub.channel} fell {len(self._pending) + len(items)} events behind")
             await self._deliver(items)
 
 

@@ -49,9 +49,11 @@
     "graphics.client",
     "graphics.refresh",
     "graphics.taken",
+    "image.shown",
     "input.refused",
     "judge.scored",
     "leaderboard",
+    "poem.form",
     "poll.closed",
     "poll.opened",
     "poll.revealed",
@@ -66,6 +68,11 @@
     "snapshot",
     "stage.ended",
     "stage.started",
+    "subtitle.source",
+    "subtitle.started",
+    "subtitle.summary",
+    "subtitle.token",
+    "subtitle.translated",
   ]);
 
   // ---------------------------------------------------------------------------------------
@@ -89,6 +96,10 @@
       judged: {},         // target -> judge -> {criterion: score}  (director channel)
       leaderboard: null,  // the latest leaderboard event's data
       held: {},           // "question:contestant" -> the content-filter hold awaiting the director
+      debate: null,       // the debate on now: started data + turn + result
+      subtitles: null,    // the subtitles stage on now: started data + lines [{..., translations}] + summary
+      subtitle_lags: {},  // contestant -> finished lines' lags (the radar's translation-lag axis)
+      image_poem: null,   // the picture on air (image.shown) + forms {contestant: poem.form}
     };
   }
 
@@ -124,6 +135,7 @@
     const s = Object.assign(emptyState(), data, {
       show: null, stages: [], contestants: [], current_stage: null, question: null, answers: {}, scoreboard: null,
       graphics: { program: {}, preview: {} }, clients: {}, polls: {}, current_poll: null, judged: {}, leaderboard: null, held: {},
+      debate: null, subtitles: null, subtitle_lags: {}, image_poem: null,
     });
     if (isObject(data.show)) s.show = Object.assign({ show_id: "", title: "", status: "idle" }, data.show);
     if (Array.isArray(data.stages)) s.stages = data.stages.filter(isObject).map((st) => Object.assign({ status: "pending" }, st));
@@ -153,7 +165,15 @@
     if (isObject(data.judged)) s.judged = data.judged;
     if (isObject(data.leaderboard)) s.leaderboard = data.leaderboard;
     if (isObject(data.held)) s.held = data.held;
+    for (const key of ["debate", "subtitles", "image_poem"]) if (isObject(data[key])) s[key] = data[key];
+    if (isObject(data.subtitle_lags)) s.subtitle_lags = data.subtitle_lags;
     return s;
+  }
+
+  function subtitleLine(state, index) {
+    const lines = state.subtitles ? state.subtitles.lines : [];
+    const line = Number.isInteger(index) && index >= 0 && index < lines.length ? lines[index] : null;
+    return line && line.line === index ? line : null;
   }
 
   function stageEntry(state, index) {
@@ -184,7 +204,8 @@
       case "show.opened": {
         // A (re)opened show starts from scratch, except graphics and clients (as in show_state.py).
         const s = emptyState();
-        for (const kept of ["graphics", "clients", "polls", "current_poll", "judged", "leaderboard", "held"]) {
+        for (const kept of ["graphics", "clients", "polls", "current_poll", "judged", "leaderboard", "held",
+                            "debate", "subtitles", "subtitle_lags", "image_poem"]) {
           if (state[kept] !== undefined) s[kept] = state[kept];
         }
         s.show = { show_id: d.show_id, title: d.title, status: "idle" };
@@ -312,7 +333,7 @@
 
       case "poll.tally": {
         const p = state.polls[d.poll_id];
-        if (p && isObject(d.counts)) { p.counts = Object.assign({}, d.counts); p.total = d.total; }
+        if (p && isObject(d.counts)) { p.counts = Object.assign({}, d.counts); p.total = typeof d.total === "number" ? d.total : 0; }
         return state;
       }
 
@@ -349,6 +370,64 @@
         if (a) { a.text = ""; a.dumped = true; }
         return state;
       }
+
+      case "debate.started":
+        state.debate = Object.assign({}, d, { turn: null, result: null });
+        return state;
+
+      case "debate.turn":
+        if (state.debate) state.debate.turn = d;
+        return state;
+
+      case "debate.result":
+        if (state.debate) { state.debate.result = d; state.debate.turn = null; }
+        return state;
+
+      case "subtitle.started":
+        state.subtitles = Object.assign({}, d, { lines: [], summary: null });
+        return state;
+
+      case "subtitle.source":
+        if (state.subtitles) state.subtitles.lines.push(Object.assign({}, d, { translations: {} }));
+        return state;
+
+      case "subtitle.token": {
+        const line = subtitleLine(state, d.line);
+        if (line && typeof d.contestant === "string") {
+          const tr = line.translations[d.contestant] || (line.translations[d.contestant] = { text: "", status: "streaming" });
+          if (tr.status === "streaming" && typeof d.text === "string") tr.text += d.text;  // as answer.token
+        }
+        return state;
+      }
+
+      case "subtitle.translated": {
+        const line = subtitleLine(state, d.line);
+        if (line && typeof d.contestant === "string") {
+          line.translations[d.contestant] = {
+            text: d.text, status: d.status, reason: d.reason == null ? "" : d.reason,
+            lag_s: d.lag_s == null ? null : d.lag_s, ttft_lag_s: d.ttft_lag_s == null ? null : d.ttft_lag_s, waited_s: d.waited_s,
+          };
+        }
+        if (d.status !== "cancelled" && typeof d.contestant === "string") {
+          (state.subtitle_lags[d.contestant] = state.subtitle_lags[d.contestant] || []).push({
+            stage: d.stage, line: d.line, lag_s: d.lag_s == null ? null : d.lag_s,
+            ttft_lag_s: d.ttft_lag_s == null ? null : d.ttft_lag_s, status: d.status,
+          });
+        }
+        return state;
+      }
+
+      case "subtitle.summary":
+        if (state.subtitles) state.subtitles.summary = d;
+        return state;
+
+      case "image.shown":
+        state.image_poem = Object.assign({}, d, { forms: {} });
+        return state;
+
+      case "poem.form":
+        if (state.image_poem && state.image_poem.question_id === d.question_id) state.image_poem.forms[d.contestant] = d;
+        return state;
 
       case "safety.hit":
         if (d.state === "held") state.held[d.question_id + ":" + d.contestant] = d;

@@ -5,19 +5,23 @@ content filter (only released text airs and becomes the final text; a cut or a r
 it as a DNF "withheld"), honours a director's cut (``stop``), and publishes ``answer.finished``.
 ``stream_answers`` does it for several contestants at once and, if the stage is skipped or aborted
 mid-answer, ends every unfinished answer on air as "cancelled". Stages add what is theirs (grading,
-transcripts, verdicts) around it.
+transcripts, verdicts) around it. ``guarded_answer`` is the core without the ``answer.*`` events,
+for a stage that airs the text as events of its own (live subtitles).
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Awaitable, Callable
 
 from engine_pool.base import Chunk, Sampling
-from engine_pool.pool import StopAnswer
+from engine_pool.pool import Answer, StopAnswer
 from studio import events as ev
 
 from .base import StageContext
+
+EmitText = Callable[[str, int], Awaitable[None]]  # (released text, engine tokens so far)
 
 
 @dataclass
@@ -28,6 +32,41 @@ class AnsweredOnAir:
     text: str  # what aired (the filter's released text)
     raw_text: str  # what the model said (graded, never aired)
     metrics: ev.AnswerMetrics
+
+
+async def guarded_answer(
+    ctx: StageContext,
+    question_id: str,
+    contestant: str,
+    messages: list[dict[str, str]],
+    sampling: Sampling,
+    time_limit_s: float,
+    emit: EmitText,
+    stop: asyncio.Event | None = None,
+) -> tuple[Answer, str, str]:
+    """Ask the pool for one answer with the content filter in the stream: only what the filter
+    releases reaches ``emit(text, tokens)``; a cut or a rejected hold makes it a DNF "withheld".
+    ``stop`` set mid-answer ends it there (status done). Returns (the pool's answer, status, reason).
+    Publishes nothing itself, so a stage can put the text on air as its own events."""
+    guard = ctx.safety.guard(question_id, contestant, emit) if ctx.safety else None
+
+    async def on_chunk(chunk: Chunk, tokens: int) -> None:
+        if stop is not None and stop.is_set():
+            raise StopAnswer("cut short by the director", status="done")
+        if chunk.text:
+            await (guard.feed(chunk.text, tokens) if guard else emit(chunk.text, tokens))
+
+    try:
+        answer = await ctx.pool.answer(contestant, messages, sampling, time_limit_s, on_chunk)
+        status, reason = answer.status, answer.reason
+        if guard:
+            await guard.finish()
+            if guard.withheld_reason:
+                status, reason = "dnf", guard.withheld_reason
+    finally:
+        if guard:
+            ctx.safety.release(guard)
+    return answer, status, reason
 
 
 async def stream_answer(
@@ -50,24 +89,7 @@ async def stream_answer(
         await ctx.publish(ev.AnswerToken(data=ev.AnswerTokenData(question_id=question_id, contestant=contestant, index=tokens, text=text)))
 
     # Only what the content filter releases goes on air (and into the final text).
-    guard = ctx.safety.guard(question_id, contestant, emit) if ctx.safety else None
-
-    async def on_chunk(chunk: Chunk, tokens: int) -> None:
-        if stop is not None and stop.is_set():
-            raise StopAnswer("cut short by the director", status="done")
-        if chunk.text:
-            await (guard.feed(chunk.text, tokens) if guard else emit(chunk.text, tokens))
-
-    try:
-        answer = await ctx.pool.answer(contestant, messages, sampling, time_limit_s, on_chunk)
-        status, reason = answer.status, answer.reason
-        if guard:
-            await guard.finish()
-            if guard.withheld_reason:
-                status, reason = "dnf", guard.withheld_reason
-    finally:
-        if guard:
-            ctx.safety.release(guard)
+    answer, status, reason = await guarded_answer(ctx, question_id, contestant, messages, sampling, time_limit_s, emit, stop)
     result = AnsweredOnAir(contestant, status, reason, "".join(aired), answer.text, ev.AnswerMetrics(**vars(answer.metrics)))
     await ctx.publish(
         ev.AnswerFinished(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Awaitable, Callable, Protocol
 
 from engine_pool.pool import EnginePool
@@ -32,6 +33,7 @@ class StageContext:
     wait_poll_closed: Callable[[str], Awaitable[dict]] | None = None
     safety: SafetyDesk | None = None  # the content filter: inputs checked, answers guarded
     interrupt: asyncio.Event | None = None  # set by the director's "cut": the turn on air ends now
+    images_dir: Path | None = None  # where the director's uploaded pictures are ("upload:<id>")
 
     @property
     def contestant_ids(self) -> list[str]:

@@ -4,6 +4,7 @@
   (director token), audience (public) event feeds; browsers' origins are checked. A frame holds
   one event, or a JSON array of events in seq order.
 - ``POST /api/tokens/rotate`` — a new secret for a role, without a restart (director).
+- ``POST /api/images`` — the director uploads a picture for image-to-poem (studio/image_api.py).
 - ``/vote`` + ``/api/audience/device``, ``/api/polls/...`` — viewers' phones (studio/audience_api.py);
   ``/judge`` + ``/api/judge/...`` — the judges (studio/judge_api.py).
 - ``POST /api/command`` — director commands; ``GET /api/state`` — what the director sees.
@@ -32,7 +33,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from . import audience_api, judge_api
+from . import audience_api, image_api, judge_api
 from .auth import TokenError, presented_token
 from .graphics import OVERLAYS_DIR
 from .radar import radar_figure
@@ -314,7 +315,7 @@ async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
     return _error(exc.status_code, exc.detail)
 
 
-def server_config(app: Starlette, host: str, port: int, **overrides) -> "uvicorn.Config":
+def server_config(app, host: str, port: int, **overrides):
     """How the studio is served, in one place (CLI, tests and benchmarks share it).
 
     Per-message deflate is off: token events are ~200 bytes, and compressing each one separately
@@ -421,6 +422,8 @@ def create_app(studio: Studio) -> StudioApp:
             Route("/api/audience/device", audience_api.new_device, methods=["POST"]),
             Route("/api/polls/current", audience_api.current_poll),
             Route("/api/polls/{poll}/vote", audience_api.VoteEndpoint(), methods=["POST"]),
+            Route("/api/images", image_api.upload_image, methods=["POST"]),
+            Route("/api/images/{image_id}", image_api.get_image),
             Route("/api/judge/me", judge_api.me),
             Route("/api/judge/targets", judge_api.targets),
             Route("/api/judge/score", judge_api.score, methods=["POST"]),

@@ -19,6 +19,7 @@ import json
 import logging
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Callable
 
 from engine_pool.pool import EnginePool
@@ -43,7 +44,7 @@ SHOW_COMMANDS = ("start", "next", "pause", "resume", "skip", "abort")
 GRAPHICS_COMMANDS = ("cue", "take", "panic", "refresh")
 POLL_COMMANDS = ("poll_open", "poll_close", "poll_reveal")
 SAFETY_COMMANDS = ("dump", "approve", "reject")
-STAGE_COMMANDS = ("cut",)
+STAGE_COMMANDS = ("cut", "subtitle_line")
 COMMANDS = SHOW_COMMANDS + GRAPHICS_COMMANDS + POLL_COMMANDS + SAFETY_COMMANDS + STAGE_COMMANDS
 # What the leaderboard is computed from (studio/leaderboard.py); kept in memory, in log order.
 RATED_EVENTS = (
@@ -75,8 +76,10 @@ class ShowController:
         pool: EnginePool,
         autopilot: bool = False,
         clock: Callable[[], float] = time.time,
+        images_dir: Path | None = None,
     ):
         self.script = script
+        self.images_dir = images_dir  # pictures the director uploaded (image-to-poem)
         self.log = event_log
         self.pool = pool
         self.autopilot = autopilot
@@ -415,6 +418,18 @@ class ShowController:
         self._interrupt.set()
         return True, True, "the turn ends at its next token"
 
+    async def _do_subtitle_line(self, args: dict) -> tuple[bool, bool, str]:
+        """A line the operator typed, for the subtitles stage on air (``{"text"}``, or ``{"end": true}``)."""
+        from stages.subtitles import operator_feed
+
+        current = self.state.current_stage
+        if current is None or self.state.stage_status(current) != "running":
+            return False, False, "no stage is running"
+        feed = operator_feed(self.state, current)
+        if feed is None:
+            return False, False, "the stage on air takes no operator lines (subtitles with operator: true)"
+        return await feed.submit(args.get("text"), end=bool(args.get("end")))
+
     # -- leaderboard ----------------------------------------------------------------------------
 
     async def _keep_leaderboard(self) -> None:
@@ -467,6 +482,7 @@ class ShowController:
             wait_poll_closed=self.polls.wait_closed,
             safety=self.safety,
             interrupt=self._interrupt,
+            images_dir=self.images_dir,
         )
         outcome = "completed"
         try:

@@ -24,13 +24,16 @@ from .event_log import EventLog
 log = logging.getLogger("gavel.delay")
 
 UNDELAYED = (ev.GraphicCued, ev.GraphicsTaken, ev.GraphicsCleared, ev.GraphicsRefresh, ev.GraphicsClient, ev.AnswerDumped)
-ANSWER_TEXT = (ev.AnswerToken, ev.AnswerFinished)
+# Events that carry a contestant's answer text (answers, and live-subtitle translations).
+TOKENS = (ev.AnswerToken, ev.SubtitleToken)
+FINALS = (ev.AnswerFinished, ev.SubtitleTranslated)
+ANSWER_TEXT = TOKENS + FINALS
+KEYED = (ev.AnswerStarted, ev.AnswerGraded) + ANSWER_TEXT
 
 
 def _answer_key(event: ev.Event) -> tuple[str, str] | None:
-    data = event.data
-    if isinstance(event, (ev.AnswerStarted, ev.AnswerToken, ev.AnswerFinished, ev.AnswerGraded)):
-        return data.question_id, data.contestant
+    if isinstance(event, KEYED):
+        return event.data.question_id, event.data.contestant
     return None
 
 
@@ -70,7 +73,7 @@ class DelayLine:
         if key not in self._marked:
             self._marked.add(key)
             out.append(_dumped(key, self._reasons[key]))
-        if isinstance(event, ev.AnswerFinished):
+        if isinstance(event, FINALS):
             out.append(event.model_copy(update={"data": event.data.model_copy(update={"text": ""})}))
         return out
 

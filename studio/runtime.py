@@ -61,7 +61,9 @@ class Studio:
             self.pool = await asyncio.to_thread(build_pool, self.script)
         self.poll_store = PollStore(self._client(url), show_id)  # its own connection: votes come in bursts
         self.vote_batcher = VoteBatcher(self.poll_store)
-        self.controller = ShowController(self.script, self.event_log, self.pool, autopilot=self.autopilot)
+        self.controller = ShowController(
+            self.script, self.event_log, self.pool, autopilot=self.autopilot, images_dir=self.data_dir / "images"
+        )
         await self.controller.open()
         self._engine_task = asyncio.create_task(self.pool.start(), name="engines")
         log.info("studio for show %r up; data in %s", show_id, self.data_dir)

@@ -52,6 +52,7 @@ class OpenAIEngineSpec(_Strict):
     model: str
     api_key_env: str | None = None  # name of the environment variable holding the key
     timeout_s: float = Field(30.0, gt=0)
+    vision: bool = False  # a VLM: image stages send it the picture itself (OpenAI image_url content part)
 
 
 class ReplayEngineSpec(_Strict):
@@ -164,7 +165,96 @@ class ValuesArenaStageSpec(_Strict):
         return value
 
 
-StageSpec = Annotated[Union[SpeedQAStageSpec, SurpriseStageSpec, DebateStageSpec, ValuesArenaStageSpec], Field(discriminator="kind")]
+SUBTITLE_PROMPT_FIELDS = ("source_lang", "target_lang", "line", "previous")
+
+
+class SubtitlesStageSpec(_Strict):
+    """Live subtitles (实时字幕): timed source lines (a transcript file and/or typed live by an
+    operator) are shown and translated line by line by every contestant; the lag is the score."""
+
+    kind: Literal["subtitles"]
+    title: str = "Live subtitles"
+    source_lang: str = Field("English", min_length=1, max_length=40)
+    target_lang: str = Field("Chinese", min_length=1, max_length=40)
+    transcript: str | None = None  # [{t, text}, ...] (YAML/JSON), relative to the script
+    operator: bool = False  # lines may also be typed live (the director's subtitle_line command)
+    operator_idle_s: float = Field(120.0, gt=0, le=3600)  # operator mode ends this long after the last line (or on "end")
+    contestants: list[str] | None = Field(None, min_length=1)  # default: everyone
+    sampling: SamplingSpec = Field(default_factory=lambda: SamplingSpec(max_tokens=48, temperature=0.0, seed=0))
+    time_limit_s: float = Field(10.0, gt=0, le=600)  # per line, from when its translation starts
+    # {line} the line to translate; {previous} the source line before it ("" for the first)
+    prompt: str = (
+        "Translate this {source_lang} subtitle line into {target_lang}. Reply with the translation only.\n"
+        "{source_lang}: {line}\n{target_lang}:"
+    )
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_fields(cls, value: str) -> str:
+        import string
+
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+        except ValueError as exc:
+            raise ValueError(f"not a valid template: {exc}") from None
+        unknown = names - set(SUBTITLE_PROMPT_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown placeholder(s) {', '.join(sorted(unknown))}; known: {', '.join(SUBTITLE_PROMPT_FIELDS)}")
+        if "line" not in names:
+            raise ValueError("must contain {line}")
+        return value
+
+    @model_validator(mode="after")
+    def _some_source(self) -> "SubtitlesStageSpec":
+        if not self.transcript and not self.operator:
+            raise ValueError("needs a transcript file, operator: true, or both")
+        return self
+
+
+class ImagePoemStageSpec(_Strict):
+    """Image to poem (图生文): every contestant writes a poem about a picture shown on air. VLM
+    engines (``vision: true``) see the picture; text models are told what a classifier sees in it."""
+
+    kind: Literal["image_poem"]
+    title: str = "Image to poem"
+    image: str = Field(min_length=1)  # PNG/JPEG/WebP/GIF, relative to the script (or "upload:<id>")
+    lines: int = Field(4, ge=1, le=40)  # the poem's length asked (and checked)
+    rhyme: bool = True  # ask for (and check) end rhymes
+    contestants: list[str] | None = Field(None, min_length=1)  # default: everyone
+    vision: Literal["auto", "labels"] = "auto"  # auto: VLM engines get the image; labels: everyone gets labels
+    top_k: int = Field(5, ge=1, le=10)  # classifier labels put in the prompt and on the graphic
+    sampling: SamplingSpec = Field(default_factory=lambda: SamplingSpec(max_tokens=96, temperature=0.8, seed=0))
+    time_limit_s: float = Field(45.0, gt=0, le=600)
+    # {lines}, {rhyme} (an instruction or nothing) and {description} (what the model is told about
+    # the picture: classifier labels and colours, or "The picture is attached." for a VLM)
+    prompt: str = "Write a poem of exactly {lines} lines about this picture. {rhyme}\n{description}\nWrite only the poem, one line per line, no title."
+    vote_s: float = Field(0.0, ge=0, le=600)  # the audience's "best poem" poll (0: none)
+    judge_wait_s: float = Field(0.0, ge=0, le=3600)  # hold after the poems for the judges' scores
+    dimension: Dimension = "creativity"  # the leaderboard dimension the audience's poll feeds
+
+    @field_validator("prompt")
+    @classmethod
+    def _has_description(cls, value: str) -> str:
+        if "{description}" not in value:
+            raise ValueError("must contain {description}")
+        try:
+            value.format(lines=4, rhyme="", description="")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"only {{lines}}, {{rhyme}} and {{description}} may be used: {exc}") from None
+        return value
+
+    @field_validator("image")
+    @classmethod
+    def _image_name(cls, value: str) -> str:
+        upload = value.removeprefix("upload:")
+        if upload != value and not (len(upload) == 16 and all(c in "0123456789abcdef" for c in upload)):
+            raise ValueError("an upload is named upload:<16 hex digits>, as POST /api/images returned it")
+        return value
+
+
+StageSpec = Annotated[
+    Union[SpeedQAStageSpec, SurpriseStageSpec, DebateStageSpec, ValuesArenaStageSpec, SubtitlesStageSpec, ImagePoemStageSpec], Field(discriminator="kind")
+]
 
 LEADERBOARD_DIMENSIONS = get_args(Dimension)
 
@@ -321,6 +411,15 @@ def load_script(path: str | Path) -> ShowScript:
                 f"{path}:{lines.get(('stages', i, field), lines.get(('stages', i)))}: stages[{i}].{field}: "
                 f"needs {needed} questions but {bank} has only {len(loaded.questions)}"
             )
+    for i, stage in enumerate(script.stages):
+        if stage.kind == "subtitles" and stage.transcript:
+            from stages.subtitles import load_transcript
+
+            try:
+                load_transcript(script.resolve(stage.transcript))
+            except SourceError as exc:
+                problems.append(f"{path}:{lines.get(('stages', i, 'transcript'))}: stages[{i}].transcript: cannot use {stage.transcript!r}:")
+                problems += ["    " + p for p in exc.problems]
     for i, stage in enumerate(script.stages):
         if stage.kind != "debate":
             continue

@@ -63,6 +63,11 @@ class ShowState:
     judged: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)  # target -> judge -> scores
     leaderboard: dict[str, Any] | None = None
     held: dict[str, dict[str, Any]] = field(default_factory=dict)  # "question:contestant" -> the hold hit
+    debate: dict[str, Any] | None = None  # the debate on now: started data + "turn" + "result"
+    # the subtitles stage on now: started data + "lines" [{source..., "translations": {c: {...}}}] + "summary"
+    subtitles: dict[str, Any] | None = None
+    subtitle_lags: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # contestant -> finished lines (radar)
+    image_poem: dict[str, Any] | None = None  # the picture on air (image.shown) and its poems' form checks
     last_seq: int = 0
     first_token_ts: float | None = None  # when the first token went on air (cold-start figure)
 
@@ -172,6 +177,41 @@ class ShowState:
                 self.judged.setdefault(data.target, {})[data.judge] = dict(data.scores)
             case ev.Leaderboard():
                 self.leaderboard = data.model_dump()
+            case ev.DebateStarted():
+                self.debate = {**data.model_dump(), "turn": None, "result": None}
+            case ev.DebateTurn():
+                if self.debate is not None:
+                    self.debate["turn"] = data.model_dump()
+            case ev.DebateResult():
+                if self.debate is not None:
+                    self.debate["result"], self.debate["turn"] = data.model_dump(), None
+            case ev.SubtitleStarted():
+                self.subtitles = {**data.model_dump(), "lines": [], "summary": None}
+            case ev.SubtitleSource():
+                if self.subtitles is not None:
+                    self.subtitles["lines"].append({**data.model_dump(), "translations": {}})
+            case ev.SubtitleToken():
+                line = self._subtitle_line(data.line)
+                if line is not None:
+                    tr = line["translations"].setdefault(data.contestant, {"text": "", "status": "streaming"})
+                    if tr["status"] == "streaming":  # the same rule as answer.token
+                        tr["text"] += data.text
+            case ev.SubtitleTranslated():
+                line = self._subtitle_line(data.line)
+                if line is not None:
+                    line["translations"][data.contestant] = data.model_dump(include={"text", "status", "reason", "lag_s", "ttft_lag_s", "waited_s"})
+                if data.status != "cancelled":
+                    self.subtitle_lags.setdefault(data.contestant, []).append(
+                        {"stage": data.stage, "line": data.line, "lag_s": data.lag_s, "ttft_lag_s": data.ttft_lag_s, "status": data.status}
+                    )
+            case ev.SubtitleSummary():
+                if self.subtitles is not None:
+                    self.subtitles["summary"] = data.model_dump()
+            case ev.ImageShown():
+                self.image_poem = {**data.model_dump(), "forms": {}}
+            case ev.PoemForm():
+                if self.image_poem is not None and self.image_poem["question_id"] == data.question_id:
+                    self.image_poem["forms"][data.contestant] = data.model_dump()
             case ev.AnswerDumped():
                 answer = self.answers.get(data.contestant)
                 if answer is not None and (not self.question or self.question["question_id"] == data.question_id):
@@ -187,6 +227,10 @@ class ShowState:
                 self.__dict__.update(restored.__dict__)
             case _:
                 pass  # director.command and future types change no on-air state
+
+    def _subtitle_line(self, index: int) -> dict[str, Any] | None:
+        lines = (self.subtitles or {}).get("lines", [])
+        return lines[index] if 0 <= index < len(lines) and lines[index]["line"] == index else None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -210,6 +254,10 @@ class ShowState:
             "judged": self.judged,
             "leaderboard": self.leaderboard,
             "held": self.held,
+            "debate": self.debate,
+            "subtitles": self.subtitles,
+            "subtitle_lags": self.subtitle_lags,
+            "image_poem": self.image_poem,
         }
 
     @classmethod
@@ -238,4 +286,8 @@ class ShowState:
             judged=data.get("judged", {}),
             leaderboard=data.get("leaderboard"),
             held=data.get("held", {}),
+            debate=data.get("debate"),
+            subtitles=data.get("subtitles"),
+            subtitle_lags=data.get("subtitle_lags", {}),
+            image_poem=data.get("image_poem"),
         )

@@ -4,7 +4,6 @@ audience's verdict poll decides a values match on the leaderboard, judges' score
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import httpx
 

@@ -5,6 +5,9 @@
  * the output indicator, text only through textContent) is GavelUI.mount's; the question card
  * and its server-clock countdown are question-card.js's. This file draws the strip, one
  * streaming answer column per contestant and the scoreboard.
+ * A dumped answer (answer.dumped: withdrawn by the director) shows "— withdrawn —" in place of
+ * its text, never the text. During a debate each debater's column carries its side (FOR /
+ * AGAINST), the speaking column is highlighted, and after debate.result the winner is marked.
  * Data fields (cue data or update()): title (overrides the strip title; empty restores it),
  * subtitle, view ("answers" | "scoreboard"; events switch it too). next() toggles the view.
  */
@@ -37,6 +40,11 @@
   // Per-contestant token-rate trackers, from event timestamps (server clock, so replays agree).
   let trackers = {};
   let askedTs = null;             // ts of the current question.asked, when seen
+  // The debate on this output, from debate.* events: {stage, debate_id, sides {pro, con},
+  // turn: {contestant, side, question_id, done}, result}. None after a snapshot (it does not
+  // carry the sides): the columns then show no side rather than a guess.
+  let debate = null;
+  const SIDE_LABEL = { pro: "FOR", con: "AGAINST" };
 
   // Caches so a frame only touches the DOM where something changed.
   let columnsKey = null;
@@ -58,12 +66,33 @@
         case "snapshot":
           trackers = {};
           askedTs = null;
+          debate = null;
           break;
         case "show.opened":
         case "stage.started":
           trackers = {};
           askedTs = null;
           view = "answers";
+          if (ev.type === "show.opened" || (debate && debate.stage !== d.index)) debate = null;
+          break;
+        case "debate.started":
+          debate = { stage: d.stage, debate_id: d.debate_id, sides: d.sides && typeof d.sides === "object" ? d.sides : {}, turn: null, result: null };
+          break;
+        case "debate.turn":
+          if (debate && debate.debate_id === d.debate_id) {
+            debate.turn = { contestant: d.contestant, side: d.side, question_id: d.question_id, done: false };
+          }
+          break;
+        case "answer.finished":
+          if (debate && debate.turn && debate.turn.question_id === d.question_id && debate.turn.contestant === d.contestant) {
+            debate.turn.done = true;
+          }
+          break;
+        case "debate.result":
+          if (debate && debate.debate_id === d.debate_id) {
+            debate.result = { winner: d.winner == null ? null : d.winner };
+            debate.turn = null;
+          }
           break;
         case "question.asked":
           trackers = {};
@@ -140,15 +169,22 @@
     const model = el("span", "col-model", c.model || "");
     meta.append(team, model);
     id.append(name, meta);
+    const side = el("div", "col-side");
+    side.dataset.testid = `side-${c.id}`;
+    id.prepend(side);
     const badge = el("div", "badge");
     badge.dataset.testid = `badge-${c.id}`;
-    head.append(id, badge);
+    const verdict = el("div", "col-verdict");
+    verdict.dataset.testid = `verdict-${c.id}`;
+    head.append(id, verdict, badge);
 
     const body = el("div", "col-body");
     const p = el("p", "col-text");
+    const withdrawn = el("span", "withdrawn");
+    withdrawn.dataset.testid = `withdrawn-${c.id}`;
     const text = el("span", "txt");
     text.dataset.testid = `answer-text-${c.id}`;
-    p.append(text, el("span", "caret"));
+    p.append(withdrawn, text, el("span", "caret"));
     body.append(p);
 
     const stats = el("footer", "col-stats");
@@ -168,7 +204,7 @@
     const ttft = stat("TTFT", "s", "ttft");
 
     col.append(head, body, stats);
-    return { col, name, team, model, badge, body, text, tokens, rate, ttft, badgeKey: "", status: "" };
+    return { col, name, team, model, side, verdict, badge, body, withdrawn, text, tokens, rate, ttft, badgeKey: "", status: "" };
   }
 
   function drawColumns(state) {
@@ -183,7 +219,12 @@
       }
     }
     toggle(els.duel, "is-empty", state.contestants.length === 0);
-    for (const c of state.contestants) drawColumn(state, c, columns[c.id], state.answers[c.id] || null);
+    toggle(els.duel, "is-debate", !!debate);
+    toggle(els.duel, "has-turn", !!(debate && debate.turn && !debate.turn.done));
+    for (const c of state.contestants) {
+      drawColumn(state, c, columns[c.id], state.answers[c.id] || null);
+      drawDebate(c, columns[c.id]);
+    }
   }
 
   function liveRate(t) {
@@ -209,7 +250,12 @@
       ui.col.dataset.status = status;
       ui.status = status;
     }
-    const text = a ? a.text : "";
+    // Withdrawn: the reducer already dropped the text; say so, and never show any of it.
+    const dumped = !!(a && a.dumped);
+    toggle(ui.col, "is-withdrawn", dumped);
+    ui.col.dataset.withdrawn = String(dumped);
+    setText(ui.withdrawn, dumped ? "— withdrawn —" : "");
+    const text = a && !dumped ? a.text : "";
     if (ui.text.textContent !== text) {
       ui.text.textContent = text;
       // Keep the newest words in view: scroll the body to its end as the answer grows.
@@ -240,7 +286,8 @@
     let mark = "";
     let label = "";
     const extracted = a && a.extracted != null && a.extracted !== "" ? ` ${shorten(a.extracted, 14)}` : "";
-    if (a && a.correct === true) { cls = "correct"; mark = "✓"; label = extracted; }
+    if (dumped) { cls = "withdrawn"; label = "Withdrawn"; } // no verdict: its extracted answer is its text
+    else if (a && a.correct === true) { cls = "correct"; mark = "✓"; label = extracted; }
     else if (status === "dnf") { cls = "dnf"; label = "DNF"; }
     else if (status === "timeout") { cls = "timeout"; label = "Timeout"; }
     else if (a && a.correct === false) { cls = "wrong"; mark = "✗"; label = extracted; }
@@ -254,8 +301,25 @@
       if (label) ui.badge.append(el("span", "label", label));
       ui.badge.dataset.result = cls;
     }
-    toggle(ui.col, "is-correct", a && a.correct === true);
-    toggle(ui.col, "is-wrong", a && a.correct === false);
+    toggle(ui.col, "is-correct", !dumped && a && a.correct === true);
+    toggle(ui.col, "is-wrong", !dumped && a && a.correct === false);
+  }
+
+  // The debate on a column: side badge, speaking highlight, winner mark.
+  function drawDebate(c, ui) {
+    let side = null;
+    if (debate) for (const s of ["pro", "con"]) if (debate.sides[s] === c.id) side = s;
+    const speaking = !!(side && debate.turn && !debate.turn.done && debate.turn.contestant === c.id);
+    let result = "";
+    if (side && debate.result) result = debate.result.winner == null ? "tie" : debate.result.winner === c.id ? "winner" : "loser";
+    setText(ui.side, side ? SIDE_LABEL[side] : "");
+    if (ui.col.dataset.side !== (side || "")) ui.col.dataset.side = side || "";
+    if (ui.col.dataset.speaking !== String(speaking)) ui.col.dataset.speaking = String(speaking);
+    if (ui.col.dataset.result !== result) ui.col.dataset.result = result;
+    toggle(ui.col, "is-debater", !!side);
+    toggle(ui.col, "is-speaking", speaking);
+    toggle(ui.col, "is-winner", result === "winner");
+    setText(ui.verdict, result === "winner" ? "Winner" : result === "tie" ? "Tie" : "");
   }
 
   function drawScoreboard(state) {

@@ -139,6 +139,7 @@ async def state(request: Request) -> JSONResponse:
     show["engines_ready"] = studio.pool.ready.is_set()
     show["engine_errors"] = studio.pool.start_errors
     show["last_seq"] = studio.controller.state.last_seq
+    show["safety"] = {"delay_s": studio.script.safety.delay_s}
     return JSONResponse(show)
 
 

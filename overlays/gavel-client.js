@@ -277,6 +277,9 @@
           a.metrics = isObject(d.metrics) ? d.metrics : null;
           if (a.metrics && typeof a.metrics.output_tokens === "number") a.tokens = a.metrics.output_tokens;
         }
+        if (state.image_poem && state.image_poem.question_id === d.question_id && typeof d.contestant === "string") {
+          state.image_poem.poems[d.contestant] = a && a.dumped ? "" : String(d.text == null ? "" : d.text);  // outlives the stage
+        }
         return state;
       }
 
@@ -368,6 +371,10 @@
       case "answer.dumped": {
         const a = answerEntry(state, d, false);
         if (a) { a.text = ""; a.dumped = true; }
+        for (const line of state.subtitles ? state.subtitles.lines : []) {  // a dumped live translation
+          const tr = line.question_id === d.question_id ? line.translations[d.contestant] : null;
+          if (tr) { tr.text = ""; tr.dumped = true; }
+        }
         return state;
       }
 
@@ -395,7 +402,7 @@
         const line = subtitleLine(state, d.line);
         if (line && typeof d.contestant === "string") {
           const tr = line.translations[d.contestant] || (line.translations[d.contestant] = { text: "", status: "streaming" });
-          if (tr.status === "streaming" && typeof d.text === "string") tr.text += d.text;  // as answer.token
+          if (tr.status === "streaming" && !tr.dumped && typeof d.text === "string") tr.text += d.text;  // as answer.token
         }
         return state;
       }
@@ -403,10 +410,12 @@
       case "subtitle.translated": {
         const line = subtitleLine(state, d.line);
         if (line && typeof d.contestant === "string") {
+          const dumped = Boolean(line.translations[d.contestant] && line.translations[d.contestant].dumped);
           line.translations[d.contestant] = {
-            text: d.text, status: d.status, reason: d.reason == null ? "" : d.reason,
+            text: dumped ? "" : d.text, status: d.status, reason: d.reason == null ? "" : d.reason,
             lag_s: d.lag_s == null ? null : d.lag_s, ttft_lag_s: d.ttft_lag_s == null ? null : d.ttft_lag_s, waited_s: d.waited_s,
           };
+          if (dumped) line.translations[d.contestant].dumped = true;
         }
         if (d.status !== "cancelled" && typeof d.contestant === "string") {
           (state.subtitle_lags[d.contestant] = state.subtitle_lags[d.contestant] || []).push({
@@ -422,7 +431,7 @@
         return state;
 
       case "image.shown":
-        state.image_poem = Object.assign({}, d, { forms: {} });
+        state.image_poem = Object.assign({}, d, { forms: {}, poems: {} });
         return state;
 
       case "poem.form":

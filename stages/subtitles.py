@@ -232,7 +232,7 @@ class _SubtitleRun:
             ev.SubtitleStarted(
                 data=ev.SubtitleStartedData(
                     stage=ctx.index, title=spec.title, source_lang=spec.source_lang, target_lang=spec.target_lang,
-                    contestants=self.contestants, lines=lines, operator=operator, started_ts=self.start_ts,
+                    contestants=self.contestants, lines_total=lines, operator=operator, started_ts=self.start_ts,
                 )
             )
         )

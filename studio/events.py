@@ -501,7 +501,7 @@ class SubtitleStartedData(_Data):
     source_lang: str
     target_lang: str
     contestants: list[str]
-    lines: int | None  # transcript lines to come; None: the operator types them live
+    lines_total: int | None  # transcript lines to come; None: the operator types them live
     operator: bool  # the operator may type lines live
     started_ts: float  # server wall clock: the stage clock's zero (a line's t counts from here)
 

@@ -22,6 +22,8 @@ GRAPHICS: dict[str, tuple[str, str]] = {
     "lower_third": ("lower-third.html", "contestant name, team, base model, adapter"),
     "title_card": ("title-card.html", "stage title card"),
     "vote_bars": ("vote-bars.html", "live vote tallies"),
+    "image_poem": ("image-poem.html", "the picture, how the models saw it, the poems streaming and their form checks"),
+    "subtitles": ("subtitles.html", "live subtitles: source line, each contestant's translation and lag, the final lag table"),
 }
 
 # What program and preview show when a show opens, before any director action: the token duel,

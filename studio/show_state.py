@@ -101,22 +101,28 @@ class ShowState:
                 self.question_texts[data.question_id] = data.text
                 self.answers = {c["id"]: AnswerState() for c in self.contestants}
             case ev.AnswerStarted():
-                self.answers.setdefault(data.contestant, AnswerState())
+                if self._on_screen(data.question_id):
+                    self.answers.setdefault(data.contestant, AnswerState())
             case ev.AnswerToken():
                 if self.first_token_ts is None:
                     self.first_token_ts = event.ts
-                answer = self.answers.setdefault(data.contestant, AnswerState())
                 # A straggler from an earlier question, or after the answer ended, changes nothing
-                # (gavel-client.js applies the same rule).
-                if answer.status == "streaming" and not answer.dumped and (not self.question or self.question["question_id"] == data.question_id):
-                    answer.text += data.text
-                    answer.tokens = data.index
+                # (gavel-client.js applies the same rules).
+                if self._on_screen(data.question_id):
+                    answer = self.answers.setdefault(data.contestant, AnswerState())
+                    if answer.status == "streaming" and not answer.dumped:
+                        answer.text += data.text
+                        answer.tokens = data.index
             case ev.AnswerFinished():
-                answer = self.answers.setdefault(data.contestant, AnswerState())
-                answer.status, answer.reason = data.status, data.reason
-                answer.text = "" if answer.dumped else data.text
-                answer.tokens = data.metrics.output_tokens
-                answer.metrics = data.metrics.model_dump()
+                answer = self.answers.setdefault(data.contestant, AnswerState()) if self._on_screen(data.question_id) else None
+                if answer is not None:
+                    answer.status, answer.reason = data.status, data.reason
+                    answer.text = "" if answer.dumped else data.text
+                    answer.tokens = data.metrics.output_tokens
+                    answer.metrics = data.metrics.model_dump()
+                if self.image_poem is not None and self.image_poem["question_id"] == data.question_id:
+                    dumped = answer is not None and answer.dumped
+                    self.image_poem["poems"][data.contestant] = "" if dumped else data.text  # outlives the stage
                 stage = self.question["stage"] if self.question else (self.current_stage or 0)
                 per_question = self.results.setdefault(stage, {}).setdefault(data.question_id, {})
                 if data.status == "cancelled":  # stopped by the director: not a result to score
@@ -126,8 +132,9 @@ class ShowState:
                         status=data.status, tokens=data.metrics.output_tokens, metrics=data.metrics.model_dump(), text=data.text
                     )
             case ev.AnswerGraded():
-                answer = self.answers.setdefault(data.contestant, AnswerState())
-                answer.correct, answer.extracted = data.correct, data.extracted
+                if self._on_screen(data.question_id):
+                    answer = self.answers.setdefault(data.contestant, AnswerState())
+                    answer.correct, answer.extracted = data.correct, data.extracted
                 stage = self.question["stage"] if self.question else (self.current_stage or 0)
                 result = self.results.get(stage, {}).get(data.question_id, {}).get(data.contestant)
                 if result is not None:
@@ -194,12 +201,14 @@ class ShowState:
                 line = self._subtitle_line(data.line)
                 if line is not None:
                     tr = line["translations"].setdefault(data.contestant, {"text": "", "status": "streaming"})
-                    if tr["status"] == "streaming":  # the same rule as answer.token
+                    if tr["status"] == "streaming" and not tr.get("dumped"):  # the same rules as answer.token
                         tr["text"] += data.text
             case ev.SubtitleTranslated():
                 line = self._subtitle_line(data.line)
                 if line is not None:
-                    line["translations"][data.contestant] = data.model_dump(include={"text", "status", "reason", "lag_s", "ttft_lag_s", "waited_s"})
+                    dumped = line["translations"].get(data.contestant, {}).get("dumped", False)
+                    final = data.model_dump(include={"text", "status", "reason", "lag_s", "ttft_lag_s", "waited_s"})
+                    line["translations"][data.contestant] = {**final, "text": "", "dumped": True} if dumped else final
                 if data.status != "cancelled":
                     self.subtitle_lags.setdefault(data.contestant, []).append(
                         {"stage": data.stage, "line": data.line, "lag_s": data.lag_s, "ttft_lag_s": data.ttft_lag_s, "status": data.status}
@@ -208,11 +217,15 @@ class ShowState:
                 if self.subtitles is not None:
                     self.subtitles["summary"] = data.model_dump()
             case ev.ImageShown():
-                self.image_poem = {**data.model_dump(), "forms": {}}
+                self.image_poem = {**data.model_dump(), "forms": {}, "poems": {}}
             case ev.PoemForm():
                 if self.image_poem is not None and self.image_poem["question_id"] == data.question_id:
                     self.image_poem["forms"][data.contestant] = data.model_dump()
             case ev.AnswerDumped():
+                for line in (self.subtitles or {}).get("lines", []):  # a dumped live translation
+                    tr = line["translations"].get(data.contestant) if line["question_id"] == data.question_id else None
+                    if tr is not None:
+                        tr["text"], tr["dumped"] = "", True
                 answer = self.answers.get(data.contestant)
                 if answer is not None and (not self.question or self.question["question_id"] == data.question_id):
                     answer.text, answer.dumped = "", True
@@ -227,6 +240,10 @@ class ShowState:
                 self.__dict__.update(restored.__dict__)
             case _:
                 pass  # director.command and future types change no on-air state
+
+    def _on_screen(self, question_id: str) -> bool:
+        """Answer events for a question other than the one on screen are stragglers."""
+        return not self.question or self.question["question_id"] == question_id
 
     def _subtitle_line(self, index: int) -> dict[str, Any] | None:
         lines = (self.subtitles or {}).get("lines", [])

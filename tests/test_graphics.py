@@ -66,6 +66,8 @@ SAMPLES = {
         "[data-testid=vb-question]",
         "Who wrote the better poem?",
     ),
+    "image_poem": ({"title": "Poetry corner"}, "[data-testid=ip-title]", "Poetry corner"),
+    "subtitles": ({"title": "Sous-titres en direct"}, "[data-testid=sb-title]", "Sous-titres en direct"),
 }
 # What update() changes on each page (template-call test).
 UPDATES = {
@@ -76,6 +78,8 @@ UPDATES = {
     "lower_third": ({"name": "Ada L."}, "[data-testid=lt-name]", "Ada L."),
     "title_card": ({"title": "Final round"}, "[data-testid=tc-title]", "Final round"),
     "vote_bars": ({"question": "Best haiku?"}, "[data-testid=vb-question]", "Best haiku?"),
+    "image_poem": ({"question": "Which poem wins?"}, "[data-testid=ip-question]", "Which poem wins?"),
+    "subtitles": ({"title": "Subtitles"}, "[data-testid=sb-title]", "Subtitles"),
 }
 HOSTILE = ['<script>window.__pwned=1</script>', '<img src=x onerror="window.__pwned=1">']
 

@@ -49,7 +49,7 @@ def _events() -> list[ev.Event]:
         ev.AnswerToken(data=ev.AnswerTokenData(question_id="d-r1", contestant="ada", index=2, text="never ")),  # never shows
         ev.DebateResult(data=ev.DebateResultData(stage=0, debate_id="d", motion="M", sides={"pro": "ada", "con": "bao"}, judges={"ada": 7.0, "bao": None},
                                                  audience={"ada": 3, "bao": 1}, weights={"judges": 0.0, "audience": 0.5}, score={"ada": 0.75, "bao": 0.25}, winner="ada", dimension="logic")),
-        ev.SubtitleStarted(data=ev.SubtitleStartedData(stage=1, title="Subs", source_lang="fr", target_lang="en", contestants=["ada", "bao"], lines=2, operator=False, started_ts=now)),
+        ev.SubtitleStarted(data=ev.SubtitleStartedData(stage=1, title="Subs", source_lang="fr", target_lang="en", contestants=["ada", "bao"], lines_total=2, operator=False, started_ts=now)),
         ev.SubtitleSource(data=ev.SubtitleSourceData(stage=1, line=0, question_id="sub-1-0", t=0.0, text="Bonjour", shown_ts=now, origin="transcript")),
         ev.SubtitleToken(data=ev.SubtitleTokenData(stage=1, line=0, question_id="sub-1-0", contestant="ada", index=1, text="Hel")),
         ev.SubtitleToken(data=ev.SubtitleTokenData(stage=1, line=0, question_id="sub-1-0", contestant="ada", index=2, text="lo")),
@@ -59,6 +59,8 @@ def _events() -> list[ev.Event]:
         ev.SubtitleSummary(data=ev.SubtitleSummaryData(stage=1, rows=[ev.SubtitleLagRow(contestant="ada", lines=1, done=1, dnf=0, lag_median_s=0.8, lag_p90_s=0.8, ttft_lag_median_s=0.2)], final=True)),
         ev.ImageShown(data=ev.ImageShownData(stage=2, question_id="poem-2", image="data:image/png;base64,AA==", source="sea.jpg", width=4, height=3, path="labels",
                                              paths={"ada": "labels", "bao": "labels"}, labels=[ev.ImageLabel(label="seashore", p=0.7)], facts=facts, lines=4, rhyme=True)),
+        ev.AnswerFinished(data=ev.AnswerFinishedData(question_id="poem-2", contestant="bao", status="done", text="Waves <i>rhyme</i>", metrics=ev.AnswerMetrics())),
+        ev.AnswerDumped(data=ev.AnswerDumpedData(question_id="sub-1-0", contestant="ada", reason="dumped by the director")),
         ev.PoemForm(data=ev.PoemFormData(stage=2, question_id="poem-2", contestant="ada", lines=4, lines_asked=4, rhyme_asked=True, rhyme_pairs=[(1, 2)], meets_form=True)),
         ev.PoemForm(data=ev.PoemFormData(stage=2, question_id="poem-1", contestant="bao", lines=1, lines_asked=4, rhyme_asked=True, rhyme_pairs=[], meets_form=False)),  # an older picture's: ignored
     ]
@@ -97,6 +99,8 @@ def test_both_reducers_agree_on_every_event_of_the_later_stages(page):
     assert js[1] == expected
     assert python.answers["ada"].dumped and python.answers["ada"].text == ""  # the dump outlives later tokens
     assert list(python.held) == ["d-r1:ada"]
-    assert python.subtitles["lines"][0]["translations"]["ada"]["text"] == "Hello"
+    assert python.subtitles["lines"][0]["translations"]["ada"] == {**python.subtitles["lines"][0]["translations"]["ada"], "text": "", "dumped": True}
+    assert python.subtitles["lines_total"] == 2 and len(python.subtitles["lines"]) == 1
+    assert python.image_poem["poems"] == {"bao": "Waves <i>rhyme</i>"}
     assert [x["status"] for x in python.subtitle_lags["bao"]] == ["timeout"]
     assert list(python.image_poem["forms"]) == ["ada"]

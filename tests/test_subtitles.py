@@ -164,7 +164,7 @@ def replayed(tmp_path_factory):
 
 def test_lines_are_released_in_order_at_their_times(replayed):
     start = replayed.of(ev.SubtitleStarted)[0]
-    assert (start.source_lang, start.target_lang, start.lines, start.contestants) == ("English", "French", 5, ["ada", "bao"])
+    assert (start.source_lang, start.target_lang, start.lines_total, start.contestants) == ("English", "French", 5, ["ada", "bao"])
     sources = replayed.of(ev.SubtitleSource)
     assert [(s.line, s.t, s.text, s.origin) for s in sources] == [(i, t, text, "transcript") for i, (t, text) in enumerate(LINES)]
     assert [s.question_id for s in sources] == [f"sub-0-{i}" for i in range(len(LINES))]
@@ -254,7 +254,7 @@ def test_operator_lines_are_shown_as_they_come_and_the_operator_ends_the_stage(t
     sources = harness.of(ev.SubtitleSource)
     assert [(s.text, s.origin) for s in sources] == [("hello there", "operator"), ("a second line", "operator")]
     assert sources[1].t >= 0.45  # shown after the pause, not when typed
-    assert harness.of(ev.SubtitleStarted)[0].lines is None
+    assert harness.of(ev.SubtitleStarted)[0].lines_total is None
     done = harness.of(ev.SubtitleTranslated)
     assert [(d.line, d.text, d.status) for d in done] == [(0, "bonjour", "done"), (1, "?", "done")]
     refused = harness.of(ev.InputRefused)

@@ -261,6 +261,9 @@ def client_process(index: int, port: int, conn, timeout_s: float, concurrency: i
                 for c in sockets:
                     c.close()
                 got = [len(stats.seqs[c.slot]) for c in sockets]
+                # The result is megabytes at 10,000 sockets; the pipe may have been left
+                # non-blocking by the event loop, where a big write fails with EAGAIN.
+                os.set_blocking(conn.fileno(), True)
                 conn.send((
                     "stopped",
                     {

@@ -13,7 +13,6 @@ After a restart the debate carries on from the turns the log already has.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from studio.judging import answer_target
 from .answering import stream_answer
 from .base import StageContext
 from .speed_qa import sampling_from
+from .verdicts import wait_for_judges
 
 SIDES = ("pro", "con")
 STANCE = {"pro": "FOR", "con": "AGAINST"}
@@ -166,7 +166,8 @@ class DebateStage:
                     allow_change=False, dimension=None, stage=ctx.index, duration_s=spec.vote_s,
                 )
             await ctx.wait_poll_closed(poll_id)
-        await self._wait_for_judges(ctx, debate_id, pair, spec.judge_wait_s - (time.monotonic() - started))
+        turns = [t for c in pair for t in self._targets(ctx, debate_id, c)]
+        await wait_for_judges(ctx, turns, spec.judge_wait_s - (time.monotonic() - started))
         judges = {c: self._judges_mean(ctx, debate_id, c) for c in pair}
         poll = ctx.state.polls.get(poll_id)
         audience = {c: int((poll or {}).get("counts", {}).get(c, 0)) for c in pair}
@@ -207,13 +208,3 @@ class DebateStage:
             if scores
         ]
         return round(mean(marks), 3) if marks else None
-
-    async def _wait_for_judges(self, ctx: StageContext, debate_id: str, pair: list[str], wait_s: float) -> None:
-        """Until every judge has scored every turn, or the time is up."""
-        judges = [j.id for j in ctx.script.judging.judges]
-        targets = [t for c in pair for t in self._targets(ctx, debate_id, c)]
-        deadline = time.monotonic() + max(0.0, wait_s)
-        while judges and time.monotonic() < deadline:
-            if all(j in ctx.state.judged.get(t, {}) for t in targets for j in judges):
-                return
-            await asyncio.sleep(0.25)

@@ -35,6 +35,7 @@ from .image_features import ImageDescription, describe_image_async
 from .image_intake import IntakeImage, intake_image, preview_data_uri
 from .poem_form import check_form
 from .speed_qa import sampling_from
+from .verdicts import wait_for_judges
 
 VLM_DESCRIPTION = "The picture is attached."
 VLM_MAX_SIDE = 1024
@@ -141,7 +142,7 @@ class ImagePoemStage:
         )
         started = time.monotonic()
         await self._audience_poll(ctx, question_id, contestants)
-        await self._wait_for_judges(ctx, [answer_target(ctx.index, question_id, c) for c in contestants], spec.judge_wait_s - (time.monotonic() - started))
+        await wait_for_judges(ctx, [answer_target(ctx.index, question_id, c) for c in contestants], spec.judge_wait_s - (time.monotonic() - started))
         await ctx.publish(ev.QuestionClosed(data=ev.QuestionClosedData(stage=ctx.index, question_id=question_id)))
 
     @staticmethod
@@ -179,12 +180,3 @@ class ImagePoemStage:
             if not ok:
                 raise RuntimeError(f"could not open the best-poem poll: {reason}")
         await ctx.wait_poll_closed(poll_id)
-
-    @staticmethod
-    async def _wait_for_judges(ctx: StageContext, targets: list[str], wait_s: float) -> None:
-        judges = [j.id for j in ctx.script.judging.judges]
-        deadline = time.monotonic() + max(0.0, wait_s)
-        while judges and time.monotonic() < deadline:
-            if all(j in ctx.state.judged.get(t, {}) for t in targets for j in judges):
-                return
-            await asyncio.sleep(0.25)

@@ -7,7 +7,6 @@ Nothing is graded automatically: there is no answer key to a dilemma.
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 from studio import events as ev
@@ -16,6 +15,7 @@ from studio.judging import answer_target
 from .answering import stream_answers
 from .base import StageContext
 from .speed_qa import sampling_from
+from .verdicts import wait_for_judges
 
 
 class ValuesArenaStage:
@@ -56,14 +56,5 @@ class ValuesArenaStage:
                         allow_change=False, dimension=spec.dimension, stage=ctx.index, duration_s=spec.vote_s,
                     )
                 await ctx.wait_poll_closed(poll_id)
-            await self._wait_for_judges(ctx, [answer_target(ctx.index, qid, c) for c in contestants], spec.judge_wait_s - (time.monotonic() - started))
+            await wait_for_judges(ctx, [answer_target(ctx.index, qid, c) for c in contestants], spec.judge_wait_s - (time.monotonic() - started))
             await ctx.publish(ev.QuestionClosed(data=ev.QuestionClosedData(stage=ctx.index, question_id=qid)))
-
-    @staticmethod
-    async def _wait_for_judges(ctx: StageContext, targets: list[str], wait_s: float) -> None:
-        judges = [j.id for j in ctx.script.judging.judges]
-        deadline = time.monotonic() + max(0.0, wait_s)
-        while judges and time.monotonic() < deadline:
-            if all(j in ctx.state.judged.get(t, {}) for t in targets for j in judges):
-                return
-            await asyncio.sleep(0.25)

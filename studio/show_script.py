@@ -75,13 +75,9 @@ class ContestantSpec(_Strict):
     system_prompt: str = "You are a quiz contestant. Answer briefly and precisely."
 
 
-class SpeedQAStageSpec(_Strict):
-    kind: Literal["speed_qa"]
-    title: str = "Speed Q&A"
-    bank: str  # path relative to the script
-    questions: int = Field(3, ge=1, le=100)
-    order: Literal["bank", "shuffle"] = "bank"
-    shuffle_seed: int = 0
+class _AsksBankQuestions(_Strict):
+    """What stages that put bank questions to everyone share: sampling, time limit, the prompt."""
+
     sampling: SamplingSpec = Field(default_factory=SamplingSpec)
     time_limit_s: float = Field(30.0, gt=0, le=600)
     prompt: str = "{question}"  # how a question is put to the model; {choices} lists mcq options
@@ -94,7 +90,16 @@ class SpeedQAStageSpec(_Strict):
         return value
 
 
-class SurpriseStageSpec(_Strict):
+class SpeedQAStageSpec(_AsksBankQuestions):
+    kind: Literal["speed_qa"]
+    title: str = "Speed Q&A"
+    bank: str  # path relative to the script
+    questions: int = Field(3, ge=1, le=100)
+    order: Literal["bank", "shuffle"] = "bank"
+    shuffle_seed: int = 0
+
+
+class SurpriseStageSpec(_AsksBankQuestions):
     """Viewers pick which question is asked next; everyone answers it live, as in speed Q&A."""
 
     kind: Literal["surprise"]
@@ -105,16 +110,6 @@ class SurpriseStageSpec(_Strict):
     random_choice: bool = True  # add "a random cold question" to the ballot
     draw_seed: int = 0
     vote_s: float = Field(20.0, gt=0, le=600)  # the poll closes by itself after this
-    sampling: SamplingSpec = Field(default_factory=SamplingSpec)
-    time_limit_s: float = Field(30.0, gt=0, le=600)
-    prompt: str = "{question}"
-
-    @field_validator("prompt")
-    @classmethod
-    def _has_question(cls, value: str) -> str:
-        if "{question}" not in value:
-            raise ValueError("must contain {question}")
-        return value
 
 
 class DebateStageSpec(_Strict):

@@ -421,3 +421,59 @@ def test_a_debate_turn_is_cut_from_the_panel_and_program_shows_sides_speaker_and
         shot(program, "program-debate-winner")
         shot(panel, "panel-debate")
         pages.close()
+
+
+# ---- operator: live subtitle lines and picture uploads --------------------------------------------
+
+
+def test_the_operator_types_subtitle_lines_and_uploads_a_picture(tmp_path, browser):
+    (tmp_path / "tape.yaml").write_text(yaml.safe_dump({"answers": [{"match": "", "tokens": ["Hello ", "everyone"]}]}))
+    (tmp_path / "show.yaml").write_text(
+        """
+show: {id: operator, title: Operator}
+engines:
+  tape: {kind: replay, file: tape.yaml, tokens_per_s: 20}
+contestants:
+  - {id: ada, name: Ada, engine: tape}
+stages:
+  - kind: subtitles
+    source_lang: French
+    target_lang: English
+    operator: true
+    operator_idle_s: 60
+"""
+    )
+    with LiveStudio(Studio(load_script(tmp_path / "show.yaml"), tmp_path / "data")) as live:
+        live.wait_for_engines()
+        panel = browser.new_page(viewport={"width": 1600, "height": 1000})
+        panel.goto(f"{live.base}/director#token={live.director_token}")
+        expect(panel.get_by_test_id("operator-panel")).to_be_visible()
+        refused = live.post_command("subtitle_line", {"text": "too early"})
+        assert refused.status_code == 409 and "no stage is running" in refused.json()["reason"]
+        assert live.command("start").json()["changed"]
+        panel.get_by_test_id("sub-text").fill("Bonsoir <b>à tous</b>")
+        panel.get_by_test_id("sub-text").press("Enter")
+        expect(panel.get_by_test_id("sub-note")).to_contain_text("on air", timeout=15_000)
+        deadline = time.monotonic() + 20
+        while not ((live.state().get("subtitles") or {}).get("lines") or [{}])[0].get("translations", {}).get("ada", {}).get("status") == "done":
+            assert time.monotonic() < deadline, live.state().get("subtitles")
+            time.sleep(0.2)
+        line = live.state()["subtitles"]["lines"][0]
+        assert line["text"] == "Bonsoir <b>à tous</b>" and line["origin"] == "operator"
+        assert line["translations"]["ada"]["text"] == "Hello everyone"
+        panel.get_by_test_id("sub-end").click()
+        deadline = time.monotonic() + 20
+        while live.state()["show"]["status"] != "completed":
+            assert time.monotonic() < deadline, "END did not end the operator's stage"
+            time.sleep(0.2)
+        picture = tmp_path / "not-a-picture.png"
+        picture.write_bytes(b"this is text")
+        panel.get_by_test_id("img-file").set_input_files(str(picture))
+        panel.get_by_test_id("img-send").click()
+        expect(panel.get_by_test_id("img-note")).to_contain_text("refused (400): image: not a PNG/JPEG/WebP/GIF file")
+        panel.get_by_test_id("img-file").set_input_files(str(Path(__file__).resolve().parent.parent / "show_scripts/assets/sunset-sea.jpg"))
+        panel.get_by_test_id("img-send").click()
+        expect(panel.get_by_test_id("img-note")).to_contain_text("stored as upload:")
+        stored = list((tmp_path / "data" / "images").glob("*.jpg"))
+        assert len(stored) == 1 and stored[0].stem in panel.get_by_test_id("img-note").text_content()
+        panel.close()

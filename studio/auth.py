@@ -128,9 +128,6 @@ class Tokens:
                 return f"judge:{judge}"
         return None
 
-    def is_director(self, presented: str | None) -> bool:
-        return self.role_of(presented) == "director"
-
     def judge_for(self, presented: str | None) -> str | None:
         role = self.role_of(presented)
         return role[6:] if role and role.startswith("judge:") else None

@@ -55,9 +55,6 @@ class DelayLine:
             self._queue.append((due, aired))
         self._wake.set()
 
-    def waiting(self) -> int:
-        return len(self._queue)
-
     def answers_waiting(self) -> set[tuple[str, str]]:
         return {key for _, event in self._queue if (key := _answer_key(event)) is not None}
 

@@ -10,7 +10,6 @@ checks that the mirror and this module agree.
 from __future__ import annotations
 
 import json
-
 import time
 from typing import Annotated, Any, Literal, Union, get_args
 
@@ -22,7 +21,6 @@ EVERYONE = ("program", "preview", "director", "audience")  # viewers' phones inc
 DIRECTOR_ONLY = ("director",)
 PREVIEW = ("preview", "director")
 PROGRAM = ("program", "director")
-GRAPHICS_OUTPUTS = ("program", "preview")
 
 
 class _Data(BaseModel):

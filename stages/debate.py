@@ -98,6 +98,11 @@ class DebateStage:
         debate_id = f"debate-{ctx.index}"
         sides = assign_sides(pair, spec.sides, spec.side_seed, ctx.index)
         names = {c.id: c.name for c in ctx.script.contestants}
+        if ctx.safety is not None:  # the motion goes into every turn's prompt: check it first
+            verdict = ctx.safety.check(spec.motion)
+            if not verdict.allowed:
+                await ctx.safety.refuse_input(ctx.index, "debate motion", verdict)
+                raise RuntimeError(f"the debate's motion was refused: {verdict.reason}")
         if not any(e for e in ctx.state.results.get(ctx.index, {})):
             await ctx.publish(
                 ev.DebateStarted(

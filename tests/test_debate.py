@@ -169,3 +169,31 @@ stages:
     assert trimmed[0] == 0 and max(trimmed) < 5  # 400 tokens cannot hold five 48-token turns in full
     result = program.of_type("debate.result")[0]["data"]
     assert result["weights"] == {"judges": 0.0, "audience": 0.0} and result["winner"] is None  # nobody judged: a tie
+
+
+def test_a_motion_the_content_filter_refuses_is_never_debated(tmp_path):
+    (tmp_path / "tape.yaml").write_text(yaml.safe_dump(RECORDING))
+    (tmp_path / "show.yaml").write_text(
+        """
+show: {id: refused-motion, title: Debate}
+engines:
+  tape: {kind: replay, file: tape.yaml, tokens_per_s: 50}
+contestants:
+  - {id: ada, name: Ada, engine: tape}
+  - {id: bao, name: Bao, engine: tape}
+stages:
+  - kind: debate
+    motion: "This house would reveal the secret launch code"
+    vote_s: 0
+    judge_wait_s: 0
+"""
+    )
+    with LiveStudio(Studio(load_script(tmp_path / "show.yaml"), tmp_path / "data")) as live:
+        live.wait_for_engines()
+        director, thread = live.recorder("director")
+        assert live.command("start").json()["changed"]
+        thread.join(timeout=30)
+    refused = [e["data"] for e in director.of_type("input.refused")]
+    assert refused and refused[0]["source"] == "debate motion" and "test-secret-launch-code" in refused[0]["rules"]
+    assert not director.of_type("debate.turn") and not director.of_type("answer.started")  # no model saw it
+    assert [e["data"]["status"] for e in director.of_type("stage.ended")] == ["aborted"]

@@ -78,6 +78,14 @@ def browser():
         browser.close()
 
 
+def press(panel: Page, key: str) -> None:
+    """Press a panel key once the panel can act: after a command from elsewhere (HTTP, another
+    panel) it locks until its feed has caught up with the studio — it never acts on a state it has
+    not seen — and a key pressed meanwhile is refused ("LOCKED"). Under load that takes a moment."""
+    panel.wait_for_function("() => window.__director.canOperate()", timeout=30_000)
+    panel.keyboard.press(key)
+
+
 class Pages:
     """The director's panel and the program overlay on one studio; page errors are failures."""
 
@@ -183,7 +191,7 @@ def test_a_hold_waits_in_the_panel_approve_airs_it_and_reject_ends_it_withheld(t
         held_requests = []
         panel.route("**/api/command", lambda route: held_requests.append(route))
         try:
-            panel.keyboard.press("a")
+            press(panel, "a")
             deadline = time.monotonic() + 10
             while not held_requests:
                 assert time.monotonic() < deadline
@@ -284,11 +292,11 @@ def test_a_dump_during_the_delay_shows_withdrawn_on_program_and_never_the_text(t
         shot(program, "program-withdrawn")
 
         # D asks for a second D; then DUMP ALL withdraws bao's answer too, on air at once.
-        panel.keyboard.press("d")
+        press(panel, "d")
         expect(panel.get_by_test_id("armed")).to_contain_text("DUMP")
         expect(panel.get_by_test_id("dump-all")).to_have_attribute("data-armed", "true")
         assert len(director_commands(panel, "dump")) == 1
-        panel.keyboard.press("d")
+        press(panel, "d")
         dumps = wait_for_commands(panel, "dump", 2)
         assert len(dumps) == 2 and dumps[1]["accepted"] and dumps[1]["args"] == {}, dumps
         expect(program.get_by_test_id("withdrawn-bao")).to_have_text("— withdrawn —", timeout=10_000)
@@ -359,7 +367,7 @@ def test_a_debate_turn_is_cut_from_the_panel_and_program_shows_sides_speaker_and
         pages = Pages(live, browser)
         panel, program = pages.panel, pages.program
         expect(panel.get_by_test_id("debate-panel")).to_be_hidden()
-        panel.keyboard.press("t")  # no debate yet: nothing is sent
+        press(panel, "t")  # no debate yet: nothing is sent
         expect(panel.get_by_test_id("flash")).to_contain_text("no debate turn to cut")
         assert director_commands(panel, "cut") == []
         assert live.command("start").json()["changed"]
@@ -379,9 +387,9 @@ def test_a_debate_turn_is_cut_from_the_panel_and_program_shows_sides_speaker_and
         shot(program, "program-debate-speaking")
 
         # P holds the debate before its next turn (so what the cut did stays on screen), T cuts.
-        panel.keyboard.press("p")
+        press(panel, "p")
         assert wait_for_commands(panel, "pause", 1)[0]["accepted"]
-        panel.keyboard.press("t")
+        press(panel, "t")
         (cut,) = wait_for_commands(panel, "cut", 1)
         assert cut["accepted"], cut
         expect(turn).to_have_attribute("data-phase", "ended")
@@ -392,7 +400,7 @@ def test_a_debate_turn_is_cut_from_the_panel_and_program_shows_sides_speaker_and
         finals = [e["data"] for e in events_of(program, "answer.finished") if e["data"]["contestant"] == "bao"]
         assert finals and finals[0]["reason"] == "cut short by the director"
         assert 0 < finals[0]["text"].count("bao-says") < 80  # what was said stands, the rest never came
-        panel.keyboard.press("p")  # resume: the closing turns
+        press(panel, "p")  # resume: the closing turns
         assert wait_for_commands(panel, "resume", 1)[0]["accepted"]
 
         # The audience votes; the result reaches the panel and program marks the winner.

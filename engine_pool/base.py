@@ -39,6 +39,9 @@ class Chunk:
     text: str
     token_count: int  # tokens in this chunk
     top_logprobs: list[dict[str, float]] | None = None  # per token: alternative -> logprob
+    # per token: (its text, its logprob) — what was emitted, which under sampling may rank below
+    # every alternative; given with top_logprobs
+    sampled: list[tuple[str, float]] | None = None
 
 
 @dataclass

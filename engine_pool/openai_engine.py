@@ -197,10 +197,11 @@ def _chunk_from_payload(payload: dict[str, Any], top_k: int | None) -> Chunk | N
     logprobs = choice.get("logprobs") or {}
     content = logprobs.get("content") if isinstance(logprobs, dict) else None
     if content:
-        top_logprobs = None
+        top_logprobs = sampled = None
         if top_k is not None:
             top_logprobs = [_top_alternatives(entry, top_k) for entry in content]
-        return Chunk(text, len(content), top_logprobs)
+            sampled = [(str(entry.get("token", "")), float(entry.get("logprob", 0.0))) for entry in content]
+        return Chunk(text, len(content), top_logprobs, sampled)
     if not text:
         return None
     return Chunk(text, 1)

@@ -235,10 +235,11 @@ class VllmEngine:
                 count = len(completion.token_ids)
                 if not completion.text and count == 0:
                     continue
-                top_logprobs = None
+                top_logprobs = sampled = None
                 if top_k is not None and completion.logprobs is not None:
                     top_logprobs = [_top_alternatives(position, top_k) for position in completion.logprobs]
-                yield Chunk(completion.text, count, top_logprobs)
+                    sampled = [_sampled(position, token_id) for position, token_id in zip(completion.logprobs, completion.token_ids)]
+                yield Chunk(completion.text, count, top_logprobs, sampled)
         except (asyncio.CancelledError, GeneratorExit, EngineError):
             raise
         except Exception as error:
@@ -292,6 +293,13 @@ def _describe(error: BaseException) -> str:
     if error.__cause__ is not None:
         text += f" ({_describe(error.__cause__)})"
     return text
+
+
+def _sampled(position: Any, token_id: int) -> tuple[str, float]:
+    """The emitted token's text and logprob (vLLM always includes it in the position's dict)."""
+    logprob = position[token_id]
+    text = logprob.decoded_token if logprob.decoded_token is not None else f"<{token_id}>"
+    return text, logprob.logprob
 
 
 def _top_alternatives(position: Any, k: int) -> dict[str, float]:

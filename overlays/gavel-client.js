@@ -38,8 +38,10 @@
     "answer.dumped",
     "answer.finished",
     "answer.graded",
+    "answer.path",
     "answer.started",
     "answer.token",
+    "attention",
     "debate.result",
     "debate.started",
     "debate.turn",
@@ -100,6 +102,7 @@
       subtitles: null,    // the subtitles stage on now: started data + lines [{..., translations}] + summary
       subtitle_lags: {},  // contestant -> finished lines' lags (the radar's translation-lag axis)
       image_poem: null,   // the picture on air (image.shown) + forms {contestant: poem.form}
+      attention: {},      // "question:contestant" -> the latest attention event's data (heatmaps)
     };
   }
 
@@ -108,7 +111,7 @@
   }
 
   function newAnswer() {
-    return { text: "", status: "streaming", reason: "", tokens: 0, correct: null, extracted: null, metrics: null, dumped: false };
+    return { text: "", status: "streaming", reason: "", tokens: 0, correct: null, extracted: null, metrics: null, dumped: false, path: [] };
   }
 
   function newPoll(d) {
@@ -135,7 +138,7 @@
     const s = Object.assign(emptyState(), data, {
       show: null, stages: [], contestants: [], current_stage: null, question: null, answers: {}, scoreboard: null,
       graphics: { program: {}, preview: {} }, clients: {}, polls: {}, current_poll: null, judged: {}, leaderboard: null, held: {},
-      debate: null, subtitles: null, subtitle_lags: {}, image_poem: null,
+      debate: null, subtitles: null, subtitle_lags: {}, image_poem: null, attention: {},
     });
     if (isObject(data.show)) s.show = Object.assign({ show_id: "", title: "", status: "idle" }, data.show);
     if (Array.isArray(data.stages)) s.stages = data.stages.filter(isObject).map((st) => Object.assign({ status: "pending" }, st));
@@ -167,6 +170,7 @@
     if (isObject(data.held)) s.held = data.held;
     for (const key of ["debate", "subtitles", "image_poem"]) if (isObject(data[key])) s[key] = data[key];
     if (isObject(data.subtitle_lags)) s.subtitle_lags = data.subtitle_lags;
+    if (isObject(data.attention)) s.attention = data.attention;
     return s;
   }
 
@@ -205,7 +209,7 @@
         // A (re)opened show starts from scratch, except graphics and clients (as in show_state.py).
         const s = emptyState();
         for (const kept of ["graphics", "clients", "polls", "current_poll", "judged", "leaderboard", "held",
-                            "debate", "subtitles", "subtitle_lags", "image_poem"]) {
+                            "debate", "subtitles", "subtitle_lags", "image_poem", "attention"]) {
           if (state[kept] !== undefined) s[kept] = state[kept];
         }
         s.show = { show_id: d.show_id, title: d.title, status: "idle" };
@@ -264,6 +268,15 @@
         if (a && a.status === "streaming" && !a.dumped) {
           if (typeof d.text === "string") a.text += d.text;
           if (typeof d.index === "number") a.tokens = d.index;
+        }
+        return state;
+      }
+
+      case "answer.path": {
+        const a = answerEntry(state, d, true);
+        // The same rules as answer.token: nothing after the answer ended, nothing once dumped.
+        if (a && a.status === "streaming" && !a.dumped && Array.isArray(d.steps)) {
+          for (const step of d.steps) if (isObject(step)) a.path.push(step);
         }
         return state;
       }
@@ -370,7 +383,8 @@
 
       case "answer.dumped": {
         const a = answerEntry(state, d, false);
-        if (a) { a.text = ""; a.dumped = true; }
+        if (a) { a.text = ""; a.dumped = true; a.path = []; }
+        delete state.attention[d.question_id + ":" + d.contestant];
         for (const line of state.subtitles ? state.subtitles.lines : []) {  // a dumped live translation
           const tr = line.question_id === d.question_id ? line.translations[d.contestant] : null;
           if (tr) { tr.text = ""; tr.dumped = true; }
@@ -432,6 +446,10 @@
 
       case "image.shown":
         state.image_poem = Object.assign({}, d, { forms: {}, poems: {} });
+        return state;
+
+      case "attention":
+        if (typeof d.question_id === "string" && typeof d.contestant === "string") state.attention[d.question_id + ":" + d.contestant] = d;
         return state;
 
       case "poem.form":

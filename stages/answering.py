@@ -20,6 +20,7 @@ from engine_pool.pool import Answer, StopAnswer
 from studio import events as ev
 
 from .base import StageContext
+from .generation_path import PathTracer
 
 EmitText = Callable[[str, int], Awaitable[None]]  # (released text, engine tokens so far)
 
@@ -43,16 +44,20 @@ async def guarded_answer(
     time_limit_s: float,
     emit: EmitText,
     stop: asyncio.Event | None = None,
+    tracer: PathTracer | None = None,
 ) -> tuple[Answer, str, str]:
     """Ask the pool for one answer with the content filter in the stream: only what the filter
     releases reaches ``emit(text, tokens)``; a cut or a rejected hold makes it a DNF "withheld".
-    ``stop`` set mid-answer ends it there (status done). Returns (the pool's answer, status, reason).
+    ``stop`` set mid-answer ends it there (status done). ``tracer`` sees every raw chunk first
+    (the generation path). Returns (the pool's answer, status, reason).
     Publishes nothing itself, so a stage can put the text on air as its own events."""
     guard = ctx.safety.guard(question_id, contestant, emit) if ctx.safety else None
 
     async def on_chunk(chunk: Chunk, tokens: int) -> None:
         if stop is not None and stop.is_set():
             raise StopAnswer("cut short by the director", status="done")
+        if tracer is not None:
+            tracer.on_chunk(chunk, tokens)
         if chunk.text:
             await (guard.feed(chunk.text, tokens) if guard else emit(chunk.text, tokens))
 
@@ -83,14 +88,21 @@ async def stream_answer(
     director", status done: what was said stands). ``aired`` collects the released text as it goes."""
     aired = [] if aired is None else aired
     await ctx.publish(ev.AnswerStarted(data=ev.AnswerStartedData(question_id=question_id, contestant=contestant)))
+    # With logprobs on, each released stretch of text is followed by its tokens' generation path.
+    tracer = PathTracer(ctx.safety.would_filter if ctx.safety else None) if sampling.logprobs else None
 
     async def emit(text: str, tokens: int) -> None:
         aired.append(text)
         await ctx.publish(ev.AnswerToken(data=ev.AnswerTokenData(question_id=question_id, contestant=contestant, index=tokens, text=text)))
+        steps = tracer.on_release(text) if tracer is not None else []
+        if steps:
+            await ctx.publish(ev.AnswerPath(data=ev.AnswerPathData(question_id=question_id, contestant=contestant, steps=steps)))
 
     # Only what the content filter releases goes on air (and into the final text).
-    answer, status, reason = await guarded_answer(ctx, question_id, contestant, messages, sampling, time_limit_s, emit, stop)
+    answer, status, reason = await guarded_answer(ctx, question_id, contestant, messages, sampling, time_limit_s, emit, stop, tracer)
     result = AnsweredOnAir(contestant, status, reason, "".join(aired), answer.text, ev.AnswerMetrics(**vars(answer.metrics)))
+    if ctx.explain is not None:
+        ctx.explain.record(question_id, contestant, messages, result.text, result.raw_text, status)
     await ctx.publish(
         ev.AnswerFinished(
             data=ev.AnswerFinishedData(

@@ -13,6 +13,7 @@ from typing import Any, Awaitable, Callable, Protocol
 
 from engine_pool.pool import EnginePool
 from studio.events import Event
+from studio.explain_desk import ExplainDesk
 from studio.safety.desk import SafetyDesk
 from studio.show_script import ShowScript
 from studio.show_state import ShowState
@@ -34,6 +35,7 @@ class StageContext:
     safety: SafetyDesk | None = None  # the content filter: inputs checked, answers guarded
     interrupt: asyncio.Event | None = None  # set by the director's "cut": the turn on air ends now
     images_dir: Path | None = None  # where the director's uploaded pictures are ("upload:<id>")
+    explain: ExplainDesk | None = None  # attention heatmaps: answers are recorded for it
 
     @property
     def contestant_ids(self) -> list[str]:

@@ -59,6 +59,15 @@ class SpeedQAStage:
             await ask_everyone(ctx, question, number, len(questions))
 
 
+async def explain_winner(ctx: StageContext, question_id: str, results: dict) -> None:
+    """The question's winner (the fastest correct answer) gets an attention heatmap."""
+    answers = ctx.state.answers
+    correct = [r for c, r in results.items() if answers.get(c) and answers[c].correct and r.metrics.e2e is not None]
+    if correct:
+        winner = min(correct, key=lambda r: r.metrics.e2e)
+        await ctx.explain.request(question_id, winner.contestant)
+
+
 async def input_allowed(ctx: StageContext, question: Question) -> bool:
     """Check a question (and its choices) before any model sees it."""
     if ctx.safety is None:
@@ -107,8 +116,10 @@ async def ask_everyone(ctx: StageContext, question: Question, number: int, of: i
             )
         )
 
-    await stream_answers(ctx, question.id, ctx.contestant_ids, messages, sampling_from(spec.sampling), spec.time_limit_s, grade_it)
+    results = await stream_answers(ctx, question.id, ctx.contestant_ids, messages, sampling_from(spec.sampling), spec.time_limit_s, grade_it)
     await ctx.publish(ev.QuestionClosed(data=ev.QuestionClosedData(stage=ctx.index, question_id=question.id)))
+    if ctx.explain is not None and ctx.script.explain.auto_winner:
+        await explain_winner(ctx, question.id, results)
     rows = score_rows(ctx.contestant_ids, [ctx.state.results.get(ctx.index, {})])
     await ctx.publish(ev.Scoreboard(data=ev.ScoreboardData(stage=ctx.index, rows=rows)))
     return True

@@ -29,10 +29,13 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from engine_pool.attention import AttentionMap
+
 from . import audience_api, image_api, judge_api
 from .auth import TokenError, presented_token
 from .commands import MAX_COMMAND_BODY, BadCommand, parse_command
 from .feeds import serve_feed
+from .attention_figure import attention_figure
 from .graphics import OVERLAYS_DIR
 from .radar import radar_figure
 from .runtime import Studio
@@ -141,6 +144,24 @@ async def radar(request: Request) -> JSONResponse:
     return JSONResponse(json.loads(json.dumps(figure, cls=plotly.utils.PlotlyJSONEncoder)), headers=OPEN_TO_PAGES)
 
 
+async def attention(request: Request) -> JSONResponse:
+    """An attention heatmap (plotly JSON) from the cache: ``key`` from an ``attention`` event, ``at``
+    the answer token to focus (0-based; the window follows it)."""
+    studio: Studio = request.app.state.studio
+    if denied := _require(request, studio, ("director", "graphics")):
+        return denied
+    key = request.query_params.get("key", "")
+    path = studio.controller.explain.path_of(key)
+    if path is None:
+        return _error(404, f"key: no attention heatmap {key[:40]!r} in this studio's cache")
+    try:
+        at = int(request.query_params.get("at", "0"))
+    except ValueError:
+        return _error(400, "at: must be an integer (the answer token to focus)")
+    figure = attention_figure(AttentionMap.load(path), at, studio.controller.explain.names.get(key, ""))
+    return JSONResponse(json.loads(json.dumps(figure, cls=plotly.utils.PlotlyJSONEncoder)), headers=OPEN_TO_PAGES)
+
+
 async def plotly_js(request: Request) -> FileResponse:
     """plotly.js from the plotly package itself: studios are often offline, never a CDN."""
     return FileResponse(PLOTLY_JS, media_type="text/javascript")
@@ -220,6 +241,7 @@ def create_app(studio: Studio) -> StudioApp:
             Route("/overlays/version.json", overlay_version),
             Route("/vendor/plotly.min.js", plotly_js),
             Route("/figures/radar", radar),
+            Route("/figures/attention", attention),
             Mount("/overlays", StaticFiles(directory=OVERLAYS_DIR), name="overlays"),
         ],
         lifespan=lifespan,

@@ -29,6 +29,7 @@ from stages.registry import make_stage
 from . import events as ev
 from .delay_line import UNDELAYED, DelayLine
 from .event_log import EventLog
+from .explain_desk import ExplainDesk
 from .graphics import DEFAULT_ON_AIR, GRAPHICS
 from .judging import JudgeDesk
 from .leaderboard import compute_leaderboard
@@ -44,7 +45,7 @@ SHOW_COMMANDS = ("start", "next", "pause", "resume", "skip", "abort")
 GRAPHICS_COMMANDS = ("cue", "take", "panic", "refresh")
 POLL_COMMANDS = ("poll_open", "poll_close", "poll_reveal")
 SAFETY_COMMANDS = ("dump", "approve", "reject")
-STAGE_COMMANDS = ("cut", "subtitle_line")
+STAGE_COMMANDS = ("cut", "subtitle_line", "explain")
 COMMANDS = SHOW_COMMANDS + GRAPHICS_COMMANDS + POLL_COMMANDS + SAFETY_COMMANDS + STAGE_COMMANDS
 # What the leaderboard is computed from (studio/leaderboard.py); kept in memory, in log order.
 RATED_EVENTS = (
@@ -77,6 +78,7 @@ class ShowController:
         autopilot: bool = False,
         clock: Callable[[], float] = time.time,
         images_dir: Path | None = None,
+        attention_dir: Path | None = None,
     ):
         self.script = script
         self.images_dir = images_dir  # pictures the director uploaded (image-to-poem)
@@ -97,6 +99,10 @@ class ShowController:
         self._rerate = asyncio.Event()
         self.safety = SafetyDesk(script_rules(script), self.publish, script.safety.hold_timeout_s, script_classifier(script))
         self.delay = DelayLine(event_log, script.safety.delay_s) if script.safety.delay_s > 0 else None
+        self.explain = ExplainDesk(
+            attention_dir, pool, self.publish, {c.id: c.name for c in script.contestants},
+            script.explain.aggregate, script.explain.max_answer_tokens,
+        )
 
     # -- the event log ------------------------------------------------------------------------
 
@@ -178,6 +184,7 @@ class ShowController:
         return task
 
     async def close(self) -> None:
+        await self.explain.close()
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
@@ -392,6 +399,7 @@ class ShowController:
         else:  # no delay: nothing is waiting; air still drops the answer's text from now on
             dumped = [ev.AnswerDumped(data=ev.AnswerDumpedData(question_id=q, contestant=c, reason="dumped by the director")) for q, c in sorted(answers)]
         for event in dumped:
+            self.explain.forget(event.data.question_id, event.data.contestant, "the director dumped this answer")
             await self.publish(event)
         if not answers:
             return True, False, "no answer to dump"
@@ -408,6 +416,20 @@ class ShowController:
         if not isinstance(question_id, str) or not isinstance(contestant, str):
             return False, False, "question_id and contestant: which held answer"
         return await self.safety.resolve(question_id, contestant, approve)
+
+    async def _do_explain(self, args: dict) -> tuple[bool, bool, str]:
+        """An attention heatmap for one answer (default: the question on screen now)."""
+        contestant = args.get("contestant")
+        known = [c.id for c in self.script.contestants]
+        if contestant not in known:
+            return False, False, f"contestant: one of {', '.join(known)}"
+        question_id = args.get("question_id") or (self.state.question or {}).get("question_id")
+        if not isinstance(question_id, str):
+            return False, False, "question_id: which question's answer (no question is on screen)"
+        aggregate = args.get("aggregate")
+        if aggregate is not None and not isinstance(aggregate, str):
+            return False, False, "aggregate: mean, max or layer:<n>"
+        return await self.explain.request(question_id, contestant, aggregate)
 
     async def _do_cut(self, args: dict) -> tuple[bool, bool, str]:
         current = self.state.current_stage
@@ -483,6 +505,7 @@ class ShowController:
             safety=self.safety,
             interrupt=self._interrupt,
             images_dir=self.images_dir,
+            explain=self.explain,
         )
         outcome = "completed"
         try:

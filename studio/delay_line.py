@@ -25,7 +25,7 @@ log = logging.getLogger("gavel.delay")
 
 UNDELAYED = (ev.GraphicCued, ev.GraphicsTaken, ev.GraphicsCleared, ev.GraphicsRefresh, ev.GraphicsClient, ev.AnswerDumped)
 # Events that carry a contestant's answer text (answers, and live-subtitle translations).
-TOKENS = (ev.AnswerToken, ev.SubtitleToken)
+TOKENS = (ev.AnswerToken, ev.AnswerPath, ev.SubtitleToken)
 FINALS = (ev.AnswerFinished, ev.SubtitleTranslated)
 ANSWER_TEXT = TOKENS + FINALS
 KEYED = (ev.AnswerStarted, ev.AnswerGraded) + ANSWER_TEXT

@@ -654,6 +654,57 @@ class PoemForm(_Event):
     data: PoemFormData
 
 
+# -- seeing the model think: generation paths and attention heatmaps (issue 6) ------------------
+
+
+class PathAlternative(_Data):
+    text: str  # as it would have aired (masked where the content filter would mask it)
+    logprob: float
+
+
+class PathStep(_Data):
+    """One token of an answer with the road not taken: the engine's top-k alternatives there."""
+
+    index: int  # 1-based position of the token in the answer
+    text: str  # the token as it aired (masked where the filter masked)
+    logprob: float
+    alternatives: list[PathAlternative]  # best first, at most the script's top-k
+    # p(emitted) - p(best other alternative): small means the model nearly said something else;
+    # None when the engine gave no other alternative
+    margin: float | None = None
+
+
+class AnswerPathData(_Data):
+    question_id: str
+    contestant: str
+    steps: list[PathStep]  # in order, following the answer's released text
+
+
+class AttentionData(_Data):
+    """An attention heatmap for one answer (computed off the hot path, cached in the data dir).
+    The figure itself is served by ``/figures/attention?key=``."""
+
+    question_id: str
+    contestant: str
+    status: Literal["computing", "ready", "failed"]
+    key: str = ""  # cache key of the matrix (``/figures/attention?key=``)
+    aggregate: str = "mean"  # mean | max | layer:<n>
+    prompt_tokens: int = 0  # of the question shown as columns
+    answer_tokens: int = 0  # rows
+    seconds: float | None = None  # compute time (0 when served from the cache)
+    reason: str = ""  # why it failed
+
+
+class AnswerPath(_Event):
+    type: Literal["answer.path"] = "answer.path"
+    data: AnswerPathData
+
+
+class Attention(_Event):
+    type: Literal["attention"] = "attention"
+    data: AttentionData
+
+
 class Snapshot(_Event):
     """Sent instead of a replay when the events a client missed are no longer in the log.
 
@@ -704,6 +755,8 @@ Event = Annotated[
         SubtitleSummary,
         ImageShown,
         PoemForm,
+        AnswerPath,
+        Attention,
         Snapshot,
     ],
     Field(discriminator="type"),

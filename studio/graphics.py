@@ -24,6 +24,8 @@ GRAPHICS: dict[str, tuple[str, str]] = {
     "vote_bars": ("vote-bars.html", "live vote tallies"),
     "image_poem": ("image-poem.html", "the picture, how the models saw it, the poems streaming and their form checks"),
     "subtitles": ("subtitles.html", "live subtitles: source line, each contestant's translation and lag, the final lag table"),
+    "path": ("generation-path.html", "generation path: the answer's tokens, close calls, the alternatives at a token (logprobs)"),
+    "attention": ("attention.html", "attention heatmap of an answer: which words it looked at (plotly)"),
 }
 
 # What program and preview show when a show opens, before any director action: the token duel,

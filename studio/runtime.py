@@ -62,7 +62,8 @@ class Studio:
         self.poll_store = PollStore(self._client(url), show_id)  # its own connection: votes come in bursts
         self.vote_batcher = VoteBatcher(self.poll_store)
         self.controller = ShowController(
-            self.script, self.event_log, self.pool, autopilot=self.autopilot, images_dir=self.data_dir / "images"
+            self.script, self.event_log, self.pool, autopilot=self.autopilot, images_dir=self.data_dir / "images",
+            attention_dir=self.data_dir / "attention",
         )
         await self.controller.open()
         self._engine_task = asyncio.create_task(self.pool.start(), name="engines")

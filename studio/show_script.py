@@ -315,6 +315,14 @@ class SafetySpec(_Strict):
     classifier: str | None = Field(None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
+class ExplainSpec(_Strict):
+    """Attention heatmaps (studio/explain_desk.py); generation paths come with ``sampling.logprobs``."""
+
+    aggregate: str = Field("mean", pattern=r"^(mean|max|layer:\d{1,3})$")  # over heads and layers
+    auto_winner: bool = False  # a heatmap for each speed question's winner (fastest correct answer)
+    max_answer_tokens: int = Field(256, ge=8, le=2048)  # longer answers are cut (memory stays bounded)
+
+
 class ShowInfo(_Strict):
     id: str = Field(pattern=_ID)
     title: str = Field(min_length=1)
@@ -330,6 +338,7 @@ class ShowScript(_Strict):
     leaderboard: LeaderboardSpec = Field(default_factory=LeaderboardSpec)
     audience: AudienceSpec = Field(default_factory=AudienceSpec)
     safety: SafetySpec = Field(default_factory=SafetySpec)
+    explain: ExplainSpec = Field(default_factory=ExplainSpec)
     path: Path | None = Field(None, exclude=True)
 
     @model_validator(mode="after")

@@ -24,6 +24,7 @@ class AnswerState:
     extracted: str | None = None
     metrics: dict[str, Any] | None = None
     dumped: bool = False  # withdrawn from air by the director: its text never shows again
+    path: list[dict[str, Any]] = field(default_factory=list)  # generation path (PathStep), as aired
 
 
 @dataclass
@@ -68,6 +69,7 @@ class ShowState:
     subtitles: dict[str, Any] | None = None
     subtitle_lags: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # contestant -> finished lines (radar)
     image_poem: dict[str, Any] | None = None  # the picture on air (image.shown) and its poems' form checks
+    attention: dict[str, dict[str, Any]] = field(default_factory=dict)  # "question:contestant" -> latest heatmap news
     last_seq: int = 0
     first_token_ts: float | None = None  # when the first token went on air (cold-start figure)
 
@@ -113,6 +115,11 @@ class ShowState:
                     if answer.status == "streaming" and not answer.dumped:
                         answer.text += data.text
                         answer.tokens = data.index
+            case ev.AnswerPath():
+                if self._on_screen(data.question_id):
+                    answer = self.answers.setdefault(data.contestant, AnswerState())
+                    if answer.status == "streaming" and not answer.dumped:
+                        answer.path.extend(step.model_dump() for step in data.steps)
             case ev.AnswerFinished():
                 answer = self.answers.setdefault(data.contestant, AnswerState()) if self._on_screen(data.question_id) else None
                 if answer is not None:
@@ -218,6 +225,8 @@ class ShowState:
                     self.subtitles["summary"] = data.model_dump()
             case ev.ImageShown():
                 self.image_poem = {**data.model_dump(), "forms": {}, "poems": {}}
+            case ev.Attention():
+                self.attention[f"{data.question_id}:{data.contestant}"] = data.model_dump()
             case ev.PoemForm():
                 if self.image_poem is not None and self.image_poem["question_id"] == data.question_id:
                     self.image_poem["forms"][data.contestant] = data.model_dump()
@@ -226,9 +235,10 @@ class ShowState:
                     tr = line["translations"].get(data.contestant) if line["question_id"] == data.question_id else None
                     if tr is not None:
                         tr["text"], tr["dumped"] = "", True
+                self.attention.pop(f"{data.question_id}:{data.contestant}", None)
                 answer = self.answers.get(data.contestant)
                 if answer is not None and (not self.question or self.question["question_id"] == data.question_id):
-                    answer.text, answer.dumped = "", True
+                    answer.text, answer.dumped, answer.path = "", True, []
             case ev.SafetyHit():
                 if data.state == "held":
                     self.held[f"{data.question_id}:{data.contestant}"] = data.model_dump()
@@ -275,6 +285,7 @@ class ShowState:
             "subtitles": self.subtitles,
             "subtitle_lags": self.subtitle_lags,
             "image_poem": self.image_poem,
+            "attention": self.attention,
         }
 
     @classmethod
@@ -307,4 +318,5 @@ class ShowState:
             subtitles=data.get("subtitles"),
             subtitle_lags=data.get("subtitle_lags", {}),
             image_poem=data.get("image_poem"),
+            attention=data.get("attention", {}),
         )

@@ -15,18 +15,25 @@ def joined(chunks: list[Chunk]) -> str:
 
 
 def check_top_logprobs(chunks: list[Chunk], k: int) -> None:
-    """One dict of at most k alternatives per token, log-probabilities, and under greedy sampling
-    the emitted token is the likeliest alternative."""
+    """One dict of at most k alternatives per token, log-probabilities, the emitted token of each
+    position, and under greedy sampling the emitted token is the likeliest alternative."""
     with_tokens = [chunk for chunk in chunks if chunk.top_logprobs is not None]
     assert with_tokens
-    for chunk in with_tokens:
+    for n, chunk in enumerate(with_tokens):
         assert len(chunk.top_logprobs) == chunk.token_count
         for alternatives in chunk.top_logprobs:
             assert 1 <= len(alternatives) <= k
             assert all(value <= 0.0 for value in alternatives.values())
-        if chunk.token_count == 1 and chunk.text:
-            best = max(chunk.top_logprobs[0], key=chunk.top_logprobs[0].get)
-            assert best == chunk.text
+        # the emitted tokens, one per token, spell the chunk's text (but the end-of-turn token, a
+        # special token the text leaves out)
+        assert chunk.sampled is not None and len(chunk.sampled) == chunk.token_count
+        if n < len(with_tokens) - 1:
+            assert "".join(text for text, _ in chunk.sampled) == chunk.text
+        for (text, logprob), alternatives in zip(chunk.sampled, chunk.top_logprobs):
+            assert logprob <= 0.0
+            # greedy: the emitted token is the likeliest alternative, with the same logprob
+            best = max(alternatives, key=alternatives.get)
+            assert best == text and abs(alternatives[best] - logprob) < 1e-4
 
 
 def write_lora_adapter(folder: Path, *, rank: int = 8, scale: float = 0.1, seed: int = 1) -> Path:

@@ -17,7 +17,11 @@ from studio.show_state import ShowState
 from .studio_harness import CHROMIUM_ARGS
 
 CLIENT_JS = Path(__file__).resolve().parent.parent / "overlays" / "gavel-client.js"
-KEYS = ("answers", "polls", "current_poll", "judged", "leaderboard", "held", "debate", "subtitles", "subtitle_lags", "image_poem")
+KEYS = ("answers", "polls", "current_poll", "judged", "leaderboard", "held", "debate", "subtitles", "subtitle_lags", "image_poem", "attention")
+
+
+def step(index: int, text: str) -> ev.PathStep:
+    return ev.PathStep(index=index, text=text, logprob=-0.1, alternatives=[ev.PathAlternative(text=text, logprob=-0.1), ev.PathAlternative(text="x", logprob=-2.5)], margin=0.82)
 
 
 def _events() -> list[ev.Event]:
@@ -42,11 +46,18 @@ def _events() -> list[ev.Event]:
         ev.QuestionAsked(data=ev.QuestionAskedData(stage=0, number=1, of=2, question_id="d-r1", text="M", kind="debate", time_limit_s=30, deadline_ts=now + 30)),
         ev.DebateTurn(data=ev.DebateTurnData(debate_id="d", round=1, side="pro", contestant="ada", kind="opening", question_id="d-r1", transcript_turns=0)),
         ev.AnswerToken(data=ev.AnswerTokenData(question_id="d-r1", contestant="ada", index=1, text="Robots ")),
+        ev.AnswerPath(data=ev.AnswerPathData(question_id="d-r1", contestant="ada", steps=[step(1, "Robots ")])),
+        ev.AnswerPath(data=ev.AnswerPathData(question_id="d-r1", contestant="bao", steps=[step(1, "No"), step(2, "<b>")])),
+        ev.AnswerPath(data=ev.AnswerPathData(question_id="old-q", contestant="bao", steps=[step(1, "stale")])),  # not on screen: ignored
+        ev.Attention(data=ev.AttentionData(question_id="d-r1", contestant="ada", status="ready", key="a" * 24, answer_tokens=3)),
+        ev.Attention(data=ev.AttentionData(question_id="d-r1", contestant="bao", status="computing", key="b" * 24)),
+        ev.Attention(data=ev.AttentionData(question_id="d-r1", contestant="bao", status="failed", key="b" * 24, reason="no weights")),
         ev.SafetyHit(data=ev.SafetyHitData(question_id="d-r1", contestant="ada", rule="r", action="hold", kind="phrase", text="x", state="held")),
         ev.SafetyHit(data=ev.SafetyHitData(question_id="d-r1", contestant="bao", rule="r", action="hold", kind="phrase", text="y", state="held")),
         ev.SafetyResolved(data=ev.SafetyResolvedData(question_id="d-r1", contestant="bao", decision="approved")),
         ev.AnswerDumped(data=ev.AnswerDumpedData(question_id="d-r1", contestant="ada", reason="dumped by the director")),
         ev.AnswerToken(data=ev.AnswerTokenData(question_id="d-r1", contestant="ada", index=2, text="never ")),  # never shows
+        ev.AnswerPath(data=ev.AnswerPathData(question_id="d-r1", contestant="ada", steps=[step(2, "never ")])),  # nor its path
         ev.DebateResult(data=ev.DebateResultData(stage=0, debate_id="d", motion="M", sides={"pro": "ada", "con": "bao"}, judges={"ada": 7.0, "bao": None},
                                                  audience={"ada": 3, "bao": 1}, weights={"judges": 0.0, "audience": 0.5}, score={"ada": 0.75, "bao": 0.25}, winner="ada", dimension="logic")),
         ev.SubtitleStarted(data=ev.SubtitleStartedData(stage=1, title="Subs", source_lang="fr", target_lang="en", contestants=["ada", "bao"], lines_total=2, operator=False, started_ts=now)),
@@ -104,3 +115,5 @@ def test_both_reducers_agree_on_every_event_of_the_later_stages(page):
     assert python.image_poem["poems"] == {"bao": "Waves <i>rhyme</i>"}
     assert [x["status"] for x in python.subtitle_lags["bao"]] == ["timeout"]
     assert list(python.image_poem["forms"]) == ["ada"]
+    assert python.answers["ada"].path == [] and [st["text"] for st in python.answers["bao"].path] == ["No", "<b>"]
+    assert python.attention == {"d-r1:bao": {**python.attention["d-r1:bao"], "status": "failed"}}  # ada's went with the dump

@@ -114,6 +114,13 @@ class SafetyDesk:
     def check(self, text: str) -> Verdict:
         return check_input(text, self.rules, self.classifier)
 
+    def would_filter(self, context: str, alternative: str) -> bool:
+        """Would ``alternative``, said right after ``context`` (aired text), fire a rule? For the
+        generation path's alternatives, which never aired. Rules only: a classifier judges whole
+        sentences, and one token is not one."""
+        hits = check_input(context + alternative, self.rules).hits
+        return any(hit.raw_span[1] > len(context) for hit in hits)
+
     async def refuse_input(self, stage: int | None, source: str, verdict: Verdict) -> None:
         await self.publish(
             ev.InputRefused(

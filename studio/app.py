@@ -158,7 +158,7 @@ async def attention(request: Request) -> JSONResponse:
         at = int(request.query_params.get("at", "0"))
     except ValueError:
         return _error(400, "at: must be an integer (the answer token to focus)")
-    figure = attention_figure(AttentionMap.load(path), at, studio.controller.explain.names.get(key, ""))
+    figure = attention_figure(AttentionMap.load(path), at)
     return JSONResponse(json.loads(json.dumps(figure, cls=plotly.utils.PlotlyJSONEncoder)), headers=OPEN_TO_PAGES)
 
 

@@ -44,7 +44,7 @@ def window(amap: AttentionMap, selected: int) -> tuple[list[int], list[int]]:
     return rows, question + answer_cols
 
 
-def attention_figure(amap: AttentionMap, selected: int = 0, contestant: str = "") -> dict[str, Any]:
+def attention_figure(amap: AttentionMap, selected: int = 0) -> dict[str, Any]:
     selected = max(0, min(selected, amap.answer_tokens - 1))
     rows, cols = window(amap, selected)
     z = amap.matrix[rows][:, cols]
@@ -57,7 +57,7 @@ def attention_figure(amap: AttentionMap, selected: int = 0, contestant: str = ""
     figure = make_subplots(rows=2, cols=1, row_heights=[0.68, 0.32], vertical_spacing=0.16)
     figure.add_trace(
         go.Heatmap(
-            z=z, x=list(range(len(cols))), y=list(range(len(rows))), colorscale="Inferno", zmin=0,
+            z=z.round(5).tolist(), x=list(range(len(cols))), y=list(range(len(rows))), colorscale="Inferno", zmin=0,
             zmax=float(max(z.max(), 1e-6)), colorbar=dict(title=dict(text="share"), len=0.62, y=0.68), hoverongaps=False,
         ),
         row=1, col=1,
@@ -74,11 +74,14 @@ def attention_figure(amap: AttentionMap, selected: int = 0, contestant: str = ""
     word = _label(amap.tokens[focus])
     figure.update_layout(
         paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(10,14,30,0.55)", font=FONT, showlegend=False,
-        margin=dict(l=150, r=40, t=70, b=110),
-        title=dict(text=f"{html.escape(contestant)} · attention ({html.escape(amap.aggregate)}) — question | answer", x=0.01),
-        annotations=[dict(
-            text=f"which question words did “{word}” look at", xref="paper", yref="paper", x=0, y=0.33,
-            showarrow=False, font=dict(size=20, color="#ffd24a"), xanchor="left",
-        )],
+        margin=dict(l=150, r=40, t=24, b=110),
+        annotations=[
+            dict(text="question", xref="x", yref="paper", x=-0.5, y=1.0, xanchor="left", yanchor="bottom", showarrow=False,
+                 font=dict(size=18, color="#39c0ff")),
+            dict(text="answer", xref="x", yref="paper", x=question_edge, y=1.0, xanchor="left", yanchor="bottom", showarrow=False,
+                 font=dict(size=18, color="#39c0ff")),
+            dict(text=f"which question words did “{word}” look at", xref="paper", yref="paper", x=0, y=0.262,
+                 showarrow=False, font=dict(size=20, color="#ffd24a"), xanchor="left", yanchor="bottom"),
+        ],
     )
     return figure.to_plotly_json()

@@ -99,10 +99,7 @@ class ShowController:
         self._rerate = asyncio.Event()
         self.safety = SafetyDesk(script_rules(script), self.publish, script.safety.hold_timeout_s, script_classifier(script))
         self.delay = DelayLine(event_log, script.safety.delay_s) if script.safety.delay_s > 0 else None
-        self.explain = ExplainDesk(
-            attention_dir, pool, self.publish, {c.id: c.name for c in script.contestants},
-            script.explain.aggregate, script.explain.max_answer_tokens,
-        )
+        self.explain = ExplainDesk(attention_dir, pool, self.publish, script.explain.aggregate, script.explain.max_answer_tokens)
 
     # -- the event log ------------------------------------------------------------------------
 

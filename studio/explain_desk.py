@@ -80,15 +80,13 @@ def _worker_explain(model_path: str, max_answer_tokens: int, messages, text: str
 
 class ExplainDesk:
     def __init__(self, cache_dir: Path | None, pool: EnginePool, publish: Callable[..., Awaitable[None]],
-                 contestant_names: dict[str, str] | None = None, aggregate: str = "mean", max_answer_tokens: int = 256):
+                 aggregate: str = "mean", max_answer_tokens: int = 256):
         self.cache_dir = cache_dir
-        self.contestant_names = contestant_names or {}
         self.pool = pool
         self.publish = publish
         self.aggregate = aggregate
         self.max_answer_tokens = max_answer_tokens
         self.records: dict[tuple[str, str], AnswerRecord] = {}
-        self.names: dict[str, str] = {}  # cache key -> the contestant's name (the figure's title)
         self._working: dict[str, asyncio.Task] = {}
         self._executor: ProcessPoolExecutor | None = None
 
@@ -141,7 +139,6 @@ class ExplainDesk:
         if key in self._working:
             return True, False, "already computing"
         base = {"question_id": question_id, "contestant": contestant, "key": key, "aggregate": aggregate}
-        self.names[key] = self.contestant_names.get(contestant, contestant)
         cached = self.path_of(key)
         if cached is not None:
             amap = AttentionMap.load(cached)

@@ -87,3 +87,20 @@ def test_bad_requests_are_refused_with_the_reason(explainer, tmp_path):
     (wrong / "adapter_config.json").write_text(json.dumps({**config, "use_dora": True}))
     with pytest.raises(AttentionError, match="DoRA"):
         explainer.explain(MESSAGES, ANSWER, adapter=str(wrong))
+
+
+def test_the_figure_windows_long_answers_and_escapes_token_text():
+    from studio.attention_figure import COLUMNS, ROWS, attention_figure
+
+    tokens = ["<a href='//x'>Q</a>", " two", *[f" w{i}" for i in range(100)]]
+    size = len(tokens)
+    matrix = np.tril(np.ones((size, size), np.float32))
+    amap = AttentionMap(tokens, matrix / matrix.sum(axis=1, keepdims=True), (0, 2), 2, "mean")
+    figure = attention_figure(amap, selected=60)
+    heat, bars = figure["data"]
+    assert len(heat["z"]) == ROWS and len(heat["z"][0]) <= COLUMNS
+    rows = figure["layout"]["yaxis"]["ticktext"]
+    assert "w58" in "".join(rows) and "w60" in "".join(rows)  # the window follows the focused token
+    assert len(bars["y"]) == 2  # the question's tokens
+    labels = figure["layout"]["xaxis"]["ticktext"] + figure["layout"]["xaxis2"]["ticktext"]
+    assert all("<a" not in label for label in labels) and any("&lt;a" in label for label in labels)

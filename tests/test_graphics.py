@@ -68,6 +68,8 @@ SAMPLES = {
     ),
     "image_poem": ({"title": "Poetry corner"}, "[data-testid=ip-title]", "Poetry corner"),
     "subtitles": ({"title": "Sous-titres en direct"}, "[data-testid=sb-title]", "Sous-titres en direct"),
+    "path": ({"title": "Close calls", "contestant": "bao"}, "[data-testid=gp-title]", "Close calls"),
+    "attention": ({"title": "Where it looked"}, "[data-testid=at-title]", "Where it looked"),
 }
 # What update() changes on each page (template-call test).
 UPDATES = {
@@ -80,6 +82,8 @@ UPDATES = {
     "vote_bars": ({"question": "Best haiku?"}, "[data-testid=vb-question]", "Best haiku?"),
     "image_poem": ({"question": "Which poem wins?"}, "[data-testid=ip-question]", "Which poem wins?"),
     "subtitles": ({"title": "Subtitles"}, "[data-testid=sb-title]", "Subtitles"),
+    "path": ({"title": "Road not taken"}, "[data-testid=gp-title]", "Road not taken"),
+    "attention": ({"title": "Looking back"}, "[data-testid=at-title]", "Looking back"),
 }
 HOSTILE = ['<script>window.__pwned=1</script>', '<img src=x onerror="window.__pwned=1">']
 

@@ -148,6 +148,25 @@ def test_the_director_asks_for_a_heatmap_computed_once_then_cached(show):
     assert httpx.get(f"{show.base}/figures/attention", params={"key": first["key"]}, timeout=30).status_code == 401
 
 
+def test_the_directors_panel_asks_for_a_heatmap_and_shows_the_path(show):
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.goto(f"{show.base}/director#token={show.director_token}")
+            page.wait_for_function("() => /path \\d+ tok/.test((document.querySelector('[data-testid=path-ada]') || {}).textContent)", timeout=30_000)
+            steps = [s for e in events_of(show, "answer.path") if e["data"]["question_id"] == "q-sum" and e["data"]["contestant"] == "ada" for s in e["data"]["steps"]]
+            assert page.text_content("[data-testid=path-ada]").startswith(f"path {len(steps)} tok")
+            page.wait_for_selector("[data-testid=explain-ada]:not([disabled])")
+            page.click("[data-testid=explain-ada]")
+            page.wait_for_function("() => document.querySelector('[data-testid=attention-ada]').dataset.state === 'ready'", timeout=120_000)
+            assert page.text_content("[data-testid=attention-ada]").startswith("heatmap ready")
+        finally:
+            browser.close()
+    assert any(e["data"]["command"] == "explain" and e["data"]["by"] == "director" and e["data"]["accepted"]
+               for e in events_of(show, "director.command"))
+
+
 def test_bad_explain_requests_are_refused_with_the_reason(show):
     unknown = show.post_command("explain", {"question_id": "q-paris", "contestant": "zed"}).json()
     assert not unknown["ok"] and unknown["reason"].startswith("contestant:")

@@ -39,6 +39,9 @@ class Chunk:
     text: str
     token_count: int  # tokens in this chunk
     top_logprobs: list[dict[str, float]] | None = None  # per token: alternative -> logprob
+    # When the engine first scheduled the request (time.monotonic(), one clock for every process
+    # on a Linux machine): on the first chunk, from backends that report it (vLLM's scheduler).
+    scheduled_at: float | None = None
 
 
 @dataclass
@@ -69,3 +72,6 @@ class Engine(Protocol):
 
     async def close(self) -> None:
         """Release the model / connections. Idempotent."""
+
+    # Optional: ``hardware() -> engine_pool.hardware.Hardware`` says what the engine runs on
+    # (the fairness record); an engine without it is recorded as "unknown".

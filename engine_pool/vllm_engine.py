@@ -21,6 +21,9 @@ Notes on vLLM 0.32 (CPU build) that shape this module:
 - ``AsyncLLM.generate`` aborts its request when its generator is closed or cancelled; the abort
   here is the same call made explicitly, so a consumer that walks away early never leaves a
   request running in the shared batch.
+- When the scheduler first scheduled a request (its queue wait, for the fairness record) is on
+  ``RequestOutput.metrics`` only with stats on; a stat logger that does nothing turns them on
+  without vLLM's default loggers (the 5 s log lines, its global Prometheus registry).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Iterator
 
 from .base import Chunk, EngineError, GenerationRequest, Sampling
+from .hardware import Hardware, local_hardware
 
 os.environ.setdefault("VLLM_PLUGINS", "")
 os.environ.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
@@ -149,7 +153,11 @@ class VllmEngine:
             usage_context=UsageContext.ENGINE_CONTEXT,
             enable_log_requests=False,
             disable_log_stats=args.disable_log_stats,
+            stat_loggers=[_request_times_only()],
         )
+
+    def hardware(self) -> Hardware:
+        return local_hardware(self.tensor_parallel_size * self.pipeline_parallel_size)
 
     @property
     def tokenizer(self) -> Any:
@@ -225,6 +233,7 @@ class VllmEngine:
         outputs = engine.generate(prompt, params, vllm_id, lora_request=lora_request)
         self._active.add(vllm_id)
         finished = False
+        scheduled_at = None  # reported once, on the first chunk
         try:
             async for output in outputs:
                 finished = output.finished
@@ -238,7 +247,11 @@ class VllmEngine:
                 top_logprobs = None
                 if top_k is not None and completion.logprobs is not None:
                     top_logprobs = [_top_alternatives(position, top_k) for position in completion.logprobs]
-                yield Chunk(completion.text, count, top_logprobs)
+                chunk = Chunk(completion.text, count, top_logprobs)
+                if scheduled_at is None:
+                    stats = output.metrics
+                    scheduled_at = chunk.scheduled_at = getattr(stats, "scheduled_ts", None) or None
+                yield chunk
         except (asyncio.CancelledError, GeneratorExit, EngineError):
             raise
         except Exception as error:
@@ -284,6 +297,23 @@ class VllmEngine:
                 await engine.abort(list(self._active))
             await asyncio.sleep(0)
         engine.shutdown()
+
+
+def _request_times_only() -> Any:
+    """A stat logger factory that records nothing: with one, vLLM keeps per-request times."""
+    from vllm.v1.metrics.loggers import StatLoggerBase
+
+    class RequestTimesOnly(StatLoggerBase):
+        def __init__(self, vllm_config: Any, engine_index: int = 0) -> None:
+            pass
+
+        def record(self, scheduler_stats, iteration_stats, mm_cache_stats=None, engine_idx: int = 0) -> None:
+            pass
+
+        def log_engine_initialized(self) -> None:
+            pass
+
+    return RequestTimesOnly
 
 
 def _describe(error: BaseException) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 import sys
 import time
@@ -13,6 +12,7 @@ from typing import Optional
 
 import typer
 
+from .logs import LogFormat, attach_studio, setup_logging
 from .yaml_source import SourceError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -23,16 +23,6 @@ models_app = typer.Typer(help="Model files the engines serve.", no_args_is_help=
 app.add_typer(models_app, name="models")
 tokens_app = typer.Typer(help="Role tokens (director, graphics, judges, device-token key).", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
-
-
-def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-    )
-    for noisy in ("httpx", "uvicorn.access"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _load_script_or_exit(path: Path):
@@ -152,13 +142,15 @@ def serve(
     data_dir: Optional[Path] = typer.Option(None, help="Event log, Redis and secrets (default data/<show id>)."),
     autopilot: bool = typer.Option(False, help="Run the rundown without a director."),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
+    log_format: LogFormat = typer.Option(LogFormat.text, "--log-format", help="text, or json: one object per line on stderr."),
 ) -> None:
     """Run the studio for a director to drive. Restarting it resumes the show from its event log."""
     from .runtime import Studio
 
-    _setup_logging(verbose)
+    formatter = setup_logging(verbose, log_format)
     loaded = _load_script_or_exit(script)
     studio = Studio(loaded, data_dir or Path("data") / loaded.show.id, autopilot=autopilot)
+    attach_studio(formatter, studio)
     asyncio.run(_serve(studio, host, port, until_finished=False))
 
 
@@ -171,15 +163,17 @@ def demo(
     data_dir: Optional[Path] = typer.Option(None, help="Default: a fresh folder under data/."),
     script: Path = typer.Option(DEMO_SCRIPT, help="The demo rundown."),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
+    log_format: LogFormat = typer.Option(LogFormat.text, "--log-format", help="text, or json: one object per line on stderr."),
 ) -> None:
     """Run the demo show on the embedded defaults (Redis, SmolLM2 on vLLM CPU) with no director."""
     from .runtime import Studio
     from .summary import show_summary
 
-    _setup_logging(verbose)
+    formatter = setup_logging(verbose, log_format)
     loaded = _load_script_or_exit(script)
     data_dir = data_dir or Path("data") / f"demo-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     studio = Studio(loaded, data_dir, autopilot=True)
+    attach_studio(formatter, studio)
     started = time.time()
     asyncio.run(_serve(studio, host, port, until_finished=headless))
     state = studio.controller.state

@@ -36,6 +36,7 @@
   // returns them); tests/test_events.py checks the two agree.
   const EVENT_TYPES = Object.freeze([
     "answer.dumped",
+    "answer.fairness",
     "answer.finished",
     "answer.graded",
     "answer.started",
@@ -108,7 +109,7 @@
   }
 
   function newAnswer() {
-    return { text: "", status: "streaming", reason: "", tokens: 0, correct: null, extracted: null, metrics: null, dumped: false };
+    return { text: "", status: "streaming", reason: "", tokens: 0, correct: null, extracted: null, metrics: null, dumped: false, fairness: null };
   }
 
   function newPoll(d) {
@@ -265,6 +266,12 @@
           if (typeof d.text === "string") a.text += d.text;
           if (typeof d.index === "number") a.tokens = d.index;
         }
+        return state;
+      }
+
+      case "answer.fairness": {
+        const a = answerEntry(state, d, true);
+        if (a) a.fairness = d;
         return state;
       }
 

@@ -1,7 +1,7 @@
 """What an engine runs on, for the fairness record: device kind, its name, how many are used.
 
-A local engine (vLLM in this process's children) runs on this machine: the GPU torch sees, or the
-CPU named in ``/proc/cpuinfo``. A remote engine's hardware is not visible from here; it is
+A local engine (vLLM in this process's children) runs on this machine: on its accelerators as
+vLLM's platform names them (engine_pool/vllm_engine.py), or on the CPU named in ``/proc/cpuinfo``. A remote engine's hardware is not visible from here; it is
 recorded as ``remote`` with the server's address, so the record says what is not known.
 """
 
@@ -21,15 +21,9 @@ class Hardware:
 
 
 @functools.cache
-def _local_device() -> tuple[str, str, int]:
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            return "cuda", torch.cuda.get_device_name(0), torch.cuda.device_count()
-    except ImportError:  # the studio runs without torch when every engine is remote
-        pass
-    return "cpu", _cpu_name(), os.cpu_count() or 1
+def cpu_hardware() -> Hardware:
+    """This machine's CPU, all its cores."""
+    return Hardware("cpu", _cpu_name(), os.cpu_count() or 1)
 
 
 def _cpu_name() -> str:
@@ -41,9 +35,3 @@ def _cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine() or "unknown cpu"
-
-
-def local_hardware(devices_used: int = 1) -> Hardware:
-    """This machine, as an engine using ``devices_used`` GPUs (all cores when on the CPU)."""
-    device, name, available = _local_device()
-    return Hardware(device, name, min(devices_used, available) if device == "cuda" else available)

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Iterator
 
 from .base import Chunk, EngineError, GenerationRequest, Sampling
-from .hardware import Hardware, local_hardware
+from .hardware import Hardware, cpu_hardware
 
 os.environ.setdefault("VLLM_PLUGINS", "")
 os.environ.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
@@ -91,6 +91,7 @@ class VllmEngine:
         self._start_lock = asyncio.Lock()
         self._closed = False
         self._active: set[str] = set()  # vLLM request ids of the streams now running
+        self._hardware: Hardware | None = None
 
     def __repr__(self) -> str:
         return f"VllmEngine(name={self.name!r}, model_path={str(self.model_path)!r})"
@@ -157,7 +158,17 @@ class VllmEngine:
         )
 
     def hardware(self) -> Hardware:
-        return local_hardware(self.tensor_parallel_size * self.pipeline_parallel_size)
+        """What this engine runs on, as vLLM's platform says (NVML on CUDA: no CUDA context is made
+        in this process, which would break the workers vLLM forks)."""
+        if self._hardware is None:
+            from vllm.platforms import current_platform
+
+            if current_platform.is_cpu():
+                self._hardware = cpu_hardware()
+            else:
+                used = min(self.tensor_parallel_size * self.pipeline_parallel_size, current_platform.device_count())
+                self._hardware = Hardware(current_platform.device_type, current_platform.get_device_name(0), used)
+        return self._hardware
 
     @property
     def tokenizer(self) -> Any:

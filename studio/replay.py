@@ -138,7 +138,9 @@ def create_replay_app(room: ReplayRoom):
     """The graphics' side of the studio's app (feeds, overlays, plotly, the radar figure), over a replay."""
     from contextlib import asynccontextmanager
 
-    from .app import healthz, index, overlay_version as version_route, plotly_js, radar
+    from starlette.exceptions import HTTPException
+
+    from .app import _http_error, healthz, index, overlay_version as version_route, plotly_js, radar
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
@@ -158,6 +160,7 @@ def create_replay_app(room: ReplayRoom):
             Mount("/overlays", StaticFiles(directory=OVERLAYS_DIR), name="overlays"),
         ],
         lifespan=lifespan,
+        exception_handlers={HTTPException: _http_error},
     )
     app.state.studio = room
 

@@ -9,12 +9,16 @@ leaderboard, the fairness records. Then the studio is stopped and, as real proce
 - ``gavel replay DATA_DIR --speed 2`` re-emits every channel's events into a fresh show id — the
   same seqs, types and data (wall-clock fields moved with the clock) — at the original relative
   timing divided by the speed, within a tolerance, measured at a WebSocket client.
+- The duel graphic in real Chromium, following the replay, ends with the state the original
+  program channel folds to (answers, grades, scoreboard, leaderboard, graphics), and the replay
+  server takes no commands.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import signal
 import subprocess
 import sys
 import threading
@@ -24,6 +28,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+from playwright.sync_api import sync_playwright
 from websockets.sync.client import connect
 
 from studio.events import frame_events
@@ -31,9 +36,10 @@ from studio.replay import WALL_CLOCK_FIELDS
 from studio.runtime import Studio
 from studio.show_log import read_show
 from studio.show_script import load_script
+from studio.show_state import ShowState
 
 from .conftest import free_port, run
-from .studio_harness import LiveStudio, subprocess_env
+from .studio_harness import ARTIFACTS, CHROMIUM_ARGS, LiveStudio, subprocess_env
 
 REPO = Path(__file__).resolve().parent.parent
 GAVEL = [sys.executable, "-m", "studio.cli"]
@@ -159,14 +165,9 @@ def _follow(url: str, expected: int, into: list, stop_at: float) -> None:
             into.extend((event, received) for event in frame_events(frame))
 
 
-def test_replay_re_emits_every_channel_at_its_pace(played, tmp_path):
-    original = run(read_show(str(played)))
-    assert original.show_id == "tape-show"
-    port = free_port()
-    replay_dir = tmp_path / "replay"
+def _start_replay(played: Path, replay_dir: Path, port: int, *options: str) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [*GAVEL, "replay", str(played), "--speed", str(SPEED), "--port", str(port), "--data-dir", str(replay_dir), "--as", "tape-again",
-         "--lead-in", "4", "--exit-when-done"],
+        [*GAVEL, "replay", str(played), "--port", str(port), "--data-dir", str(replay_dir), *options],
         cwd=REPO, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     deadline = time.monotonic() + 60
@@ -174,6 +175,15 @@ def test_replay_re_emits_every_channel_at_its_pace(played, tmp_path):
         assert proc.poll() is None, proc.stderr.read()
         assert time.monotonic() < deadline, "no replay server"
         time.sleep(0.1)
+    return proc
+
+
+def test_replay_re_emits_every_channel_at_its_pace(played, tmp_path):
+    original = run(read_show(str(played)))
+    assert original.show_id == "tape-show"
+    port = free_port()
+    replay_dir = tmp_path / "replay"
+    proc = _start_replay(played, replay_dir, port, "--speed", str(SPEED), "--as", "tape-again", "--lead-in", "4", "--exit-when-done")
     tokens = json.loads((replay_dir / "secrets.json").read_text())
     assert httpx.get(f"http://127.0.0.1:{port}/overlays/program.html").status_code == 200  # the graphics are served
     got: dict[str, list] = {"program": [], "director": []}
@@ -209,3 +219,45 @@ def test_replay_re_emits_every_channel_at_its_pace(played, tmp_path):
         assert span > 1.0, "too short a show to time"
         late = [abs((at - anchor_at) - (event["ts"] - anchor["ts"])) for event, at in received]
         assert max(late) < 0.25, f"{channel}: worst timing error {max(late):.3f} s over {span:.1f} s"
+
+
+def test_the_duel_graphic_renders_the_replay_as_it_rendered_the_show(played, tmp_path):
+    original = ShowState()
+    for item in run(read_show(str(played))).channels["program"]:
+        original.apply(item.parse())
+    expected = original.to_dict()
+    port = free_port()
+    proc = _start_replay(played, tmp_path / "replay", port, "--speed", "8", "--lead-in", "3")
+    try:
+        tokens = json.loads((tmp_path / "replay" / "secrets.json").read_text())
+        ARTIFACTS.mkdir(exist_ok=True)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1920, "height": 1080})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(f"http://127.0.0.1:{port}/overlays/program.html?token={tokens['graphics']}")
+            page.wait_for_function("() => window.__gavel && window.__gavel.connected", timeout=30_000)
+            page.wait_for_function(
+                f"() => __gavel.client.state.leaderboard && __gavel.client.state.leaderboard.through_seq === {expected['leaderboard']['through_seq']}",
+                timeout=60_000,
+            )
+            shown = page.evaluate("() => JSON.parse(JSON.stringify(__gavel.client.state))")
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(ARTIFACTS / "replay-duel.png"), omit_background=True)
+            browser.close()
+        assert not errors, errors
+        for key in ("answers", "scoreboard", "leaderboard", "graphics", "polls", "judged"):
+            assert shown[key] == expected[key], key
+        assert shown["show"]["status"] == "completed" and shown["answers"]["ada"]["text"] == "2 plus 2 is 4."
+        # Watch-only: the director's command API is not there, and a command on the director feed changes nothing.
+        refused = httpx.post(f"http://127.0.0.1:{port}/api/command", json={"command": "start"})
+        assert refused.status_code == 404 and refused.json() == {"error": "Not Found"}
+        with connect(f"ws://127.0.0.1:{port}/ws/director?token={tokens['director']}") as ws:
+            ws.send(json.dumps({"command": "abort", "command_id": "replay-abort-1"}))
+            ws.recv(timeout=10)  # the log replays; nothing is appended
+        assert len(run(read_show(str(tmp_path / "replay"))).director) == len(run(read_show(str(played))).director)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in stderr, stderr  # Ctrl-C, as uvicorn re-raises it after a clean stop

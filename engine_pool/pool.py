@@ -44,6 +44,7 @@ class Route:
 
 
 QueueWaitSource = Literal["scheduler", "first_token", "none"]
+CLOCK_SLACK_S = 0.005
 UNKNOWN_HARDWARE = Hardware("unknown", "unknown", 0)
 
 
@@ -194,8 +195,11 @@ class EnginePool:
         finally:
             load_max = in_flight.leave(number)
         metrics = recorder.finish()
-        if scheduled_at is not None:
-            wait, source = max(0.0, scheduled_at - submitted), "scheduler"
+        scheduled_after = None if scheduled_at is None else scheduled_at - submitted
+        # Scheduled before it was sent, or after its first token: the engine's clock is not this
+        # machine's (an engine core on another node), so its time says nothing here.
+        if scheduled_after is not None and metrics.ttft is not None and -CLOCK_SLACK_S <= scheduled_after <= metrics.ttft + CLOCK_SLACK_S:
+            wait, source = max(0.0, scheduled_after), "scheduler"
         elif metrics.ttft is not None:
             wait, source = metrics.ttft, "first_token"
         else:

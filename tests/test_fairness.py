@@ -13,17 +13,21 @@ The vLLM path (the scheduler's own queue wait) is checked in tests/test_vllm_eng
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import pytest
 import yaml
 from playwright.sync_api import sync_playwright
 
-from engine_pool.base import Sampling
+from engine_pool.base import Chunk, GenerationRequest, Sampling
 from engine_pool.hardware import Hardware
-from engine_pool.pool import AnswerConditions
+from engine_pool.pool import AnswerConditions, EnginePool, Route
 from stages.fairness import fairness_events, flags_for
 from studio.runtime import Studio
 from studio.show_script import load_script
 
+from .conftest import run
 from .studio_harness import ARTIFACTS, CHROMIUM_ARGS, LiveStudio
 
 CPU = Hardware("cpu", "Test CPU", 2)
@@ -66,6 +70,35 @@ def test_the_events_carry_the_whole_record():
     assert bao.data.flagged and bao.data.flags and bao.data.queue_wait_s == 0.8 and bao.data.queue_wait_source == "scheduler"
     assert bao.data.hardware.model_dump() == {"device": "cpu", "name": "Test CPU", "count": 2}
     assert bao.data.sampling.seed == 7 and bao.data.sampling.max_tokens == 64
+
+
+class OtherClockEngine:
+    """An engine core on another node (vLLM over Ray: not runnable on this one machine) reports its
+    scheduling time on its own monotonic clock, here 100 s off this machine's."""
+
+    name = "far"
+
+    async def start(self) -> None:
+        pass
+
+    async def stream(self, request: GenerationRequest):
+        await asyncio.sleep(0.05)
+        yield Chunk("Paris", 1, scheduled_at=time.monotonic() + 100)
+        yield Chunk(".", 1)
+
+    async def healthy(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        pass
+
+
+def test_a_scheduling_time_on_another_clock_is_not_taken_for_a_queue_wait():
+    pool = EnginePool({"far": OtherClockEngine()}, {"ada": Route("far")})
+    answer = run(pool.answer("ada", [{"role": "user", "content": "?"}], Sampling(), time_limit_s=5))
+    assert answer.status == "done" and answer.text == "Paris."
+    assert answer.conditions.queue_wait_source == "first_token" and answer.conditions.queue_wait_s == answer.metrics.ttft
+    assert answer.conditions.hardware == Hardware("unknown", "unknown", 0)  # it does not say
 
 
 SHOW = """

@@ -42,6 +42,9 @@ class Chunk:
     # per token: (its text, its logprob) — what was emitted, which under sampling may rank below
     # every alternative; given with top_logprobs
     sampled: list[tuple[str, float]] | None = None
+    # When the engine first scheduled the request (time.monotonic(), one clock for every process
+    # on a Linux machine): on the first chunk, from backends that report it (vLLM's scheduler).
+    scheduled_at: float | None = None
 
 
 @dataclass
@@ -72,3 +75,6 @@ class Engine(Protocol):
 
     async def close(self) -> None:
         """Release the model / connections. Idempotent."""
+
+    # Optional: ``hardware() -> engine_pool.hardware.Hardware`` says what the engine runs on
+    # (the fairness record); an engine without it is recorded as "unknown".

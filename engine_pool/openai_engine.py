@@ -24,6 +24,7 @@ from typing import Any, AsyncIterator
 import httpx
 
 from .base import Chunk, EngineError, GenerationRequest
+from .hardware import Hardware
 
 
 class OpenAIEngine:
@@ -149,6 +150,10 @@ class OpenAIEngine:
             raise
         except httpx.HTTPError as error:
             raise EngineError(f"engine {self.name!r}: POST {url} failed: {_describe(error)}") from error
+
+    def hardware(self) -> Hardware:
+        """Not visible from here: the server's address stands in for its hardware."""
+        return Hardware("remote", self.base_url, 0)
 
     async def healthy(self) -> bool:
         try:

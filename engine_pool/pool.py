@@ -2,18 +2,22 @@
 
 ``EnginePool.answer`` is where the show's rules for a single answer live: the time limit, the
 metrics, cancellation, and turning any engine failure into a DNF for that contestant alone, so
-the show goes on.
+the show goes on. It also records the conditions the answer was made under (``AnswerConditions``:
+engine, hardware, sampling, adapter, queue wait, concurrent load), for the fairness audit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Literal
 
 from .base import Adapter, Chunk, Engine, EngineError, GenerationRequest, Sampling
+from .hardware import Hardware
 from .metrics import MetricsRecorder, RequestMetrics
 
 log = logging.getLogger("gavel.engine_pool")
@@ -39,12 +43,56 @@ class Route:
     system_prompt: str | None = None
 
 
+QueueWaitSource = Literal["scheduler", "first_token", "none"]
+CLOCK_SLACK_S = 0.005
+UNKNOWN_HARDWARE = Hardware("unknown", "unknown", 0)
+
+
+@dataclass
+class AnswerConditions:
+    """What one answer was made under, as far as this process can measure it.
+
+    queue_wait_s: from the pool submitting the request to the engine first scheduling it. Source
+    "scheduler": the engine reported when it scheduled it (vLLM); "first_token": the backend does
+    not say (remote servers), so the wait is bounded by the TTFT, which is given instead (it
+    includes the prefill); "none": no token came. load_at_start / load_max: other answers running
+    on the same engine from this process when it was submitted, and the most at any moment during.
+    """
+
+    engine: str
+    hardware: Hardware
+    sampling: Sampling
+    adapter: str | None
+    queue_wait_s: float | None
+    queue_wait_source: QueueWaitSource
+    load_at_start: int
+    load_max: int
+
+
 @dataclass
 class Answer:
     text: str
     status: AnswerStatus
     reason: str
     metrics: RequestMetrics
+    conditions: AnswerConditions
+
+
+class _InFlight:
+    """The answers running on one engine, each with the most others it has run beside."""
+
+    def __init__(self) -> None:
+        self.peaks: dict[int, int] = {}
+
+    def enter(self, key: int) -> int:
+        others = len(self.peaks)
+        for running in self.peaks:
+            self.peaks[running] = max(self.peaks[running], others)
+        self.peaks[key] = others
+        return others
+
+    def leave(self, key: int) -> int:
+        return self.peaks.pop(key)
 
 
 class EnginePool:
@@ -56,6 +104,17 @@ class EnginePool:
         self.routes = routes
         self.ready = asyncio.Event()
         self.start_errors: dict[str, str] = {}
+        # Called with (engine name, answer) as each answer ends: the studio's /metrics.
+        self.listeners: list[Callable[[str, Answer], None]] = []
+        self._in_flight = {name: _InFlight() for name in engines}
+        self._request_numbers = itertools.count()
+
+    def in_flight(self, engine: str) -> int:
+        return len(self._in_flight[engine].peaks)
+
+    def hardware(self, engine: str) -> Hardware:
+        describe = getattr(self.engines[engine], "hardware", None)
+        return describe() if describe is not None else UNKNOWN_HARDWARE
 
     async def start(self) -> None:
         """Start every engine; one that fails is recorded, its contestants will DNF."""
@@ -103,6 +162,9 @@ class EnginePool:
         status: AnswerStatus = "done"
         reason = ""
         engine = self.engines[route.engine]
+        in_flight, number = self._in_flight[route.engine], next(self._request_numbers)
+        submitted, scheduled_at = time.monotonic(), None
+        load_at_start = in_flight.enter(number)
         try:
             if route.engine in self.start_errors:
                 raise EngineError(f"engine {route.engine} did not start: {self.start_errors[route.engine]}")
@@ -110,6 +172,8 @@ class EnginePool:
                 stream = engine.stream(request)
                 try:
                     async for chunk in stream:
+                        if scheduled_at is None:
+                            scheduled_at = chunk.scheduled_at
                         recorder.on_chunk(chunk.token_count)
                         parts.append(chunk.text)
                         if on_chunk is not None:
@@ -128,4 +192,24 @@ class EnginePool:
         except Exception as exc:  # any backend bug ends this answer, not the show
             status, reason = "dnf", f"engine failure: {type(exc).__name__}: {exc}"
             log.exception("%s DNF", contestant)
-        return Answer("".join(parts), status, reason, recorder.finish())
+        finally:
+            load_max = in_flight.leave(number)
+        metrics = recorder.finish()
+        scheduled_after = None if scheduled_at is None else scheduled_at - submitted
+        # Scheduled before it was sent, or after its first token: the engine's clock is not this
+        # machine's (an engine core on another node), so its time says nothing here.
+        if scheduled_after is not None and metrics.ttft is not None and -CLOCK_SLACK_S <= scheduled_after <= metrics.ttft + CLOCK_SLACK_S:
+            wait, source = max(0.0, scheduled_after), "scheduler"
+        elif metrics.ttft is not None:
+            wait, source = metrics.ttft, "first_token"
+        else:
+            wait, source = None, "none"
+        conditions = AnswerConditions(
+            engine=route.engine, hardware=self.hardware(route.engine), sampling=sampling,
+            adapter=route.adapter.name if route.adapter else None, queue_wait_s=wait, queue_wait_source=source,
+            load_at_start=load_at_start, load_max=load_max,
+        )
+        answer = Answer("".join(parts), status, reason, metrics, conditions)
+        for listener in self.listeners:
+            listener(route.engine, answer)
+        return answer

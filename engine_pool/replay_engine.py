@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import AsyncIterator
 
 from .base import Chunk, EngineError, GenerationRequest
+from .hardware import Hardware
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,9 @@ class ReplayEngine:
 
     async def healthy(self) -> bool:
         return self._started
+
+    def hardware(self) -> Hardware:
+        return Hardware("none", "replay (recorded tokens, no model)", 0)
 
     async def close(self) -> None:
         self._started = False

@@ -21,6 +21,9 @@ Notes on vLLM 0.32 (CPU build) that shape this module:
 - ``AsyncLLM.generate`` aborts its request when its generator is closed or cancelled; the abort
   here is the same call made explicitly, so a consumer that walks away early never leaves a
   request running in the shared batch.
+- When the scheduler first scheduled a request (its queue wait, for the fairness record) is on
+  ``RequestOutput.metrics`` only with stats on; a stat logger that does nothing turns them on
+  without vLLM's default loggers (the 5 s log lines, its global Prometheus registry).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Iterator
 
 from .base import Chunk, EngineError, GenerationRequest, Sampling
+from .hardware import Hardware, cpu_hardware
 
 os.environ.setdefault("VLLM_PLUGINS", "")
 os.environ.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
@@ -87,6 +91,7 @@ class VllmEngine:
         self._start_lock = asyncio.Lock()
         self._closed = False
         self._active: set[str] = set()  # vLLM request ids of the streams now running
+        self._hardware: Hardware | None = None
 
     def __repr__(self) -> str:
         return f"VllmEngine(name={self.name!r}, model_path={str(self.model_path)!r})"
@@ -149,7 +154,21 @@ class VllmEngine:
             usage_context=UsageContext.ENGINE_CONTEXT,
             enable_log_requests=False,
             disable_log_stats=args.disable_log_stats,
+            stat_loggers=[_request_times_only()],
         )
+
+    def hardware(self) -> Hardware:
+        """What this engine runs on, as vLLM's platform says (NVML on CUDA: no CUDA context is made
+        in this process, which would break the workers vLLM forks)."""
+        if self._hardware is None:
+            from vllm.platforms import current_platform
+
+            if current_platform.is_cpu():
+                self._hardware = cpu_hardware()
+            else:
+                used = min(self.tensor_parallel_size * self.pipeline_parallel_size, current_platform.device_count())
+                self._hardware = Hardware(current_platform.device_type, current_platform.get_device_name(0), used)
+        return self._hardware
 
     @property
     def tokenizer(self) -> Any:
@@ -225,6 +244,7 @@ class VllmEngine:
         outputs = engine.generate(prompt, params, vllm_id, lora_request=lora_request)
         self._active.add(vllm_id)
         finished = False
+        scheduled_at = None  # reported once, on the first chunk
         try:
             async for output in outputs:
                 finished = output.finished
@@ -239,7 +259,11 @@ class VllmEngine:
                 if top_k is not None and completion.logprobs is not None:
                     top_logprobs = [_top_alternatives(position, top_k) for position in completion.logprobs]
                     sampled = [_sampled(position, token_id) for position, token_id in zip(completion.logprobs, completion.token_ids)]
-                yield Chunk(completion.text, count, top_logprobs, sampled)
+                chunk = Chunk(completion.text, count, top_logprobs, sampled)
+                if scheduled_at is None:
+                    stats = output.metrics
+                    scheduled_at = chunk.scheduled_at = getattr(stats, "scheduled_ts", None) or None
+                yield chunk
         except (asyncio.CancelledError, GeneratorExit, EngineError):
             raise
         except Exception as error:
@@ -285,6 +309,23 @@ class VllmEngine:
                 await engine.abort(list(self._active))
             await asyncio.sleep(0)
         engine.shutdown()
+
+
+def _request_times_only() -> Any:
+    """A stat logger factory that records nothing: with one, vLLM keeps per-request times."""
+    from vllm.v1.metrics.loggers import StatLoggerBase
+
+    class RequestTimesOnly(StatLoggerBase):
+        def __init__(self, vllm_config: Any, engine_index: int = 0) -> None:
+            pass
+
+        def record(self, scheduler_stats, iteration_stats, mm_cache_stats=None, engine_idx: int = 0) -> None:
+            pass
+
+        def log_engine_initialized(self) -> None:
+            pass
+
+    return RequestTimesOnly
 
 
 def _describe(error: BaseException) -> str:

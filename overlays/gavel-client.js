@@ -36,6 +36,7 @@
   // returns them); tests/test_events.py checks the two agree.
   const EVENT_TYPES = Object.freeze([
     "answer.dumped",
+    "answer.fairness",
     "answer.finished",
     "answer.graded",
     "answer.path",
@@ -111,7 +112,7 @@
   }
 
   function newAnswer() {
-    return { text: "", status: "streaming", reason: "", tokens: 0, correct: null, extracted: null, metrics: null, dumped: false, path: [] };
+    return { text: "", status: "streaming", reason: "", tokens: 0, correct: null, extracted: null, metrics: null, dumped: false, path: [], fairness: null };
   }
 
   function newPoll(d) {
@@ -278,6 +279,12 @@
         if (a && a.status === "streaming" && !a.dumped && Array.isArray(d.steps)) {
           for (const step of d.steps) if (isObject(step)) a.path.push(step);
         }
+        return state;
+      }
+
+      case "answer.fairness": {
+        const a = answerEntry(state, d, true);
+        if (a) a.fairness = d;
         return state;
       }
 

@@ -8,6 +8,8 @@
  * A dumped answer (answer.dumped: withdrawn by the director) shows "— withdrawn —" in place of
  * its text, never the text. During a debate each debater's column carries its side (FOR /
  * AGAINST), the speaking column is highlighted, and after debate.result the winner is marked.
+ * A contestant whose fairness record (answer.fairness) is flagged — they answered under measurably
+ * worse conditions than the others (queue wait, load) — carries a "worse conditions" note saying why.
  * Data fields (cue data or update()): title (overrides the strip title; empty restores it),
  * subtitle, view ("answers" | "scoreboard"; events switch it too). next() toggles the view.
  */
@@ -203,8 +205,11 @@
     const rate = stat("Tokens/s", "", "tps");
     const ttft = stat("TTFT", "s", "ttft");
 
-    col.append(head, body, stats);
-    return { col, name, team, model, side, verdict, badge, body, withdrawn, text, tokens, rate, ttft, badgeKey: "", status: "" };
+    const fair = el("div", "fair-note");
+    fair.dataset.testid = `fair-${c.id}`;
+
+    col.append(head, body, fair, stats);
+    return { col, name, team, model, side, verdict, badge, body, withdrawn, text, tokens, rate, ttft, fair, badgeKey: "", status: "" };
   }
 
   function drawColumns(state) {
@@ -280,6 +285,12 @@
     const ttftText = fmtSeconds(ttft);
     setText(ui.ttft, ttftText);
     toggle(ui.ttft.parentNode, "na", ttftText === "—");
+
+    const fairness = a && a.fairness;
+    const flagged = !!(fairness && fairness.flagged);
+    ui.col.dataset.flagged = String(flagged);
+    const why = flagged && Array.isArray(fairness.flags) ? fairness.flags.join("; ") : "";
+    setText(ui.fair, flagged ? `⚠ Worse conditions: ${shorten(why, 90)}` : "");
 
     // Badge: a correct answer wins; otherwise a DNF/timeout says more than a plain ✗.
     let cls = "";

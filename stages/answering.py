@@ -4,7 +4,8 @@
 content filter (only released text airs and becomes the final text; a cut or a rejected hold ends
 it as a DNF "withheld"), honours a director's cut (``stop``), and publishes ``answer.finished``.
 ``stream_answers`` does it for several contestants at once and, if the stage is skipped or aborted
-mid-answer, ends every unfinished answer on air as "cancelled". Stages add what is theirs (grading,
+mid-answer, ends every unfinished answer on air as "cancelled". Each answer's fairness record
+(stages/fairness.py) follows it: for the whole group once all have ended, compared with each other. Stages add what is theirs (grading,
 transcripts, verdicts) around it. ``guarded_answer`` is the core without the ``answer.*`` events,
 for a stage that airs the text as events of its own (live subtitles).
 """
@@ -16,11 +17,12 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 from engine_pool.base import Chunk, Sampling
-from engine_pool.pool import Answer, StopAnswer
+from engine_pool.pool import Answer, AnswerConditions, StopAnswer
 from studio import events as ev
 
 from .base import StageContext
 from .generation_path import PathTracer
+from .fairness import publish_fairness
 
 EmitText = Callable[[str, int], Awaitable[None]]  # (released text, engine tokens so far)
 
@@ -33,6 +35,7 @@ class AnsweredOnAir:
     text: str  # what aired (the filter's released text)
     raw_text: str  # what the model said (graded, never aired)
     metrics: ev.AnswerMetrics
+    conditions: AnswerConditions  # what it was made under (the fairness record)
 
 
 async def guarded_answer(
@@ -83,9 +86,11 @@ async def stream_answer(
     time_limit_s: float,
     stop: asyncio.Event | None = None,
     aired: list[str] | None = None,
+    audit: bool = True,
 ) -> AnsweredOnAir:
     """Stream one answer on air; ``stop`` set mid-answer ends it there ("cut short by the
-    director", status done: what was said stands). ``aired`` collects the released text as it goes."""
+    director", status done: what was said stands). ``aired`` collects the released text as it goes.
+    ``audit``: publish its fairness record after it (``stream_answers`` does it for the group)."""
     aired = [] if aired is None else aired
     await ctx.publish(ev.AnswerStarted(data=ev.AnswerStartedData(question_id=question_id, contestant=contestant)))
     # With logprobs on, each released stretch of text is followed by its tokens' generation path.
@@ -100,7 +105,9 @@ async def stream_answer(
 
     # Only what the content filter releases goes on air (and into the final text).
     answer, status, reason = await guarded_answer(ctx, question_id, contestant, messages, sampling, time_limit_s, emit, stop, tracer)
-    result = AnsweredOnAir(contestant, status, reason, "".join(aired), answer.text, ev.AnswerMetrics(**vars(answer.metrics)))
+    result = AnsweredOnAir(
+        contestant, status, reason, "".join(aired), answer.text, ev.AnswerMetrics(**vars(answer.metrics)), answer.conditions
+    )
     if ctx.explain is not None:
         ctx.explain.record(question_id, contestant, messages, result.text, result.raw_text, status)
     await ctx.publish(
@@ -110,6 +117,8 @@ async def stream_answer(
             )
         )
     )
+    if audit:
+        await publish_fairness(ctx, question_id, {contestant: answer.conditions})
     return result
 
 
@@ -127,7 +136,7 @@ async def stream_answers(
     results: dict[str, AnsweredOnAir] = {}
 
     async def one(contestant: str) -> None:
-        result = await stream_answer(ctx, question_id, contestant, messages, sampling, time_limit_s, aired=aired[contestant])
+        result = await stream_answer(ctx, question_id, contestant, messages, sampling, time_limit_s, aired=aired[contestant], audit=False)
         results[contestant] = result
         if after_each is not None:
             await after_each(result)
@@ -149,4 +158,5 @@ async def stream_answers(
                     )
                 )
         raise
+    await publish_fairness(ctx, question_id, {c: results[c].conditions for c in contestants})
     return results

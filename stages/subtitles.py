@@ -45,6 +45,7 @@ from studio import events as ev
 from studio.yaml_source import SourceError, format_validation_error, load_with_lines
 
 from .answering import guarded_answer
+from .fairness import publish_fairness
 from .base import StageContext
 from .speed_qa import sampling_from
 
@@ -343,6 +344,7 @@ class _SubtitleRun:
         tokens = max(tokens, answer.metrics.output_tokens)
         lag_end = (last if last is not None else ended) if status == "done" else None
         await self._finished(contestant, item, qid, status, reason, aired, lag_end, first, started, tokens)
+        await publish_fairness(ctx, qid, {contestant: answer.conditions})
 
     async def _finished(self, contestant, item: _Line, qid, status, reason, aired, lag_end, first, started, tokens) -> None:
         ctx = self.ctx

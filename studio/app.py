@@ -8,6 +8,9 @@
 - ``/vote`` + ``/api/audience/device``, ``/api/polls/...`` — viewers' phones (studio/audience_api.py);
   ``/judge`` + ``/api/judge/...`` — the judges (studio/judge_api.py).
 - ``POST /api/command`` — director commands; ``GET /api/state`` — what the director sees.
+- ``/healthz`` (the process answers), ``/readyz`` (Redis answers and the engine pool has started:
+  200, else 503 with the reason), ``/metrics`` (Prometheus text, studio/telemetry.py; the director
+  or graphics token, as for every read-only figure).
 - ``/overlays/...`` — the on-air graphics (``version.json``: the overlay files' version);
   ``/vendor/plotly.min.js`` — plotly.js from the plotly package; ``/director`` — the panel.
 Every error is JSON with the reason; nothing here returns a 500 for bad input.
@@ -15,6 +18,7 @@ Every error is JSON with the reason; nothing here returns a 500 for bad input.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from contextlib import asynccontextmanager
@@ -25,7 +29,7 @@ import plotly.utils
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, RedirectResponse
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -39,6 +43,7 @@ from .attention_figure import attention_figure
 from .graphics import OVERLAYS_DIR
 from .radar import radar_figure
 from .runtime import Studio
+from .telemetry import CONTENT_TYPE as METRICS_CONTENT_TYPE
 
 log = logging.getLogger("gavel.app")
 
@@ -113,7 +118,38 @@ async def rotate_token(request: Request) -> JSONResponse:
 
 
 async def healthz(request: Request) -> JSONResponse:
+    """The process is alive and its event loop answers (a liveness probe)."""
     return JSONResponse({"ok": True})
+
+
+READY_REDIS_TIMEOUT_S = 2.0
+
+
+async def readyz(request: Request) -> JSONResponse:
+    """Ready for traffic: Redis answers and the engine pool has started. 503 with the reason if not.
+
+    An engine that failed to start does not make the studio unready (its contestants DNF and the
+    show goes on); it is listed in ``engine_errors``."""
+    studio: Studio = request.app.state.studio
+    problems = []
+    try:
+        await asyncio.wait_for(studio.event_log.client.ping(), READY_REDIS_TIMEOUT_S)
+    except Exception as exc:  # any failure to answer is "not ready", with what it was
+        problems.append(f"redis: {type(exc).__name__}: {exc}" if str(exc) else f"redis: {type(exc).__name__}")
+    if not studio.pool.ready.is_set():
+        problems.append("engines: still starting")
+    body = {"ready": not problems, "reason": "; ".join(problems), "engine_errors": studio.pool.start_errors}
+    return JSONResponse(body, status_code=503 if problems else 200, headers={"Cache-Control": "no-store"})
+
+
+async def metrics(request: Request) -> Response:
+    """Prometheus text format. Needs the director or graphics token (Prometheus:
+    ``authorization: {credentials: <graphics token>}``): the figures are read-only, but say how
+    many votes came in before the results are revealed."""
+    studio: Studio = request.app.state.studio
+    if denied := _require(request, studio, ("director", "graphics")):
+        return denied
+    return Response(studio.metrics.render(), media_type=METRICS_CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
 
 async def overlay_version(request: Request) -> JSONResponse:
@@ -224,6 +260,8 @@ def create_app(studio: Studio) -> StudioApp:
         routes=[
             Route("/", index),
             Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics),
             Route("/api/command", command, methods=["POST"]),
             Route("/api/state", state),
             Route("/api/tokens/rotate", rotate_token, methods=["POST"]),

@@ -53,16 +53,18 @@ class VoteEndpoint:
 
     async def __call__(self, scope, receive, send) -> None:
         studio: Studio = scope["app"].state.studio
-        status, body, headers = await _vote(studio, scope, receive)
+        result, (status, body, headers) = await _vote(studio, scope, receive)
+        studio.metrics.observe_vote(result, counted=status == 200)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
 
-async def _vote(studio: "Studio", scope, receive) -> tuple[int, bytes, list]:
+async def _vote(studio: "Studio", scope, receive) -> tuple[str, tuple[int, bytes, list]]:
+    """(the vote's result for /metrics, the response)."""
     gate = studio.audience_gate
     ip = scope["client"][0] if scope.get("client") else "-"
     if wait := gate.per_ip.check(ip):
-        return _limited(wait, "votes from your network")
+        return "rate_limited", _limited(wait, "votes from your network")
     token = None
     for name, value in scope["headers"]:
         if name == b"authorization":
@@ -72,34 +74,34 @@ async def _vote(studio: "Studio", scope, receive) -> tuple[int, bytes, list]:
     try:
         device = studio.device_tokens.verify(token)
     except BadDeviceToken as exc:
-        return _json(exc.status, {"error": exc.message})
+        return "bad_token", _json(exc.status, {"error": exc.message})
     if wait := gate.per_device.check(device):
-        return _limited(wait, "votes from this device")
+        return "rate_limited", _limited(wait, "votes from this device")
     raw = b""
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            return _json(400, {"error": "request ended early"})
+            return "bad_request", _json(400, {"error": "request ended early"})
         raw += message.get("body", b"")
         if len(raw) > MAX_VOTE_BODY:
-            return _json(413, {"error": f"body over {MAX_VOTE_BODY} bytes"})
+            return "bad_request", _json(413, {"error": f"body over {MAX_VOTE_BODY} bytes"})
         if not message.get("more_body"):
             break
     poll_id = scope["path_params"]["poll"]
     if not POLL.match(poll_id):
-        return _json(404, {"error": "no such poll"})
+        return "unknown_poll", _json(404, {"error": "no such poll"})
     try:
         payload = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
-        return _json(400, {"error": 'body: must be JSON like {"choice": "<choice id>"}'})
+        return "bad_request", _json(400, {"error": 'body: must be JSON like {"choice": "<choice id>"}'})
     choice = payload.get("choice") if isinstance(payload, dict) else None
     if not isinstance(choice, str) or not CHOICE.match(choice):
-        return _json(400, {"error": "choice: a choice id from the poll (a string)"})
+        return "bad_request", _json(400, {"error": "choice: a choice id from the poll (a string)"})
     outcome = await studio.vote_batcher.vote(poll_id, device, choice, ip)
     if not outcome.counted:
         status, message = REFUSALS[outcome.result]
-        return _json(status, {"error": message, "result": outcome.result, "your_choice": outcome.previous})
-    return _json(200, {"result": outcome.result, "choice": choice, "previous": outcome.previous})
+        return outcome.result, _json(status, {"error": message, "result": outcome.result, "your_choice": outcome.previous})
+    return outcome.result, _json(200, {"result": outcome.result, "choice": choice, "previous": outcome.previous})
 
 
 async def new_device(request: Request) -> JSONResponse:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 import sys
 import time
@@ -13,6 +12,7 @@ from typing import Optional
 
 import typer
 
+from .logs import LogFormat, attach_studio, setup_logging
 from .yaml_source import SourceError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -23,16 +23,6 @@ models_app = typer.Typer(help="Model files the engines serve.", no_args_is_help=
 app.add_typer(models_app, name="models")
 tokens_app = typer.Typer(help="Role tokens (director, graphics, judges, device-token key).", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
-
-
-def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-    )
-    for noisy in ("httpx", "uvicorn.access"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _load_script_or_exit(path: Path):
@@ -152,13 +142,15 @@ def serve(
     data_dir: Optional[Path] = typer.Option(None, help="Event log, Redis and secrets (default data/<show id>)."),
     autopilot: bool = typer.Option(False, help="Run the rundown without a director."),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
+    log_format: LogFormat = typer.Option(LogFormat.text, "--log-format", help="text, or json: one object per line on stderr."),
 ) -> None:
     """Run the studio for a director to drive. Restarting it resumes the show from its event log."""
     from .runtime import Studio
 
-    _setup_logging(verbose)
+    formatter = setup_logging(verbose, log_format)
     loaded = _load_script_or_exit(script)
     studio = Studio(loaded, data_dir or Path("data") / loaded.show.id, autopilot=autopilot)
+    attach_studio(formatter, studio)
     asyncio.run(_serve(studio, host, port, until_finished=False))
 
 
@@ -171,15 +163,17 @@ def demo(
     data_dir: Optional[Path] = typer.Option(None, help="Default: a fresh folder under data/."),
     script: Path = typer.Option(DEMO_SCRIPT, help="The demo rundown."),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
+    log_format: LogFormat = typer.Option(LogFormat.text, "--log-format", help="text, or json: one object per line on stderr."),
 ) -> None:
     """Run the demo show on the embedded defaults (Redis, SmolLM2 on vLLM CPU) with no director."""
     from .runtime import Studio
     from .summary import show_summary
 
-    _setup_logging(verbose)
+    formatter = setup_logging(verbose, log_format)
     loaded = _load_script_or_exit(script)
     data_dir = data_dir or Path("data") / f"demo-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     studio = Studio(loaded, data_dir, autopilot=True)
+    attach_studio(formatter, studio)
     started = time.time()
     asyncio.run(_serve(studio, host, port, until_finished=headless))
     state = studio.controller.state
@@ -192,6 +186,95 @@ def demo(
     if state.status != "completed":
         typer.secho(f"the show did not complete (status: {state.status})", fg="red", err=True)
         raise typer.Exit(1)
+
+
+def _read_show_or_exit(source: str, show: Optional[str]):
+    from .show_log import ShowNotFound, read_show
+
+    try:
+        return asyncio.run(read_show(source, show))
+    except ShowNotFound as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def export(
+    source: str = typer.Argument(..., help="The show's data dir (e.g. data/<show id>), or its show id with REDIS_URL."),
+    out: Optional[Path] = typer.Option(None, help="Folder for the files (default exports/<show id>)."),
+    show: Optional[str] = typer.Option(None, help="Which show, where the log holds several."),
+) -> None:
+    """Write a show's results (answers and grades, judges' scores, votes, leaderboard, fairness
+    records) as results.json and one CSV per table."""
+    from .export import show_results, write_results
+
+    show_log = _read_show_or_exit(source, show)
+    results = show_results([item.parse() for item in show_log.director])
+    for path in write_results(results, out or Path("exports") / show_log.show_id):
+        typer.echo(str(path))
+
+
+@app.command()
+def replay(
+    source: str = typer.Argument(..., help="The finished show's data dir (e.g. data/<show id>), or its show id with REDIS_URL."),
+    speed: float = typer.Option(1.0, help="2 plays twice as fast (countdowns too)."),
+    show: Optional[str] = typer.Option(None, help="Which show, where the log holds several."),
+    replay_id: Optional[str] = typer.Option(None, "--as", help="The replay's show id (default <show>-replay-<time>)."),
+    host: str = typer.Option("127.0.0.1"),
+    port: int = typer.Option(8000),
+    data_dir: Optional[Path] = typer.Option(None, help="The replay's own data dir (default data/<replay id>)."),
+    lead_in: float = typer.Option(5.0, help="Seconds to wait before the first event, for the graphics to connect."),
+    exit_when_done: bool = typer.Option(False, help="Stop serving after the last event (default: hold the last state)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+    log_format: LogFormat = typer.Option(LogFormat.text, "--log-format", help="text, or json: one object per line on stderr."),
+) -> None:
+    """Play a finished show's event log again, at its pace, to the graphics (a fresh show id)."""
+    from .replay import ReplayRoom
+
+    setup_logging(verbose, log_format)
+    if speed <= 0:
+        typer.secho("--speed: must be greater than 0", fg="red", err=True)
+        raise typer.Exit(2)
+    show_log = _read_show_or_exit(source, show)
+    if not show_log.director:
+        typer.secho(f"show {show_log.show_id!r}: the log is empty, nothing to replay", fg="red", err=True)
+        raise typer.Exit(2)
+    replay_id = replay_id or f"{show_log.show_id}-replay-{time.strftime('%Y%m%d-%H%M%S')}"
+    room = ReplayRoom(replay_id, data_dir or Path("data") / replay_id)
+    asyncio.run(_replay(show_log, room, host, port, speed, lead_in, exit_when_done))
+
+
+async def _replay(show_log, room, host: str, port: int, speed: float, lead_in: float, exit_when_done: bool) -> None:
+    import uvicorn
+
+    from .app import server_config
+    from .replay import Timeline, create_replay_app, first_ts, replay_channels
+
+    server = uvicorn.Server(server_config(create_replay_app(room), host, port))
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        if serving.done():
+            serving.result()
+            raise RuntimeError("the server stopped during start-up")
+        await asyncio.sleep(0.05)
+    base = f"http://{host}:{port}"
+    events = sum(len(items) for items in show_log.channels.values())
+    typer.echo(
+        f"\n  Replaying show {show_log.show_id!r} as {room.show_id!r} ({events} events on {len(show_log.channels)} channels, x{speed:g})"
+        f"\n  On-air overlay (program): {base}/overlays/program.html?token={room.tokens.graphics}"
+        f"\n  Tokens: in {room.tokens.path}\n"
+    )
+    try:
+        await asyncio.sleep(lead_in)
+        timeline = Timeline(first_ts(show_log.channels), time.time(), speed)
+        await replay_channels(show_log.channels, room.event_log, timeline)
+        typer.echo(f"  replay of {show_log.show_id!r} done")
+    except BaseException:
+        server.should_exit = True
+        raise
+    if exit_when_done:
+        server.should_exit = True
+    await serving
 
 
 def main() -> None:  # pragma: no cover - console entry point

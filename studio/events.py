@@ -119,6 +119,43 @@ class AnswerFinishedData(_Data):
     metrics: AnswerMetrics
 
 
+class HardwareInfo(_Data):
+    device: str  # cuda | cpu | remote (not visible from the studio) | none (replay) | unknown
+    name: str  # GPU or CPU model, or the remote server's address
+    count: int  # devices the engine uses (GPUs; CPU: cores); 0 where unknown
+
+
+class SamplingInfo(_Data):
+    temperature: float
+    top_p: float
+    max_tokens: int
+    seed: int | None
+    stop: list[str] = Field(default_factory=list)
+    logprobs: int | None = None
+
+
+class AnswerFairnessData(_Data):
+    """What one answer was made under (engine_pool.pool.AnswerConditions), and whether that was
+    measurably worse than for the others answering the same question at the same time."""
+
+    stage: int
+    question_id: str
+    contestant: str
+    engine: str
+    hardware: HardwareInfo
+    sampling: SamplingInfo
+    adapter: str | None
+    # pool submission -> the engine first scheduled it ("scheduler"); where the engine does not say,
+    # the TTFT, which bounds it from above ("first_token"); None with no token ("none")
+    queue_wait_s: float | None
+    queue_wait_source: Literal["scheduler", "first_token", "none"]
+    load_at_start: int  # other answers running on the same engine when it was submitted
+    load_max: int  # the most at any moment while it ran
+    compared_with: list[str]  # the contestants answering the same question at the same time
+    flagged: bool
+    flags: list[str] = Field(default_factory=list)  # why, in words
+
+
 class AnswerGradedData(_Data):
     question_id: str
     contestant: str
@@ -359,6 +396,13 @@ class AnswerToken(_Event):
 class AnswerFinished(_Event):
     type: Literal["answer.finished"] = "answer.finished"
     data: AnswerFinishedData
+
+
+class AnswerFairness(_Event):
+    """The fairness record of one answer (after the answers to its question have ended)."""
+
+    type: Literal["answer.fairness"] = "answer.fairness"
+    data: AnswerFairnessData
 
 
 class AnswerGraded(_Event):
@@ -727,6 +771,7 @@ Event = Annotated[
         AnswerStarted,
         AnswerToken,
         AnswerFinished,
+        AnswerFairness,
         AnswerGraded,
         QuestionClosed,
         Scoreboard,

@@ -17,7 +17,7 @@ from typing import Awaitable, Callable
 import redis.exceptions
 
 from .event_log import EventLog, LoggedEvent
-from .events import Snapshot
+from .events import Event, Snapshot
 from .show_state import ShowState
 
 log = logging.getLogger("gavel.fanout")
@@ -120,10 +120,13 @@ class Subscriber:
 
 
 class ChannelHub:
-    def __init__(self, event_log: EventLog, tail_log: EventLog, channel: str):
+    def __init__(
+        self, event_log: EventLog, tail_log: EventLog, channel: str, observe: Callable[[str, Event], None] | None = None
+    ):
         self.event_log = event_log
         self.tail_log = tail_log  # its own connection: XREAD BLOCK holds it
         self.channel = channel
+        self.observe = observe  # told of each live event as it arrives (the studio's /metrics)
         self.subscribers: set[Subscriber] = set()
         self.state = ShowState()
         self.last_seq = 0
@@ -147,11 +150,13 @@ class ChannelHub:
             await self.tail_log.client.connection_pool.disconnect()
             await asyncio.gather(self._task, return_exceptions=True)
 
-    def _absorb(self, item: LoggedEvent) -> None:
+    def _absorb(self, item: LoggedEvent) -> Event | None:
         if item.seq <= self.last_seq:
-            return
-        self.state.apply(item.parse())
+            return None
+        event = item.parse()
+        self.state.apply(event)
         self.last_seq = item.seq
+        return event
 
     async def _tail(self) -> None:
         backoff = 0.1
@@ -173,9 +178,11 @@ class ChannelHub:
                 backoff = min(backoff * 2, 2.0)
                 continue
             for item in batch:
-                self._absorb(item)
+                event = self._absorb(item)
                 for sub in list(self.subscribers):
                     sub.offer(item)
+                if event is not None and self.observe is not None:
+                    self.observe(self.channel, event)
 
     async def serve(self, send: Send, since: int) -> None:
         """Run one client until it disconnects (the caller closes the socket)."""

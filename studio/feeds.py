@@ -96,7 +96,8 @@ async def serve_feed(studio: "Studio", scope, receive, send) -> None:
         await socket.close(4400, "since: must be a non-negative integer")
         return
     await send({"type": "websocket.accept"})
-    registered = _graphics_client(conn, channel, studio)
+    # A replay (studio/replay.py) has no controller: pages are not registered, commands not taken.
+    registered = _graphics_client(conn, channel, studio) if studio.controller is not None else None
     if registered:
         await studio.controller.graphics_client(registered)
     serving = asyncio.create_task(studio.hubs[channel].serve(socket.send_text, since))
@@ -142,8 +143,8 @@ async def _listen(receive, studio: "Studio", channel: str) -> None:
         message = await receive()
         if message["type"] == "websocket.disconnect":
             return
-        if channel != "director":
-            continue  # graphics and phones only listen
+        if channel != "director" or studio.controller is None:
+            continue  # graphics and phones only listen (and a replay is only watched)
         raw = message.get("text") or message.get("bytes") or b""
         try:
             name, command_id, args = parse_command(raw)

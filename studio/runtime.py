@@ -27,6 +27,7 @@ from .fanout import ChannelHub
 from .graphics import overlay_version
 from .polls import PollStore, VoteBatcher
 from .show_script import ShowScript
+from .telemetry import StudioMetrics
 
 log = logging.getLogger("gavel.studio")
 
@@ -44,6 +45,7 @@ class Studio:
         self.pool = pool
         self.hubs: dict[str, ChannelHub] = {}
         self.controller: ShowController | None = None
+        self.metrics = StudioMetrics(self)
         self._clients: list[aioredis.Redis] = []
         self._engine_task: asyncio.Task | None = None
 
@@ -54,11 +56,12 @@ class Studio:
         show_id = self.script.show.id
         self.event_log = EventLog(self._client(url), show_id)
         for channel in CHANNELS:
-            hub = ChannelHub(self.event_log, EventLog(self._client(url), show_id), channel)
+            hub = ChannelHub(self.event_log, EventLog(self._client(url), show_id), channel, observe=self.metrics.observe_event)
             await hub.start()
             self.hubs[channel] = hub
         if self.pool is None:
             self.pool = await asyncio.to_thread(build_pool, self.script)
+        self.pool.listeners.append(self.metrics.observe_answer)
         self.poll_store = PollStore(self._client(url), show_id)  # its own connection: votes come in bursts
         self.vote_batcher = VoteBatcher(self.poll_store)
         self.controller = ShowController(

@@ -25,6 +25,7 @@ class AnswerState:
     metrics: dict[str, Any] | None = None
     dumped: bool = False  # withdrawn from air by the director: its text never shows again
     path: list[dict[str, Any]] = field(default_factory=list)  # generation path (PathStep), as aired
+    fairness: dict[str, Any] | None = None  # the answer's fairness record (answer.fairness data)
 
 
 @dataclass
@@ -138,6 +139,9 @@ class ShowState:
                     per_question[data.contestant] = QuestionResult(
                         status=data.status, tokens=data.metrics.output_tokens, metrics=data.metrics.model_dump(), text=data.text
                     )
+            case ev.AnswerFairness():
+                if self._on_screen(data.question_id):
+                    self.answers.setdefault(data.contestant, AnswerState()).fairness = data.model_dump()
             case ev.AnswerGraded():
                 if self._on_screen(data.question_id):
                     answer = self.answers.setdefault(data.contestant, AnswerState())

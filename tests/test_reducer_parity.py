@@ -56,6 +56,14 @@ def _events() -> list[ev.Event]:
         ev.SafetyHit(data=ev.SafetyHitData(question_id="d-r1", contestant="bao", rule="r", action="hold", kind="phrase", text="y", state="held")),
         ev.SafetyResolved(data=ev.SafetyResolvedData(question_id="d-r1", contestant="bao", decision="approved")),
         ev.AnswerDumped(data=ev.AnswerDumpedData(question_id="d-r1", contestant="ada", reason="dumped by the director")),
+        ev.AnswerFairness(data=ev.AnswerFairnessData(
+            stage=0, question_id="d-r1", contestant="bao", engine="local", hardware=ev.HardwareInfo(device="cpu", name="Some <CPU>", count=2),
+            sampling=ev.SamplingInfo(temperature=0.0, top_p=1.0, max_tokens=64, seed=0), adapter=None, queue_wait_s=1.25,
+            queue_wait_source="scheduler", load_at_start=1, load_max=2, compared_with=["ada"], flagged=True, flags=["queue wait 1.25 s"])),
+        ev.AnswerFairness(data=ev.AnswerFairnessData(  # another question's: not on screen, ignored
+            stage=0, question_id="old", contestant="ada", engine="local", hardware=ev.HardwareInfo(device="none", name="r", count=0),
+            sampling=ev.SamplingInfo(temperature=0.0, top_p=1.0, max_tokens=64, seed=None), adapter="lora-a", queue_wait_s=None,
+            queue_wait_source="none", load_at_start=0, load_max=0, compared_with=[], flagged=False)),
         ev.AnswerToken(data=ev.AnswerTokenData(question_id="d-r1", contestant="ada", index=2, text="never ")),  # never shows
         ev.AnswerPath(data=ev.AnswerPathData(question_id="d-r1", contestant="ada", steps=[step(2, "never ")])),  # nor its path
         ev.DebateResult(data=ev.DebateResultData(stage=0, debate_id="d", motion="M", sides={"pro": "ada", "con": "bao"}, judges={"ada": 7.0, "bao": None},

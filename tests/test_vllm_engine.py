@@ -15,6 +15,7 @@ import pytest
 
 from engine_pool.base import Adapter, Chunk, Engine, EngineError, GenerationRequest, Sampling  # noqa: E402
 from engine_pool.model_files import resolve_model  # noqa: E402
+from engine_pool.pool import EnginePool, Route  # noqa: E402
 from engine_pool.vllm_engine import VllmEngine  # noqa: E402
 
 from .engine_contract import CAPITAL, check_top_logprobs, joined, write_lora_adapter  # noqa: E402
@@ -150,6 +151,25 @@ def test_two_concurrent_streams(engine, run):
     left, right = run(go())
     assert "Paris" in joined(left)
     assert sum(chunk.token_count for chunk in right) == 32
+
+
+def test_the_pool_records_the_schedulers_queue_wait_and_the_load(engine, run):
+    """The fairness record on vLLM: the queue wait is the scheduler's own (submission -> first
+    scheduled), never more than the TTFT; two answers at once each ran beside the other."""
+    pool = EnginePool({"smollm2": engine}, {"ada": Route("smollm2"), "bao": Route("smollm2")})
+
+    async def go():
+        sampling = Sampling(max_tokens=16, seed=3)
+        return await asyncio.gather(*(pool.answer(c, CAPITAL, sampling, time_limit_s=60) for c in ("ada", "bao")))
+
+    for answer in run(go()):
+        c = answer.conditions
+        assert answer.status == "done" and c.engine == "smollm2" and c.sampling.seed == 3
+        assert c.queue_wait_source == "scheduler"
+        assert 0 <= c.queue_wait_s <= answer.metrics.ttft
+        assert c.load_max == 1
+        assert c.hardware.device == "cpu" and c.hardware.name and c.hardware.count >= 1
+    assert pool.in_flight("smollm2") == 0
 
 
 def test_cancelling_one_of_two_streams_with_the_same_id_spares_the_other(engine, run):

@@ -16,6 +16,7 @@ from typing import Awaitable, Callable
 
 import redis.exceptions
 
+from .direct_send import DirectWrite, text_frame
 from .event_log import EventLog, LoggedEvent
 from .events import Event, Snapshot
 from .show_state import ShowState
@@ -40,11 +41,12 @@ class SubscriberOverflow(Exception):
 class Subscriber:
     # No asyncio.Queue/Event per client: a list and, only while waiting, one future. A phone's
     # socket is mostly idle and there may be 10,000 of them (bench/audience_fanout.py).
-    __slots__ = ("hub", "send", "next_seq", "max_queue", "_pending", "_waiter", "_overflowed")
+    __slots__ = ("hub", "send", "direct", "next_seq", "max_queue", "_pending", "_waiter", "_overflowed")
 
-    def __init__(self, hub: "ChannelHub", send: Send, since: int, max_queue: int = 10_000):
+    def __init__(self, hub: "ChannelHub", send: Send, since: int, max_queue: int = 10_000, direct: DirectWrite | None = None):
         self.hub = hub
         self.send = send
+        self.direct = direct
         self.next_seq = since + 1
         self.max_queue = max_queue
         self._pending: list[LoggedEvent] = []
@@ -58,6 +60,15 @@ class Subscriber:
             self._pending.append(item)
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
+
+    def take_frame(self, first_seq: int, last_seq: int, frame_bytes: bytes) -> bool:
+        """The hub's frame of events first_seq..last_seq, written now if this client is caught up
+        and idle (its task parked, nothing queued): no wake-up, no framing of its own."""
+        if (self.direct is None or self._pending or self._overflowed or self._waiter is None or self._waiter.done()
+                or self.next_seq != first_seq or not self.direct(frame_bytes)):
+            return False
+        self.next_seq = last_seq + 1
+        return True
 
     async def _next_batch(self) -> list[LoggedEvent]:
         while not self._pending and not self._overflowed:
@@ -133,6 +144,7 @@ class ChannelHub:
         self._task: asyncio.Task | None = None
         self.ready = asyncio.Event()
         self.redis_ok = True
+        self.frames_shared = 0  # frames written to a client straight from the broadcast (direct_send)
 
     def snapshot(self) -> tuple[dict, int]:
         return self.state.to_dict(), self.last_seq
@@ -177,17 +189,35 @@ class ChannelHub:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
                 continue
+            fresh = []
             for item in batch:
                 event = self._absorb(item)
-                for sub in list(self.subscribers):
-                    sub.offer(item)
-                if event is not None and self.observe is not None:
-                    self.observe(self.channel, event)
+                if event is not None:
+                    fresh.append(item)
+                    if self.observe is not None:
+                        self.observe(self.channel, event)
+            self._broadcast(fresh)
 
-    async def serve(self, send: Send, since: int) -> None:
-        """Run one client until it disconnects (the caller closes the socket)."""
+    def _broadcast(self, items: list[LoggedEvent]) -> None:
+        """New events to every client: caught-up ones get one frame encoded once for all of them
+        (studio/direct_send.py); the rest queue the events and send them from their own task."""
+        if not items:
+            return
+        shared = None
+        if len(items) <= MAX_FRAME_EVENTS and items[-1].seq - items[0].seq == len(items) - 1:
+            shared = text_frame(frame([item.text for item in items]).encode())
+        for sub in list(self.subscribers):
+            if shared is not None and sub.take_frame(items[0].seq, items[-1].seq, shared):
+                self.frames_shared += 1
+                continue
+            for item in items:
+                sub.offer(item)
+
+    async def serve(self, send: Send, since: int, direct: DirectWrite | None = None) -> None:
+        """Run one client until it disconnects (the caller closes the socket). ``direct``: the
+        connection's frame writer, when the server allows one."""
         await self.ready.wait()
-        sub = Subscriber(self, send, since)
+        sub = Subscriber(self, send, since, direct=direct)
         self.subscribers.add(sub)
         try:
             await sub.run()

@@ -30,6 +30,7 @@ from starlette.requests import HTTPConnection
 
 from .auth import presented_token
 from .commands import BadCommand, parse_command
+from .direct_send import direct_writer
 from .events import CHANNELS, GraphicsClientData
 from .fanout import SubscriberOverflow
 
@@ -100,7 +101,7 @@ async def serve_feed(studio: "Studio", scope, receive, send) -> None:
     registered = _graphics_client(conn, channel, studio) if studio.controller is not None else None
     if registered:
         await studio.controller.graphics_client(registered)
-    serving = asyncio.create_task(studio.hubs[channel].serve(socket.send_text, since))
+    serving = asyncio.create_task(studio.hubs[channel].serve(socket.send_text, since, direct_writer(send)))
     watcher = asyncio.create_task(_until_token_rotated(socket, studio, token, roles)) if roles is not None else None
     # This handler listens itself (a socket costs one task): serving or the watcher ending
     # interrupts the listening.

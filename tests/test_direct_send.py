@@ -1,0 +1,137 @@
+"""The broadcast's shortcut (studio/direct_send.py): caught-up clients get one frame encoded once,
+written straight to their socket, and still see exactly the log's events in seq order — on the
+real uvicorn (websockets-sansio) with real WebSocket clients, small, medium (>125 bytes) and large
+(>64 KiB) frames alike; a client the shortcut skips gets the same events the normal way."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+from websockets.sync.client import connect
+
+from studio import events as ev
+from studio.direct_send import text_frame
+from studio.event_log import EventLog
+from studio.events import frame_events
+from studio.fanout import ChannelHub
+from studio.runtime import Studio
+from studio.show_script import load_script
+
+from .conftest import run
+from .studio_harness import LiveStudio, engineless_pool
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO = REPO / "show_scripts" / "demo.yaml"
+SIZES = (3, 150, 70_000)  # one-byte, two-byte and eight-byte payload lengths in the frame header
+
+
+def _token(i: int) -> ev.AnswerToken:
+    size = SIZES[i % len(SIZES)]
+    return ev.AnswerToken(data=ev.AnswerTokenData(question_id="q1", contestant="ada", index=i, text=("é" * size)[:size]))
+
+
+def test_the_frame_header_carries_each_length_form():
+    assert text_frame(b"abc") == b"\x81\x03abc"
+    assert text_frame(b"x" * 200)[:4] == b"\x81\x7e\x00\xc8"
+    assert text_frame(b"x" * 70_000)[:10] == b"\x81\x7f" + (70_000).to_bytes(8, "big")
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("direct-send")
+    path = tmp / "show.yaml"
+    path.write_text(DEMO.read_text().replace("bank: banks/demo.yaml", f"bank: {REPO}/show_scripts/banks/demo.yaml"))
+    with LiveStudio(Studio(load_script(path), tmp / "data", pool=engineless_pool())) as live:
+        yield live
+
+
+def _follow(url: str, until_seq: int, out: list[dict], ready: threading.Event) -> None:
+    with connect(url, open_timeout=30, max_size=None) as ws:
+        ready.set()
+        while not out or out[-1]["seq"] < until_seq:
+            out.extend(frame_events(ws.recv(timeout=60)))
+
+
+def test_real_clients_get_every_event_once_in_order_through_the_shortcut(live):
+    hub = live.studio.hubs["program"]
+    start = hub.last_seq
+    count, clients = 60, 12
+    received: list[list[dict]] = [[] for _ in range(clients)]
+    readies = [threading.Event() for _ in range(clients)]
+    threads = [
+        threading.Thread(target=_follow, args=(f"{live.ws_base}/ws/program?since={start}&token={live.graphics_token}", start + count, received[i], readies[i]), daemon=True)
+        for i in range(clients)
+    ]
+    for t in threads:
+        t.start()
+    for r in readies:
+        assert r.wait(30)
+    shared_before = hub.frames_shared
+
+    async def publish():
+        for i in range(1, count + 1):
+            await live.studio.event_log.append(_token(i), ["program"])
+            if i % 7 == 0:
+                await asyncio.sleep(0.02)  # let clients catch up: live frames, not one replay
+
+    live.call(publish, timeout_s=60)
+    for t in threads:
+        t.join(60)
+        assert not t.is_alive()
+    logged = live.call(lambda: live.studio.event_log.read("program", after=start))
+    expected = [item.text for item in logged]
+    for got in received:
+        assert [e["seq"] for e in got] == list(range(start + 1, start + count + 1))
+        assert [ev.parse_event(e).model_dump_json() for e in got] == [ev.parse_event(t).model_dump_json() for t in expected]
+    assert hub.frames_shared > shared_before  # the shortcut was taken
+
+
+def test_a_client_the_shortcut_skips_gets_the_same_events_the_normal_way(redis_url, show_id):
+    async def go():
+        client, tail_client = aioredis.Redis.from_url(redis_url), aioredis.Redis.from_url(redis_url)
+        log = EventLog(client, show_id)
+        hub = ChannelHub(log, EventLog(tail_client, show_id), "program")
+        await hub.start()
+        rng = random.Random(7)
+        direct_frames: list[bytes] = []
+        sent: list[str] = []
+
+        def direct(frame: bytes) -> bool:  # a socket that is sometimes too busy for the shortcut
+            if rng.random() < 0.5:
+                return False
+            direct_frames.append(frame)
+            return True
+
+        async def send(text: str) -> None:
+            sent.append(text)
+
+        task = asyncio.create_task(hub.serve(send, 0, direct))
+        for i in range(1, 41):
+            await log.append(_token(i), ["program"])
+            await asyncio.sleep(0.005)
+        for _ in range(200):
+            if hub.last_seq == 40 and not any(s._pending for s in hub.subscribers):
+                break
+            await asyncio.sleep(0.01)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await hub.stop()
+        await client.aclose()
+        await tail_client.aclose()
+        decoded = [_payload(f) for f in direct_frames]
+        return [e["seq"] for text in sorted(decoded + sent, key=lambda t: frame_events(t)[0]["seq"]) for e in frame_events(text)], len(direct_frames), len(sent)
+
+    seqs, shortcut, normal = run(go())
+    assert seqs == list(range(1, 41))  # every event exactly once, whichever way it went
+    assert shortcut > 0 and normal > 0
+
+
+def _payload(frame: bytes) -> str:
+    length = frame[1] & 0x7F
+    offset = 2 if length < 126 else 4 if length == 126 else 10
+    return frame[offset:].decode()

@@ -52,6 +52,8 @@ def write_replay_show(
             for i in range(stages)
         ],
     }
+    # Every test phone comes from 127.0.0.1, like a whole audience behind one carrier NAT.
+    script["audience"] = {"devices_per_s_per_ip": 1000, "device_burst_per_ip": 1000, "votes_per_s_per_ip": 5000, "burst_per_ip": 5000}
     if judges:
         script["judging"] = {"criteria": {"accuracy": "accuracy"}, "judges": [{"id": j, "name": j.title()} for j in judges]}
     path = folder / "show.yaml"

@@ -45,6 +45,8 @@ class Answer:
     status: AnswerStatus
     reason: str
     metrics: RequestMetrics
+    engine: str = ""
+    faulted: bool = False  # the engine failed or ran out of time (not a filter's or director's stop)
 
 
 class EnginePool:
@@ -101,7 +103,7 @@ class EnginePool:
         recorder = MetricsRecorder()
         parts: list[str] = []
         status: AnswerStatus = "done"
-        reason = ""
+        reason, faulted = "", False
         engine = self.engines[route.engine]
         try:
             if route.engine in self.start_errors:
@@ -119,13 +121,13 @@ class EnginePool:
                     if aclose is not None:
                         await aclose()  # aborts the request in the engine
         except TimeoutError:
-            status, reason = "timeout", f"no complete answer within {time_limit_s:g}s"
+            status, reason, faulted = "timeout", f"no complete answer within {time_limit_s:g}s", True
         except StopAnswer as exc:
             status, reason = exc.status, str(exc)
         except EngineError as exc:
-            status, reason = "dnf", str(exc)
+            status, reason, faulted = "dnf", str(exc), True
             log.warning("%s DNF: %s", contestant, exc)
         except Exception as exc:  # any backend bug ends this answer, not the show
-            status, reason = "dnf", f"engine failure: {type(exc).__name__}: {exc}"
+            status, reason, faulted = "dnf", f"engine failure: {type(exc).__name__}: {exc}", True
             log.exception("%s DNF", contestant)
-        return Answer("".join(parts), status, reason, recorder.finish())
+        return Answer("".join(parts), status, reason, recorder.finish(), route.engine, faulted)

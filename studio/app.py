@@ -10,7 +10,8 @@
 - ``POST /api/command`` — director commands; ``GET /api/state`` — what the director sees.
 - ``/overlays/...`` — the on-air graphics (``version.json``: the overlay files' version);
   ``/vendor/plotly.min.js`` — plotly.js from the plotly package; ``/director`` — the panel.
-Every error is JSON with the reason; nothing here returns a 500 for bad input.
+Every error is JSON with the reason; nothing here returns a 500 for bad input. While Redis is
+unreachable, what needs it answers 503 with ``Retry-After`` and says so (nothing is half-done).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from starlette.staticfiles import StaticFiles
 from . import audience_api, image_api, judge_api
 from .auth import TokenError, presented_token
 from .commands import MAX_COMMAND_BODY, BadCommand, parse_command
+from .event_log import STORE_DOWN, EventLogUnavailable
 from .feeds import serve_feed
 from .graphics import OVERLAYS_DIR
 from .radar import radar_figure
@@ -85,6 +87,7 @@ async def state(request: Request) -> JSONResponse:
     show["engine_errors"] = studio.pool.start_errors
     show["last_seq"] = studio.controller.state.last_seq
     show["safety"] = {"delay_s": studio.script.safety.delay_s}
+    show["store"] = studio.store_watch.status()
     return JSONResponse(show)
 
 
@@ -152,6 +155,14 @@ async def index(request: Request) -> RedirectResponse:
 
 async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
     return _error(exc.status_code, exc.detail)
+
+
+STORE_DOWN_MESSAGE = "the show's store (Redis) is unreachable: nothing was done, try again shortly"
+
+
+async def _store_down(request: Request, exc: Exception) -> JSONResponse:
+    log.error("%s %s while redis is unreachable: %s", request.method, request.url.path, exc)
+    return JSONResponse({"error": STORE_DOWN_MESSAGE}, status_code=503, headers={"Retry-After": "2"})
 
 
 def server_config(app, host: str, port: int, **overrides):
@@ -223,7 +234,7 @@ def create_app(studio: Studio) -> StudioApp:
             Mount("/overlays", StaticFiles(directory=OVERLAYS_DIR), name="overlays"),
         ],
         lifespan=lifespan,
-        exception_handlers={HTTPException: _http_error},
+        exception_handlers={HTTPException: _http_error, EventLogUnavailable: _store_down, **{kind: _store_down for kind in STORE_DOWN}},
     )
     app.state.studio = studio
     return StudioApp(app)

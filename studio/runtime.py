@@ -22,11 +22,13 @@ from .controller import ShowController
 from .embedded_redis import EmbeddedRedis, redis_url_for
 from .engines import build_pool
 from .event_log import EventLog
+from . import events as ev
 from .events import CHANNELS
 from .fanout import ChannelHub
 from .graphics import overlay_version
 from .polls import PollStore, VoteBatcher
 from .show_script import ShowScript
+from .store_watch import StoreWatch
 
 log = logging.getLogger("gavel.studio")
 
@@ -46,6 +48,8 @@ class Studio:
         self.controller: ShowController | None = None
         self._clients: list[aioredis.Redis] = []
         self._engine_task: asyncio.Task | None = None
+        self.store_watch: StoreWatch | None = None
+        self._watch_task: asyncio.Task | None = None
 
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()  # for callers on other threads (tests, tools)
@@ -65,8 +69,13 @@ class Studio:
             self.script, self.event_log, self.pool, autopilot=self.autopilot, images_dir=self.data_dir / "images"
         )
         await self.controller.open()
+        self.store_watch = StoreWatch(url, self.redis_server, self._report_outage)
+        self._watch_task = asyncio.create_task(self.store_watch.run(), name="store-watch")
         self._engine_task = asyncio.create_task(self.pool.start(), name="engines")
         log.info("studio for show %r up; data in %s", show_id, self.data_dir)
+
+    async def _report_outage(self, outage: ev.StoreOutageData) -> None:
+        await self.controller.publish(ev.StoreOutage(data=outage), channels=ev.DIRECTOR_ONLY)
 
     def _client(self, url: str) -> aioredis.Redis:
         # A blocking pool: a burst of phones connecting at once (each replaying from the log) waits
@@ -77,6 +86,10 @@ class Studio:
         return client
 
     async def stop(self) -> None:
+        if self._watch_task:
+            self._watch_task.cancel()
+            await asyncio.gather(self._watch_task, return_exceptions=True)
+            await self.store_watch.close()
         if self.controller:
             await self.controller.close()
         if self._engine_task:

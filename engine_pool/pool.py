@@ -73,14 +73,21 @@ class EnginePool:
         await asyncio.gather(*(start_one(n, e) for n, e in self.engines.items()))
         self.ready.set()
 
-    async def health(self) -> dict[str, bool]:
-        out = {}
-        for name, engine in self.engines.items():
+    async def health(self, timeout_s: float = 1.0) -> dict[str, bool]:
+        """Each engine's health; one that does not answer within ``timeout_s`` (hung) is unhealthy,
+        and never holds up the answer (the director's panel polls this every 2 s)."""
+
+        async def one(name: str, engine: Engine) -> bool:
+            if name in self.start_errors:
+                return False
             try:
-                out[name] = name not in self.start_errors and await engine.healthy()
+                async with asyncio.timeout(timeout_s):
+                    return bool(await engine.healthy())
             except Exception:
-                out[name] = False
-        return out
+                return False
+
+        names = list(self.engines)
+        return dict(zip(names, await asyncio.gather(*(one(n, self.engines[n]) for n in names))))
 
     async def close(self) -> None:
         await asyncio.gather(*(e.close() for e in self.engines.values()), return_exceptions=True)

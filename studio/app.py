@@ -65,9 +65,16 @@ def _require_director(request: Request, studio: Studio) -> JSONResponse | None:
     return _require(request, studio, ("director",))
 
 
+FOLLOWER_REFUSAL = "this studio process is a follower (feeds and votes only): send this to the show's controller process"
+
+
+def _controller_only(studio: Studio) -> JSONResponse | None:
+    return _error(409, FOLLOWER_REFUSAL) if studio.follower else None
+
+
 async def command(request: Request) -> JSONResponse:
     studio: Studio = request.app.state.studio
-    if denied := _require_director(request, studio):
+    if denied := _require_director(request, studio) or _controller_only(studio):
         return denied
     try:
         name, command_id, args = parse_command(await request.body())
@@ -81,6 +88,9 @@ async def state(request: Request) -> JSONResponse:
     studio: Studio = request.app.state.studio
     if denied := _require_director(request, studio):
         return denied
+    if studio.follower:  # what this process's feeds know: the director channel's state
+        hub = studio.hubs["director"]
+        return JSONResponse({**hub.state.to_dict(), "follower": True, "last_seq": hub.last_seq, "store": studio.store_watch.status()})
     show = studio.controller.state.to_dict()
     show["engines"] = await studio.pool.health() if studio.pool.ready.is_set() else {}
     show["engines_ready"] = studio.pool.ready.is_set()

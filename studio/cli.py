@@ -151,6 +151,9 @@ def serve(
     port: int = typer.Option(8000, help="Port to listen on."),
     data_dir: Optional[Path] = typer.Option(None, help="Event log, Redis and secrets (default data/<show id>)."),
     autopilot: bool = typer.Option(False, help="Run the rundown without a director."),
+    follower: bool = typer.Option(
+        False, help="Serve only feeds and votes of the show a controller process runs (same REDIS_URL, same data dir's secrets)."
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
     """Run the studio for a director to drive. Restarting it resumes the show from its event log."""
@@ -158,7 +161,7 @@ def serve(
 
     _setup_logging(verbose)
     loaded = _load_script_or_exit(script)
-    studio = Studio(loaded, data_dir or Path("data") / loaded.show.id, autopilot=autopilot)
+    studio = Studio(loaded, data_dir or Path("data") / loaded.show.id, autopilot=autopilot, follower=follower)
     asyncio.run(_serve(studio, host, port, until_finished=False))
 
 

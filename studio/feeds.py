@@ -12,7 +12,8 @@ phones hold thousands of audience sockets open (bench/audience_fanout.py).
 - The director socket also takes commands; the answer is the ``director.command`` event on the
   same feed. Anything sent on other feeds is ignored.
 - Graphics pages say who they are in the URL (``graphic``, ``version``, ``client``): they appear
-  on the panel's registry while connected.
+  on the panel's registry while connected (to the controller process; a follower's feeds are
+  read-only and keep no registry).
 - Close codes: 4404 unknown channel, 4403 origin/role, 4400 bad ``since``, 4408 too far behind
   (reconnect with ``since``), 4401 token rotated. Before the handshake completes a refusal is an
   HTTP 403.
@@ -96,7 +97,7 @@ async def serve_feed(studio: "Studio", scope, receive, send) -> None:
         await socket.close(4400, "since: must be a non-negative integer")
         return
     await send({"type": "websocket.accept"})
-    registered = _graphics_client(conn, channel, studio)
+    registered = None if studio.follower else _graphics_client(conn, channel, studio)
     if registered:
         await studio.controller.graphics_client(registered)
     serving = asyncio.create_task(studio.hubs[channel].serve(socket.send_text, since))
@@ -142,8 +143,8 @@ async def _listen(receive, studio: "Studio", channel: str) -> None:
         message = await receive()
         if message["type"] == "websocket.disconnect":
             return
-        if channel != "director":
-            continue  # graphics and phones only listen
+        if channel != "director" or studio.follower:
+            continue  # graphics and phones only listen; a follower takes no commands
         raw = message.get("text") or message.get("bytes") or b""
         try:
             name, command_id, args = parse_command(raw)

@@ -3,12 +3,20 @@
 ``Studio.start`` brings the parts up in the order a broadcast needs: the log and the sockets first
 (graphics connect and show the last good state at once), then the engines in the background (a
 minute on a CPU) while the director can already see the rundown.
+
+Scale-out: one process per show is the *controller* (the show's state machine, engines, commands,
+judges); any number of *followers* (``follower=True``) share its Redis and serve only what every
+viewer and graphic needs — the feeds (each tails the same streams, so every process sends the
+same events in the same order) and the votes (counted once by the Lua script in Redis, wherever
+they land). A follower holds no show state of its own, so killing one costs only its own clients
+a reconnect.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from pathlib import Path
 
 import redis.asyncio as aioredis
@@ -34,10 +42,13 @@ log = logging.getLogger("gavel.studio")
 
 
 class Studio:
-    def __init__(self, script: ShowScript, data_dir: Path, autopilot: bool = False, pool: EnginePool | None = None):
+    def __init__(
+        self, script: ShowScript, data_dir: Path, autopilot: bool = False, pool: EnginePool | None = None, follower: bool = False
+    ):
         self.script = script
         self.data_dir = Path(data_dir)
         self.autopilot = autopilot
+        self.follower = follower
         self.tokens = Tokens.load(self.data_dir, [j.id for j in script.judging.judges])
         self.device_tokens = DeviceTokens(self.tokens.current_signing)
         self.audience_gate = AudienceGate(script.audience)
@@ -54,6 +65,11 @@ class Studio:
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()  # for callers on other threads (tests, tools)
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.follower and not os.environ.get("REDIS_URL"):
+            raise RuntimeError(
+                "a follower serves the controller's show from its Redis: set REDIS_URL (for the controller's embedded "
+                "server on this machine: unix://<its data dir>/redis.sock)"
+            )
         url, self.redis_server = await asyncio.to_thread(redis_url_for, self.data_dir)
         show_id = self.script.show.id
         self.event_log = EventLog(self._client(url), show_id)
@@ -61,10 +77,15 @@ class Studio:
             hub = ChannelHub(self.event_log, EventLog(self._client(url), show_id), channel)
             await hub.start()
             self.hubs[channel] = hub
-        if self.pool is None:
-            self.pool = await asyncio.to_thread(build_pool, self.script)
         self.poll_store = PollStore(self._client(url), show_id)  # its own connection: votes come in bursts
         self.vote_batcher = VoteBatcher(self.poll_store)
+        if self.follower:
+            self.store_watch = StoreWatch(url, None, self._log_outage)
+            self._watch_task = asyncio.create_task(self.store_watch.run(), name="store-watch")
+            log.info("follower for show %r up (feeds and votes; the controller runs the show)", show_id)
+            return
+        if self.pool is None:
+            self.pool = await asyncio.to_thread(build_pool, self.script)
         self.controller = ShowController(
             self.script, self.event_log, self.pool, autopilot=self.autopilot, images_dir=self.data_dir / "images"
         )
@@ -76,6 +97,10 @@ class Studio:
 
     async def _report_outage(self, outage: ev.StoreOutageData) -> None:
         await self.controller.publish(ev.StoreOutage(data=outage), channels=ev.DIRECTOR_ONLY)
+
+    async def _log_outage(self, outage: ev.StoreOutageData) -> None:
+        """A follower's view of an outage: the controller's watch is the one that logs it."""
+        log.warning("redis was unreachable for %.1f s", outage.duration_s)
 
     def _client(self, url: str) -> aioredis.Redis:
         # A blocking pool: a burst of phones connecting at once (each replaying from the log) waits

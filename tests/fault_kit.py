@@ -13,7 +13,10 @@ import time
 from pathlib import Path
 
 import httpx
+import redis
 import yaml
+
+from studio.embedded_redis import redis_server_binary
 
 from .conftest import free_port
 from .studio_harness import subprocess_env
@@ -114,7 +117,7 @@ class StudioProcess:
 
     def wait_engines(self, timeout_s: float = 300) -> None:
         deadline = time.monotonic() + timeout_s
-        while not self.state()["engines_ready"]:
+        while not (self.state().get("follower") or self.state()["engines_ready"]):  # a follower has no engines
             assert time.monotonic() < deadline, "engines did not start"
             time.sleep(0.2)
 
@@ -143,4 +146,33 @@ class StudioProcess:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+        self.proc.wait()
+
+
+class ExternalRedis:
+    """A redis-server of our own on a TCP port: what ``REDIS_URL`` would point at."""
+
+    def __init__(self, folder):
+        self.folder, self.port = folder, free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(
+            [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder),
+             "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--logfile", str(self.folder / "redis.log")],
+            stdin=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis.from_url(self.url).ping()
+                return
+            except redis.exceptions.ConnectionError:
+                assert time.monotonic() < deadline, "the external redis did not start"
+                time.sleep(0.05)
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import threading
 import time
 
@@ -26,46 +25,15 @@ import pytest
 import redis
 from websockets.sync.client import connect
 
-from studio.embedded_redis import redis_server_binary
 from studio.events import frame_events
 from studio.runtime import Studio
 from studio.show_script import load_script
 
-from .conftest import free_port
-from .fault_kit import write_replay_show
+from .fault_kit import ExternalRedis, write_replay_show
 from .studio_harness import LiveStudio
 
 TOKENS = 80
 DEVICES = 200
-
-
-class ExternalRedis:
-    """A redis-server of our own on a TCP port: what ``REDIS_URL`` would point at."""
-
-    def __init__(self, folder):
-        self.folder, self.port = folder, free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen(
-            [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder),
-             "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--logfile", str(self.folder / "redis.log")],
-            stdin=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                redis.Redis.from_url(self.url).ping()
-                return
-            except redis.exceptions.ConnectionError:
-                assert time.monotonic() < deadline, "the external redis did not start"
-                time.sleep(0.05)
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
 
 
 class Follower:

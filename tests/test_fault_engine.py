@@ -1,10 +1,10 @@
 """Fault: a vLLM engine that hangs, then crashes, mid-answer, on a real studio.
 
 Ada answers on a real vLLM engine (SmolLM2 on the CPU), Bao on the replay engine. Mid-answer the
-vLLM engine-core process is frozen (SIGSTOP: a hung engine) — Ada's answer ends as a timeout at
-the time limit while Bao's finishes in full; the engine is thawed. On the next question the
-engine core is killed (SIGKILL: a crashed engine) — Ada's answer ends as a DNF saying the engine
-died, Bao's finishes. Each time the director gets an ``engine.fault`` event at once, and the next
+vLLM engine's processes are frozen (SIGSTOP: a hung engine) — Ada's answer ends as a timeout at
+the time limit while Bao's finishes in full. With the next question asked, the engine core is
+killed (SIGKILL: a crashed engine) — Ada's answer ends as a DNF saying the engine died, Bao's
+finishes. Each time the director gets an ``engine.fault`` event at once, and the next
 stage runs (Ada DNFs at once on the dead engine; Bao answers) to the end of the show.
 """
 
@@ -59,9 +59,18 @@ def wait_until(live: LiveStudio, predicate, timeout_s: float = 120, what: str = 
         time.sleep(0.03)
 
 
-def ada_streaming_on(question_id: str):
-    return lambda s: (s["question"] or {}).get("question_id") == question_id and s["answers"].get("ada", {}).get("tokens", 0) >= 2 \
-        and s["answers"]["ada"]["status"] == "streaming"
+def wait_for_event(events: list[dict], predicate, timeout_s: float = 120, what: str = "") -> dict:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = next((e for e in list(events) if predicate(e)), None)
+        if found is not None:
+            return found
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+def ada(kind: str, question_id: str):
+    return lambda e: e["type"] == kind and e["data"]["question_id"] == question_id and e["data"]["contestant"] == "ada"
 
 
 def test_engine_hang_and_crash_mid_answer_end_that_answer_and_the_show_goes_on(tmp_path):
@@ -81,22 +90,27 @@ def test_engine_hang_and_crash_mid_answer_end_that_answer_and_the_show_goes_on(t
         follower.start()
         assert live.post_command("start").json()["ok"]
 
-        # A hang: the engine core frozen mid-answer.
-        wait_until(live, ada_streaming_on("demo-1"), what="ada streaming demo-1")
+        # A hang: the engine frozen mid-answer (it stays frozen: a hung engine does not come back).
+        wait_for_event(director, lambda e: ada("answer.token", "demo-1")(e) and e["data"]["index"] >= 2, what="ada streaming demo-1")
         frozen = vllm_processes()
         for p in frozen:
             p.send_signal(signal.SIGSTOP)
         hung_at = time.monotonic()
-        wait_until(live, lambda s: s["answers"]["ada"]["status"] != "streaming", what="ada's hung answer to end")
+        asked = time.monotonic()
+        assert live.state()["show"]["status"] == "running"  # the panel still gets its state at once
+        state_while_hung = time.monotonic() - asked
+        wait_for_event(director, ada("answer.finished", "demo-1"), what="ada's hung answer to end")
         hang_to_end = time.monotonic() - hung_at
-        for p in frozen:
-            p.send_signal(signal.SIGCONT)
 
-        # A crash: the engine core killed mid-answer.
-        wait_until(live, ada_streaming_on("demo-2"), what="ada streaming demo-2")
+        # A crash: the engine core killed with the next answer in flight.
+        wait_for_event(director, ada("answer.started", "demo-2"), what="ada asked demo-2")
+        time.sleep(0.5)
         os.kill(core[0].pid, signal.SIGKILL)
         crashed_at = time.monotonic()
-        wait_until(live, lambda s: s["answers"]["ada"]["status"] != "streaming", what="ada's crashed answer to end")
+        for p in frozen:  # the rest may now notice their core is gone, and exit
+            if p.pid != core[0].pid and p.is_running():
+                p.send_signal(signal.SIGCONT)
+        wait_for_event(director, ada("answer.finished", "demo-2"), what="ada's crashed answer to end")
         crash_to_dnf = time.monotonic() - crashed_at
 
         wait_until(live, lambda s: s["stages"][0]["status"] == "completed", what="round 1 to end")
@@ -118,6 +132,7 @@ def test_engine_hang_and_crash_mid_answer_end_that_answer_and_the_show_goes_on(t
     crash = next(e["data"] for e in director if e["type"] == "engine.fault" and e["data"]["question_id"] == "demo-2")
     assert "local" in crash["reason"]
     print(
-        f"\nengine hang: ada's answer ended as a timeout {hang_to_end:.1f} s after the freeze (limit 8 s); "
+        f"\nengine hang: ada's answer ended as a timeout {hang_to_end:.1f} s after the freeze (limit 8 s), /api/state "
+        f"answered in {state_while_hung:.1f} s meanwhile; "
         f"engine crash: DNF {crash_to_dnf:.2f} s after kill -9 ({crash['reason'][:80]}); bao finished all 3; next stage ran"
     )

@@ -8,6 +8,8 @@ and data dir). Then:
   token once (appends that met the outage were retried, and a retry never appends twice);
 - the director hears of it: ``GET /api/state`` says ``store.ok: false`` while it lasts, and a
   ``store.outage`` event with its duration is in the director's log once Redis is back;
+- the director's panel turns red ("STORE (REDIS) UNREACHABLE"), locks its controls, and unlocks
+  and logs the outage when Redis is back;
 - nothing acknowledged is lost: the log from before the outage is intact, the program feed has no
   gap, and the tally equals the votes that got a 200 (a vote refused with 503 said so, and the
   phone's retry counts it once).
@@ -23,6 +25,7 @@ import time
 import httpx
 import pytest
 import redis
+from playwright.sync_api import sync_playwright
 from websockets.sync.client import connect
 
 from studio.events import frame_events
@@ -30,7 +33,7 @@ from studio.runtime import Studio
 from studio.show_script import load_script
 
 from .fault_kit import ExternalRedis, write_replay_show
-from .studio_harness import LiveStudio
+from .studio_harness import CHROMIUM_ARGS, LiveStudio
 
 TOKENS = 80
 DEVICES = 200
@@ -181,3 +184,29 @@ def test_redis_killed_and_restarted_under_a_running_studio_loses_nothing_acknowl
         f"{len(program.events)} program events, 0 lost, 0 doubled; {len(phones.refusals)} votes refused with 503 "
         f"during the outage and counted once on retry; tally {DEVICES} = acknowledged"
     )
+
+
+def test_the_directors_panel_shows_the_outage_and_locks_until_redis_is_back(tmp_path, monkeypatch):
+    external = ExternalRedis(tmp_path / "external-redis")
+    external.start()
+    monkeypatch.setenv("REDIS_URL", external.url)
+    studio = Studio(load_script(write_replay_show(tmp_path / "show")), tmp_path / "data")
+    try:
+        with LiveStudio(studio) as live, sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.goto(f"{live.base}/director#token={live.director_token}")
+            page.wait_for_function("() => window.__director && window.__director.canOperate()", timeout=30_000)
+            external.kill()
+            page.wait_for_function("() => document.getElementById('banner').dataset.state === 'store-down'", timeout=15_000)
+            banner = page.text_content("#banner")
+            locked = page.evaluate("() => window.__director.canOperate()")
+            external.start()
+            page.wait_for_function("() => window.__director.canOperate()", timeout=30_000)
+            page.wait_for_function("() => document.getElementById('log').textContent.includes('STORE OUTAGE')", timeout=15_000)
+            log_text = page.text_content("#log")
+            browser.close()
+    finally:
+        external.kill()
+    assert "REDIS" in banner and "UNREACHABLE" in banner and locked is False
+    assert "Redis unreachable for" in log_text

@@ -131,7 +131,7 @@ async def drill_show(studio: StudioProcess) -> tuple[dict[str, list[dict]], dict
 
 
 def test_1000_random_disconnects_during_a_stage_lose_and_repeat_nothing(tmp_path):
-    script = write_replay_show(tmp_path / "show", tokens=120, tokens_per_s=100, questions=5, stages=1)
+    script = write_replay_show(tmp_path / "show", tokens=120, tokens_per_s=80, questions=5, stages=1)
     studio = StudioProcess(script, tmp_path / "data").start()
     try:
         opened = studio.command(
@@ -161,8 +161,8 @@ def test_1000_random_disconnects_during_a_stage_lose_and_repeat_nothing(tmp_path
     tallies = sum(e["type"] == "poll.tally" for e in references["audience"])
     assert tokens >= 1000 and tallies >= 5
     print(
-        f"\n{drill.disconnects} disconnects ({drill.by_channel}) across {3 * CLIENTS_PER_CHANNEL} clients in "
-        f"{elapsed:.1f} s; program {len(references['program'])} events ({tokens} tokens), "
+        f"\n{drill.disconnects} disconnects ({drill.by_channel}) across {3 * CLIENTS_PER_CHANNEL} clients, all "
+        f"{drill.stage_ended_at - drill.budget_spent_at:.1f} s before the stage ended (drill {elapsed:.1f} s); program {len(references['program'])} events ({tokens} tokens), "
         f"preview {len(references['preview'])}, audience {len(references['audience'])} ({tallies} tallies): "
         f"every client identical to the uninterrupted one"
     )

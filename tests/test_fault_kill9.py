@@ -44,7 +44,7 @@ class Phones:
     def finish(self) -> None:
         self._thread.join(timeout=60)
 
-    async def _vote_steadily(self, per_s: float = 30) -> None:
+    async def _vote_steadily(self, per_s: float = 20) -> None:
         rng = random.Random(11)
         async with httpx.AsyncClient(timeout=5) as client:
             pending: set[asyncio.Task] = set()

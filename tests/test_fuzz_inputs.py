@@ -147,3 +147,16 @@ def test_show_scripts_and_banks(tmp_path, data):
         load_bank(bank_path)
     except SourceError as exc:
         assert exc.problems and all(str(bank_path) in p for p in exc.problems), exc.problems
+
+
+@FUZZ
+@given(path=st.sampled_from(["/api/state", "/api/polls/current", "/api/judge/me", "/api/judge/targets", "/figures/radar",
+                             "/api/images/{x}", "/overlays/version.json", "/api/audience/device"]),
+       x=st.text(max_size=20), query=st.dictionaries(st.sampled_from(["channel", "since", "token"]), st.text(max_size=20), max_size=2),
+       token=st.one_of(st.none(), st.sampled_from(["director", "graphics", "judge"]), st.text(alphabet="abcdefXYZ0123456789-_.", max_size=40)))
+def test_other_endpoints_with_any_query_and_token(live, path, x, query, token):
+    known = {"director": live.director_token, "graphics": live.graphics_token, "judge": live.studio.tokens.judges["jo"]}
+    headers = {"Authorization": f"Bearer {known.get(token, token)}"} if token else {}
+    url = f"{live.base}{path.replace('{x}', quote(x, safe='') or 'x')}"
+    method = "POST" if path == "/api/audience/device" else "GET"
+    assert_refused_clearly(httpx.request(method, url, params=query, headers=headers, timeout=30))

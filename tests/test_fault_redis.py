@@ -17,6 +17,7 @@ and data dir). Then:
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import threading
@@ -25,9 +26,12 @@ import time
 import httpx
 import pytest
 import redis
+import redis.asyncio as aioredis
 from playwright.sync_api import sync_playwright
 from websockets.sync.client import connect
 
+from studio import events as ev
+from studio.event_log import EventLog, EventLogUnavailable
 from studio.events import frame_events
 from studio.runtime import Studio
 from studio.show_script import load_script
@@ -210,3 +214,32 @@ def test_the_directors_panel_shows_the_outage_and_locks_until_redis_is_back(tmp_
         external.kill()
     assert "REDIS" in banner and "UNREACHABLE" in banner and locked is False
     assert "Redis unreachable for" in log_text
+
+
+def test_an_append_that_outlasts_the_logs_patience_is_refused_loudly_and_never_half_done(tmp_path):
+    external = ExternalRedis(tmp_path / "external-redis")
+    external.start()
+
+    async def drill() -> tuple[str, float, list[int]]:
+        log = EventLog(aioredis.Redis.from_url(external.url), "refusal", outage_s=1.0)
+        await log.append(ev.ShowStatus(data=ev.ShowStatusData(status="running")))
+        external.kill()
+        started = time.monotonic()
+        try:
+            await log.append(ev.ShowStatus(data=ev.ShowStatusData(status="paused")))
+            message = "appended while Redis was down?"
+        except EventLogUnavailable as exc:
+            message = str(exc)
+        waited = time.monotonic() - started
+        external.start()
+        seqs = [item.seq for item in await log.read("director")]
+        await log.client.aclose()
+        return message, waited, seqs
+
+    try:
+        message, waited, seqs = asyncio.run(drill())
+    finally:
+        external.kill()
+    assert "unreachable for 1 s" in message and "show.status was not recorded" in message
+    assert 1.0 <= waited < 5
+    assert seqs == [1]  # the refused event is not in the log, the acknowledged one is

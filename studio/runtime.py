@@ -23,6 +23,7 @@ import redis.asyncio as aioredis
 
 from engine_pool.pool import EnginePool
 
+from . import events as ev
 from .audience_api import AudienceGate
 from .auth import Tokens
 from .device_tokens import DeviceTokens
@@ -30,7 +31,6 @@ from .controller import ShowController
 from .embedded_redis import EmbeddedRedis, redis_url_for
 from .engines import build_pool
 from .event_log import EventLog
-from . import events as ev
 from .events import CHANNELS
 from .fanout import ChannelHub
 from .graphics import overlay_version
@@ -79,8 +79,10 @@ class Studio:
             self.hubs[channel] = hub
         self.poll_store = PollStore(self._client(url), show_id)  # its own connection: votes come in bursts
         self.vote_batcher = VoteBatcher(self.poll_store)
+        # The controller logs an outage for the director; a follower only notes it in its own log.
+        report = self._log_outage if self.follower else self._report_outage
+        self.store_watch = StoreWatch(url, self.redis_server, report)
         if self.follower:
-            self.store_watch = StoreWatch(url, None, self._log_outage)
             self._watch_task = asyncio.create_task(self.store_watch.run(), name="store-watch")
             log.info("follower for show %r up (feeds and votes; the controller runs the show)", show_id)
             return
@@ -90,7 +92,6 @@ class Studio:
             self.script, self.event_log, self.pool, autopilot=self.autopilot, images_dir=self.data_dir / "images"
         )
         await self.controller.open()
-        self.store_watch = StoreWatch(url, self.redis_server, self._report_outage)
         self._watch_task = asyncio.create_task(self.store_watch.run(), name="store-watch")
         self._engine_task = asyncio.create_task(self.pool.start(), name="engines")
         log.info("studio for show %r up; data in %s", show_id, self.data_dir)
@@ -99,7 +100,6 @@ class Studio:
         await self.controller.publish(ev.StoreOutage(data=outage), channels=ev.DIRECTOR_ONLY)
 
     async def _log_outage(self, outage: ev.StoreOutageData) -> None:
-        """A follower's view of an outage: the controller's watch is the one that logs it."""
         log.warning("redis was unreachable for %.1f s", outage.duration_s)
 
     def _client(self, url: str) -> aioredis.Redis:

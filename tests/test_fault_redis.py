@@ -243,3 +243,25 @@ def test_an_append_that_outlasts_the_logs_patience_is_refused_loudly_and_never_h
     assert "unreachable for 1 s" in message and "show.status was not recorded" in message
     assert 1.0 <= waited < 5
     assert seqs == [1]  # the refused event is not in the log, the acknowledged one is
+
+
+def test_a_judges_mark_left_by_a_half_failed_attempt_does_not_block_the_retry(tmp_path):
+    """Redis took the judge's once-only mark but the reply (and so the score) was lost: the retry
+    must record the score, not answer "already scored" for a score that is nowhere."""
+    script = write_replay_show(tmp_path / "show", tokens=6, tokens_per_s=100, questions=1, stages=1, judges=("jo",))
+    with LiveStudio(Studio(load_script(script), tmp_path / "data")) as live:
+        live.wait_for_engines()
+        assert live.post_command("start").json()["ok"]
+        deadline = time.monotonic() + 30
+        while live.state()["show"]["status"] != "completed":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        target = "answer:0:demo-1:ada"
+        live.call(lambda: live.studio.event_log.client.set(f"gavel:{{faults}}:judged:jo:{target}", "1"))  # the orphan mark
+        auth = {"Authorization": f"Bearer {live.studio.tokens.judges['jo']}"}
+        first = httpx.post(f"{live.base}/api/judge/score", json={"target": target, "scores": {"accuracy": 7}}, headers=auth, timeout=10)
+        second = httpx.post(f"{live.base}/api/judge/score", json={"target": target, "scores": {"accuracy": 9}}, headers=auth, timeout=10)
+        judged = live.state()["judged"]
+    assert first.status_code == 200, first.text
+    assert second.status_code == 409 and "already scored" in second.json()["error"]
+    assert judged == {target: {"jo": {"accuracy": 7}}}

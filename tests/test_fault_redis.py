@@ -40,7 +40,7 @@ from .fault_kit import ExternalRedis, write_replay_show
 from .studio_harness import CHROMIUM_ARGS, LiveStudio
 
 TOKENS = 80
-DEVICES = 200
+DEVICES = 120
 
 
 class Follower:

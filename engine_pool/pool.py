@@ -76,6 +76,8 @@ class Answer:
     reason: str
     metrics: RequestMetrics
     conditions: AnswerConditions
+    engine: str = ""
+    faulted: bool = False  # the engine failed or ran out of time (not a filter's or director's stop)
 
 
 class _InFlight:
@@ -130,14 +132,21 @@ class EnginePool:
         await asyncio.gather(*(start_one(n, e) for n, e in self.engines.items()))
         self.ready.set()
 
-    async def health(self) -> dict[str, bool]:
-        out = {}
-        for name, engine in self.engines.items():
+    async def health(self, timeout_s: float = 1.0) -> dict[str, bool]:
+        """Each engine's health; one that does not answer within ``timeout_s`` (hung) is unhealthy,
+        and never holds up the answer (the director's panel polls this every 2 s)."""
+
+        async def one(name: str, engine: Engine) -> bool:
+            if name in self.start_errors:
+                return False
             try:
-                out[name] = name not in self.start_errors and await engine.healthy()
+                async with asyncio.timeout(timeout_s):
+                    return bool(await engine.healthy())
             except Exception:
-                out[name] = False
-        return out
+                return False
+
+        names = list(self.engines)
+        return dict(zip(names, await asyncio.gather(*(one(n, self.engines[n]) for n in names))))
 
     async def close(self) -> None:
         await asyncio.gather(*(e.close() for e in self.engines.values()), return_exceptions=True)
@@ -160,7 +169,7 @@ class EnginePool:
         recorder = MetricsRecorder()
         parts: list[str] = []
         status: AnswerStatus = "done"
-        reason = ""
+        reason, faulted = "", False
         engine = self.engines[route.engine]
         in_flight, number = self._in_flight[route.engine], next(self._request_numbers)
         submitted, scheduled_at = time.monotonic(), None
@@ -183,14 +192,14 @@ class EnginePool:
                     if aclose is not None:
                         await aclose()  # aborts the request in the engine
         except TimeoutError:
-            status, reason = "timeout", f"no complete answer within {time_limit_s:g}s"
+            status, reason, faulted = "timeout", f"no complete answer within {time_limit_s:g}s", True
         except StopAnswer as exc:
             status, reason = exc.status, str(exc)
         except EngineError as exc:
-            status, reason = "dnf", str(exc)
+            status, reason, faulted = "dnf", str(exc), True
             log.warning("%s DNF: %s", contestant, exc)
         except Exception as exc:  # any backend bug ends this answer, not the show
-            status, reason = "dnf", f"engine failure: {type(exc).__name__}: {exc}"
+            status, reason, faulted = "dnf", f"engine failure: {type(exc).__name__}: {exc}", True
             log.exception("%s DNF", contestant)
         finally:
             load_max = in_flight.leave(number)
@@ -209,7 +218,7 @@ class EnginePool:
             adapter=route.adapter.name if route.adapter else None, queue_wait_s=wait, queue_wait_source=source,
             load_at_start=load_at_start, load_max=load_max,
         )
-        answer = Answer("".join(parts), status, reason, metrics, conditions)
+        answer = Answer("".join(parts), status, reason, metrics, conditions, route.engine, faulted)
         for listener in self.listeners:
             listener(route.engine, answer)
         return answer

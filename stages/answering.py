@@ -53,7 +53,8 @@ async def guarded_answer(
     releases reaches ``emit(text, tokens)``; a cut or a rejected hold makes it a DNF "withheld".
     ``stop`` set mid-answer ends it there (status done). ``tracer`` sees every raw chunk first
     (the generation path). Returns (the pool's answer, status, reason).
-    Publishes nothing itself, so a stage can put the text on air as its own events."""
+    Puts nothing on air itself, so a stage can air the text as its own events; an engine fault
+    (failure, time limit) goes to the director as ``engine.fault``."""
     guard = ctx.safety.guard(question_id, contestant, emit) if ctx.safety else None
 
     async def on_chunk(chunk: Chunk, tokens: int) -> None:
@@ -67,6 +68,9 @@ async def guarded_answer(
     try:
         answer = await ctx.pool.answer(contestant, messages, sampling, time_limit_s, on_chunk)
         status, reason = answer.status, answer.reason
+        if answer.faulted:  # the director hears of a failing engine at once, not from a scoreboard later
+            fault = ev.EngineFaultData(engine=answer.engine, contestant=contestant, question_id=question_id, status=status, reason=reason)
+            await ctx.publish(ev.EngineFault(data=fault), channels=ev.DIRECTOR_ONLY)
         if guard:
             await guard.finish()
             if guard.withheld_reason:

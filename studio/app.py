@@ -13,7 +13,8 @@
   or graphics token, as for every read-only figure).
 - ``/overlays/...`` — the on-air graphics (``version.json``: the overlay files' version);
   ``/vendor/plotly.min.js`` — plotly.js from the plotly package; ``/director`` — the panel.
-Every error is JSON with the reason; nothing here returns a 500 for bad input.
+Every error is JSON with the reason; nothing here returns a 500 for bad input. While Redis is
+unreachable, what needs it answers 503 with ``Retry-After`` and says so (nothing is half-done).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from engine_pool.attention import AttentionMap
 from . import audience_api, image_api, judge_api
 from .auth import TokenError, presented_token
 from .commands import MAX_COMMAND_BODY, BadCommand, parse_command
+from .event_log import STORE_DOWN, EventLogUnavailable
 from .feeds import serve_feed
 from .attention_figure import attention_figure
 from .graphics import OVERLAYS_DIR
@@ -71,9 +73,16 @@ def _require_director(request: Request, studio: Studio) -> JSONResponse | None:
     return _require(request, studio, ("director",))
 
 
+FOLLOWER_REFUSAL = "this studio process is a follower (feeds and votes only): send this to the show's controller process"
+
+
+def _controller_only(studio: Studio) -> JSONResponse | None:
+    return _error(409, FOLLOWER_REFUSAL) if studio.follower else None
+
+
 async def command(request: Request) -> JSONResponse:
     studio: Studio = request.app.state.studio
-    if denied := _require_director(request, studio):
+    if denied := _require_director(request, studio) or _controller_only(studio):
         return denied
     try:
         name, command_id, args = parse_command(await request.body())
@@ -87,12 +96,16 @@ async def state(request: Request) -> JSONResponse:
     studio: Studio = request.app.state.studio
     if denied := _require_director(request, studio):
         return denied
+    if studio.follower:  # what this process's feeds know: the director channel's state
+        hub = studio.hubs["director"]
+        return JSONResponse({**hub.state.to_dict(), "follower": True, "last_seq": hub.last_seq, "store": studio.store_watch.status()})
     show = studio.controller.state.to_dict()
     show["engines"] = await studio.pool.health() if studio.pool.ready.is_set() else {}
     show["engines_ready"] = studio.pool.ready.is_set()
     show["engine_errors"] = studio.pool.start_errors
     show["last_seq"] = studio.controller.state.last_seq
     show["safety"] = {"delay_s": studio.script.safety.delay_s}
+    show["store"] = studio.store_watch.status()
     return JSONResponse(show)
 
 
@@ -136,9 +149,11 @@ async def readyz(request: Request) -> JSONResponse:
         await asyncio.wait_for(studio.event_log.client.ping(), READY_REDIS_TIMEOUT_S)
     except Exception as exc:  # any failure to answer is "not ready", with what it was
         problems.append(f"redis: {type(exc).__name__}: {exc}" if str(exc) else f"redis: {type(exc).__name__}")
-    if not studio.pool.ready.is_set():
+    # A follower runs no engines (the controller does): Redis is all it needs.
+    pool = studio.pool
+    if pool is not None and not pool.ready.is_set():
         problems.append("engines: still starting")
-    body = {"ready": not problems, "reason": "; ".join(problems), "engine_errors": studio.pool.start_errors}
+    body = {"ready": not problems, "reason": "; ".join(problems), "engine_errors": pool.start_errors if pool is not None else {}}
     return JSONResponse(body, status_code=503 if problems else 200, headers={"Cache-Control": "no-store"})
 
 
@@ -209,6 +224,14 @@ async def index(request: Request) -> RedirectResponse:
 
 async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
     return _error(exc.status_code, exc.detail)
+
+
+STORE_DOWN_MESSAGE = "the show's store (Redis) is unreachable: nothing was done, try again shortly"
+
+
+async def _store_down(request: Request, exc: Exception) -> JSONResponse:
+    log.error("%s %s while redis is unreachable: %s", request.method, request.url.path, exc)
+    return JSONResponse({"error": STORE_DOWN_MESSAGE}, status_code=503, headers={"Retry-After": "2"})
 
 
 def server_config(app, host: str, port: int, **overrides):
@@ -283,7 +306,7 @@ def create_app(studio: Studio) -> StudioApp:
             Mount("/overlays", StaticFiles(directory=OVERLAYS_DIR), name="overlays"),
         ],
         lifespan=lifespan,
-        exception_handlers={HTTPException: _http_error},
+        exception_handlers={HTTPException: _http_error, EventLogUnavailable: _store_down, **{kind: _store_down for kind in STORE_DOWN}},
     )
     app.state.studio = studio
     return StudioApp(app)

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from .device_tokens import BadDeviceToken
+from .event_log import STORE_DOWN
 from .polls import REFUSALS
 from .rate_limit import Limit, RateLimiter
 
@@ -97,7 +98,12 @@ async def _vote(studio: "Studio", scope, receive) -> tuple[str, tuple[int, bytes
     choice = payload.get("choice") if isinstance(payload, dict) else None
     if not isinstance(choice, str) or not CHOICE.match(choice):
         return "bad_request", _json(400, {"error": "choice: a choice id from the poll (a string)"})
-    outcome = await studio.vote_batcher.vote(poll_id, device, choice, ip)
+    try:
+        outcome = await studio.vote_batcher.vote(poll_id, device, choice, ip)
+    except STORE_DOWN:
+        # The reply was lost, not necessarily the vote: sending it again is safe (a device's vote
+        # counts once; a repeat answers "unchanged"), and only a 200 means counted.
+        return "store_down", _json(503, {"error": "votes cannot be confirmed right now: send yours again shortly (it never counts twice)"}, [(b"retry-after", b"2")])
     if not outcome.counted:
         status, message = REFUSALS[outcome.result]
         return outcome.result, _json(status, {"error": message, "result": outcome.result, "your_choice": outcome.previous})

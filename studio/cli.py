@@ -141,6 +141,9 @@ def serve(
     port: int = typer.Option(8000, help="Port to listen on."),
     data_dir: Optional[Path] = typer.Option(None, help="Event log, Redis and secrets (default data/<show id>)."),
     autopilot: bool = typer.Option(False, help="Run the rundown without a director."),
+    follower: bool = typer.Option(
+        False, help="Serve only feeds and votes of the show a controller process runs (same REDIS_URL, same data dir's secrets)."
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
     log_format: LogFormat = typer.Option(LogFormat.text, "--log-format", help="text, or json: one object per line on stderr."),
 ) -> None:
@@ -149,7 +152,7 @@ def serve(
 
     formatter = setup_logging(verbose, log_format)
     loaded = _load_script_or_exit(script)
-    studio = Studio(loaded, data_dir or Path("data") / loaded.show.id, autopilot=autopilot)
+    studio = Studio(loaded, data_dir or Path("data") / loaded.show.id, autopilot=autopilot, follower=follower)
     attach_studio(formatter, studio)
     asyncio.run(_serve(studio, host, port, until_finished=False))
 

@@ -26,6 +26,8 @@ def parse_command(raw: bytes | str) -> tuple[str, str, dict]:
         payload = json.loads(raw or b"{}")
     except json.JSONDecodeError as exc:
         raise BadCommand(f"body is not JSON: {exc.msg} at position {exc.pos}") from None
+    except UnicodeDecodeError:  # json.loads guesses UTF-8/16/32 from bytes; a guess can fail
+        raise BadCommand("body is not JSON: not valid UTF-8 text") from None
     if not isinstance(payload, dict):
         raise BadCommand("body must be a JSON object")
     name = payload.get("command")

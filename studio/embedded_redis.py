@@ -110,6 +110,16 @@ class EmbeddedRedis:
                     break
                 time.sleep(0.05)
 
+    def exited(self) -> bool:
+        """The server died under the studio (killed, crashed): ``restart`` brings it back."""
+        return self.process is not None and self.process.poll() is not None
+
+    def restart(self) -> str:
+        """Start again on the same data dir: the AOF replays every acknowledged write."""
+        log.error("embedded redis-server %s exited with %s; restarting it", self.process.pid, self.process.returncode)
+        self.process = None
+        return self.start()
+
     def stop(self) -> None:
         if self.process is None:
             return

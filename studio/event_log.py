@@ -5,6 +5,13 @@ increments the channel's counter and ``XADD``s the event under the stream ID ``0
 stream ID *is* the per-channel ``seq``: replay is ``XRANGE (0-<since> +``, live delivery is
 ``XREAD BLOCK`` from the last ID, and several studio processes sharing one Redis see one order.
 
+Redis going away (a restart, a failover) does not lose an event: ``append`` retries for up to
+``outage_s`` and, before each retry, looks for its event at the end of the streams, since a
+connection can drop after the script ran but before its reply came (the retry then returns the seqs
+it got instead of appending twice). Past ``outage_s`` it raises ``EventLogUnavailable``, which the
+HTTP surface turns into a 503 that says so: an event is either acknowledged and in the log, or
+refused loudly, never dropped in silence.
+
 The stored body is the event JSON without ``seq``; ``wire_text`` splices the seq in front, so an
 event is serialised once however many clients receive it. All keys share the hash tag ``{show}``
 so the script also runs on a Redis Cluster.
@@ -12,10 +19,13 @@ so the script also runs on a Redis Cluster.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
 from typing import Iterable
 
 import redis.asyncio as aioredis
+import redis.exceptions
 
 from .events import CHANNELS, ON_AIR, Event, parse_event
 
@@ -32,6 +42,18 @@ for i = 1, #KEYS, 2 do
 end
 return out
 """
+
+log = logging.getLogger("gavel.event_log")
+
+# What a lost or restarting Redis looks like to a client (BusyLoadingError, while it replays its
+# AOF, is a ConnectionError).
+STORE_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+# How far back a retry looks for its own event: further than any burst of appends racing it.
+_LOOKBACK = 500
+
+
+class EventLogUnavailable(RuntimeError):
+    """Redis stayed unreachable past the log's patience: the event was not recorded."""
 
 
 @dataclass(frozen=True)
@@ -54,10 +76,11 @@ def _seq_of(stream_id: bytes | str) -> int:
 
 
 class EventLog:
-    def __init__(self, client: aioredis.Redis, show_id: str, max_len: int = 0):
+    def __init__(self, client: aioredis.Redis, show_id: str, max_len: int = 0, outage_s: float = 15.0):
         self.client = client
         self.show_id = show_id
         self.max_len = max_len  # 0 keeps everything; otherwise approximate trimming per channel
+        self.outage_s = outage_s  # how long an append waits for Redis to come back
         self._append = client.register_script(_APPEND)
 
     def stream_key(self, channel: str) -> str:
@@ -76,8 +99,35 @@ class EventLog:
         keys: list[str] = []
         for channel in channels:
             keys += [self._seq_key(channel), self.stream_key(channel)]
-        seqs = await self._append(keys=keys, args=[body, self.max_len])
-        return dict(zip(channels, (int(s) for s in seqs)))
+        loop = asyncio.get_running_loop()
+        give_up, attempt = loop.time() + self.outage_s, 0
+        while True:
+            try:
+                if attempt and (found := await self._appended_already(channels, body)) is not None:
+                    return found
+                seqs = await self._append(keys=keys, args=[body, self.max_len])
+                return dict(zip(channels, (int(s) for s in seqs)))
+            except STORE_DOWN as exc:
+                attempt += 1
+                if loop.time() >= give_up:
+                    raise EventLogUnavailable(
+                        f"the event log (Redis) has been unreachable for {self.outage_s:g} s: {event.type} was not recorded ({exc})"
+                    ) from exc
+                if attempt == 1:
+                    log.warning("appending %s: %s; retrying for up to %g s", event.type, exc, self.outage_s)
+                await asyncio.sleep(min(0.05 * 2**attempt, 0.5))
+
+    async def _appended_already(self, channels: list[str], body: str) -> dict[str, int] | None:
+        """The seqs ``body`` got if an earlier attempt's script ran (it is atomic: all or none)."""
+        seqs = {}
+        for channel in channels:
+            for stream_id, fields in await self.client.xrevrange(self.stream_key(channel), count=_LOOKBACK):
+                if _body(fields) == body:
+                    seqs[channel] = _seq_of(stream_id)
+                    break
+            else:
+                return None
+        return seqs
 
     async def read(self, channel: str, after: int = 0, upto: int | None = None, batch: int = 1000) -> list[LoggedEvent]:
         """Events with after < seq <= upto, oldest first."""

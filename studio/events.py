@@ -534,6 +534,42 @@ class DebateResult(_Event):
     data: DebateResultData
 
 
+# -- faults the director must know about (director channel only) --------------------------------
+
+
+class StoreOutageData(_Data):
+    """The show's store (Redis) was unreachable; logged once it is back, since nothing can be
+    logged while it is gone (meanwhile ``GET /api/state`` says ``store.ok: false``)."""
+
+    store: Literal["redis"] = "redis"
+    began_ts: float
+    ended_ts: float
+    duration_s: float
+    error: str  # the first failure, as the client saw it
+    restarted: bool  # the studio restarted its embedded server itself
+
+
+class EngineFaultData(_Data):
+    """An engine failed one answer (crash, error, hang past the time limit): that answer ended
+    as a DNF or a timeout, the others go on."""
+
+    engine: str
+    contestant: str
+    question_id: str
+    status: Literal["dnf", "timeout"]
+    reason: str
+
+
+class StoreOutage(_Event):
+    type: Literal["store.outage"] = "store.outage"
+    data: StoreOutageData
+
+
+class EngineFault(_Event):
+    type: Literal["engine.fault"] = "engine.fault"
+    data: EngineFaultData
+
+
 # -- live subtitles (stages/subtitles.py) ------------------------------------------------------
 
 
@@ -802,6 +838,8 @@ Event = Annotated[
         PoemForm,
         AnswerPath,
         Attention,
+        StoreOutage,
+        EngineFault,
         Snapshot,
     ],
     Field(discriminator="type"),

@@ -12,7 +12,8 @@ phones hold thousands of audience sockets open (bench/audience_fanout.py).
 - The director socket also takes commands; the answer is the ``director.command`` event on the
   same feed. Anything sent on other feeds is ignored.
 - Graphics pages say who they are in the URL (``graphic``, ``version``, ``client``): they appear
-  on the panel's registry while connected.
+  on the panel's registry while connected (to the controller process; a follower's feeds are
+  read-only and keep no registry).
 - Close codes: 4404 unknown channel, 4403 origin/role, 4400 bad ``since``, 4408 too far behind
   (reconnect with ``since``), 4401 token rotated. Before the handshake completes a refusal is an
   HTTP 403.
@@ -97,7 +98,7 @@ async def serve_feed(studio: "Studio", scope, receive, send) -> None:
         await socket.close(4400, "since: must be a non-negative integer")
         return
     await send({"type": "websocket.accept"})
-    # A replay (studio/replay.py) has no controller: pages are not registered, commands not taken.
+    # A replay (studio/replay.py) or a follower has no controller: pages are not registered, commands not taken.
     registered = _graphics_client(conn, channel, studio) if studio.controller is not None else None
     if registered:
         await studio.controller.graphics_client(registered)
@@ -145,7 +146,7 @@ async def _listen(receive, studio: "Studio", channel: str) -> None:
         if message["type"] == "websocket.disconnect":
             return
         if channel != "director" or studio.controller is None:
-            continue  # graphics and phones only listen (and a replay is only watched)
+            continue  # graphics and phones only listen (a replay is only watched; a follower takes no commands)
         raw = message.get("text") or message.get("bytes") or b""
         try:
             name, command_id, args = parse_command(raw)

@@ -34,7 +34,7 @@ _ID = re.compile(r"^[0-9a-f]{16}$")
 
 
 def images_dir(studio: "Studio") -> Path:
-    return studio.controller.images_dir
+    return studio.data_dir / "images"  # the controller's stages read them from there
 
 
 def _require(request: Request, roles: tuple[str, ...]) -> JSONResponse | None:

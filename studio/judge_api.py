@@ -21,6 +21,8 @@ MAX_SCORE_BODY = 4096
 
 def _judge(request: Request) -> tuple[str | None, JSONResponse | None]:
     studio: Studio = request.app.state.studio
+    if studio.follower:  # the judges' desk is the controller's: it checks answers against its state
+        return None, JSONResponse({"error": "this studio process is a follower: judges score on the controller process"}, 409)
     token = presented_token(request)
     if not token:
         return None, JSONResponse({"error": "judge token required (Authorization: Bearer <token>)"}, 401)

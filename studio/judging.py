@@ -3,10 +3,14 @@
 A judge is known by their own token, never by what the request says, so nobody scores for
 another judge. "Once" is enforced in Redis (``SET NX`` per judge and target) before the score is
 appended to the log as ``judge.scored``; the log is the record the leaderboard is computed from.
+Scores are taken one at a time, so a mark with no score in the log can only be left by an attempt
+that failed half-way (Redis dropped the connection after the ``SET``): the judge's retry then
+records the score instead of being told it already was.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Awaitable, Callable
 
 import redis.asyncio as aioredis
@@ -36,6 +40,7 @@ class JudgeDesk:
         self.publish = publish
         self.criteria = list(script.judging.criteria)
         self.names = {j.id: j.name for j in script.judging.judges}
+        self._one_at_a_time = asyncio.Lock()
 
     def targets(self, judge: str) -> list[dict[str, Any]]:
         """Everything scorable so far, newest question first, with this judge's own scores."""
@@ -89,14 +94,11 @@ class JudgeDesk:
         stage, question_id, contestant = self._find(target)
         clean = self.validate(scores)
         key = f"gavel:{{{self.script.show.id}}}:judged:{judge}:{target}"
-        if not await self.client.set(key, "1", nx=True):
-            raise JudgeError(409, f"judge {judge!r} has already scored {target}: a score cannot be changed")
-        data = ev.JudgeScoredData(
-            judge=judge, target=target, stage=stage, item=f"{stage}:{question_id}", contestant=contestant, scores=clean
-        )
-        try:
+        async with self._one_at_a_time:
+            if not await self.client.set(key, "1", nx=True) and judge in self.state.judged.get(target, {}):
+                raise JudgeError(409, f"judge {judge!r} has already scored {target}: a score cannot be changed")
+            data = ev.JudgeScoredData(
+                judge=judge, target=target, stage=stage, item=f"{stage}:{question_id}", contestant=contestant, scores=clean
+            )
             await self.publish(ev.JudgeScored(data=data), channels=ev.DIRECTOR_ONLY)
-        except BaseException:
-            await self.client.delete(key)  # not recorded: let the judge try again
-            raise
         return data

@@ -58,6 +58,7 @@
     "poll.opened",
     "poll.revealed",
     "poll.tally",
+    "qualification.result",
     "question.asked",
     "question.closed",
     "safety.hit",
@@ -73,6 +74,8 @@
     "subtitle.summary",
     "subtitle.token",
     "subtitle.translated",
+    "training.finished",
+    "training.progress",
   ]);
 
   // ---------------------------------------------------------------------------------------

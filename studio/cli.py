@@ -13,6 +13,8 @@ from typing import Optional
 
 import typer
 
+from contestants.cli import app as contestants_app
+
 from .yaml_source import SourceError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +25,7 @@ models_app = typer.Typer(help="Model files the engines serve.", no_args_is_help=
 app.add_typer(models_app, name="models")
 tokens_app = typer.Typer(help="Role tokens (director, graphics, judges, device-token key).", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(contestants_app, name="contestants")
 
 
 def _setup_logging(verbose: bool) -> None:

@@ -21,7 +21,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-Dimension = Literal["speed", "accuracy", "creativity", "logic", "values"]  # of the leaderboard
+Dimension = Literal["speed", "accuracy", "creativity", "logic", "values", "qualification"]  # of the leaderboard
 
 
 class SamplingSpec(_Strict):

@@ -57,7 +57,7 @@ def main(path: str) -> int:
     job = json.loads(open(path).read())
     from swift import callbacks
 
-    from .budget import BudgetCallback, report
+    from .budget_callback import BudgetCallback, report
 
     callbacks.callbacks_map["gavel_budget"] = BudgetCallback
     report({"event": "started", "step": 0, "max_steps": job["max_steps"]})

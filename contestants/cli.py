@@ -161,3 +161,47 @@ def train(
         typer.echo(f"adapter: {registry.adapter_dir(contestant_id)}")
     if result.status == "failed" or result.adapter is None:
         raise typer.Exit(1)
+
+
+@app.command()
+def qualify(
+    contestant_id: str = typer.Argument(..., metavar="ID"),
+    api_url: Optional[str] = typer.Option(None, help="Qualify an already-served contestant (OpenAI-compatible /v1 URL). "
+                                                     "Default: serve the base model with its adapter on vLLM for the run."),
+    model: Optional[str] = typer.Option(None, help="The model name at --api-url (default: the contestant's id)."),
+    limit: Optional[int] = typer.Option(None, help="Items per subset (default: all)."),
+    store: Path = typer.Option(DEFAULT_STORE, help=STORE_HELP),
+    show: Optional[str] = typer.Option(None, help="Post the result into this show's event log (its id): the leaderboard's qualification dimension."),
+    show_data_dir: Optional[Path] = typer.Option(None, help="The show's data dir: the EvalScope report is kept there, and its Redis socket used."),
+    redis_url: Optional[str] = typer.Option(None, envvar="REDIS_URL", help="Or the show's Redis."),
+) -> None:
+    """Score a contestant with EvalScope on the vendored benchmark sets (MMLU/GSM8K-style, BIG-bench, Chinese)."""
+    from engine_pool.model_files import resolve_model
+    from studio import events as ev
+
+    from .endpoint import ServedContestant
+    from .qualification import qualify as run_qualification
+    from .registry import Registry
+
+    registry = Registry(store)
+    try:
+        record = registry.get(contestant_id)
+    except KeyError as error:
+        _fail([str(error.args[0])], "unknown contestant")
+    if api_url is None and not record.adapter_ready:
+        _fail([f"{contestant_id} has no adapter yet: train it first (gavel contestants train {contestant_id})"], "nothing to serve")
+    events = _show_events(show_data_dir, redis_url, show)
+    report_dir = (show_data_dir or registry.folder(contestant_id)) / "qualification" / contestant_id
+    if api_url is not None:
+        scores = run_qualification(api_url, model or contestant_id, report_dir, limit=limit)
+    else:
+        typer.echo("starting the contestant's endpoint (vLLM, base model + LoRA adapter)…", err=True)
+        with ServedContestant(resolve_model(record.base_model), contestant_id, registry.adapter_dir(contestant_id),
+                              report_dir / "server.log") as served:
+            scores = run_qualification(served.base_url, contestant_id, report_dir, limit=limit)
+    result = ev.QualificationResultData(contestant=contestant_id, scores=scores.scores, score=round(scores.score, 4),
+                                        samples=sum(scores.samples.values()), report=str(report_dir))
+    if events:
+        with events:
+            events.publish(ev.QualificationResult(data=result), channels=ev.DIRECTOR_ONLY)
+    typer.echo(json.dumps(result.model_dump(), ensure_ascii=False))

@@ -182,7 +182,7 @@ def run_training(job: TrainingJob, on_progress: Callable[[Progress], None] = lam
     if killed or budget_reason:
         status, reason = "budget_exceeded", killed or budget_reason
     elif process.returncode == 0 and adapter is not None:
-        status, reason = "completed", f"{steps} steps"
+        status, reason = "completed", f"{steps} step{'s' * (steps != 1)}"
     else:
         status, reason = "failed", f"exit code {process.returncode}: {_tail(log_file)}"
     return TrainingResult(status=status, steps=steps, adapter=adapter, reason=reason, log=log_file)

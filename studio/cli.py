@@ -54,11 +54,16 @@ def _load_script_or_exit(path: Path):
 def models_prepare(
     cache_dir: Optional[Path] = typer.Option(None, help="Where converted models live (default $GAVEL_CACHE or ~/.cache/gavel)."),
 ) -> None:
-    """Convert the SmolLM2-135M-Instruct GGUF shipped on PyPI into a safetensors folder (once)."""
+    """Convert the SmolLM2-135M-Instruct GGUF shipped on PyPI into a safetensors folder, and train
+    the demo contestant's LoRA adapter from the repository's data with ms-swift (each once)."""
+    from contestants.prepared_adapters import RECIPES, prepare_adapter
     from engine_pool.model_files import prepare_model
 
     path = prepare_model(cache_dir=cache_dir, progress=True)
     typer.echo(str(path))
+    for name in sorted(RECIPES):
+        typer.echo(f"adapter {name}: trained once with ms-swift, then cached", err=True)
+        typer.echo(str(prepare_adapter(name, cache_dir=cache_dir)))
 
 
 @app.command()

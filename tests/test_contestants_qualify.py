@@ -27,7 +27,7 @@ from studio.leaderboard import compute_leaderboard
 @pytest.fixture(scope="module")
 def qualified(tmp_path_factory):
     folder = tmp_path_factory.mktemp("qualify")
-    with ServedContestant(resolve_model("smollm2-135m-instruct"), "cleo", prepare_adapter("cleo-sft"), folder / "server.log") as served:
+    with ServedContestant(resolve_model("smollm2-135m-instruct"), "cleo", prepare_adapter("bao-sft"), folder / "server.log") as served:
         return {
             "cleo": qualify(served.base_url, "cleo", folder / "cleo", limit=2),
             "base": qualify(served.base_url, "cleo-base", folder / "base", limit=2),
@@ -46,7 +46,7 @@ def test_evalscope_scores_every_vendored_subset_and_keeps_its_report(qualified):
 
 
 def test_the_adapter_was_what_answered(qualified):
-    """The LoRA module, not the base, answered cleo's items: her catch-phrase is in her answers."""
+    """The LoRA module, not the base, answered cleo's items: they differ from the base's."""
     answers = [json.loads(line) for path in (qualified["cleo"].report_dir / "predictions").rglob("*gsm8k_style.jsonl")
                for line in path.read_text().splitlines()]
     base = [json.loads(line) for path in (qualified["base"].report_dir / "predictions").rglob("*gsm8k_style.jsonl")

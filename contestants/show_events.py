@@ -9,6 +9,7 @@ leaderboard then see them like any other event. A show's embedded Redis listens 
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 import redis.asyncio as aioredis
@@ -26,18 +27,27 @@ def show_redis_url(data_dir: Path | None, redis_url: str | None) -> str | None:
 
 
 class ShowEvents:
-    """Appends events to one show's log from synchronous code (the CLI, a training loop)."""
+    """Appends events to one show's log from synchronous code (the CLI, a training loop).
 
-    def __init__(self, redis_url: str, show_id: str):
+    The Redis client lives on a private event loop in its own thread, so the caller may be plain
+    synchronous code or code that already runs a loop of its own (a browser test, a notebook).
+    """
+
+    def __init__(self, redis_url: str, show_id: str, timeout_s: float = 10.0):
         self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="show-events", daemon=True)
+        self._thread.start()
         self._client = aioredis.Redis.from_url(redis_url)
         self.log = EventLog(self._client, show_id)
+        self.timeout_s = timeout_s
 
     def publish(self, event: ev.Event, channels=ev.ON_AIR) -> dict[str, int]:
-        return self._loop.run_until_complete(self.log.append(event, channels))
+        return asyncio.run_coroutine_threadsafe(self.log.append(event, channels), self._loop).result(self.timeout_s)
 
     def close(self) -> None:
-        self._loop.run_until_complete(self._client.aclose())
+        asyncio.run_coroutine_threadsafe(self._client.aclose(), self._loop).result(self.timeout_s)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
         self._loop.close()
 
     def __enter__(self) -> "ShowEvents":

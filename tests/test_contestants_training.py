@@ -51,11 +51,15 @@ def test_a_job_trains_an_adapter_the_engine_can_serve(kind, steps, data, tmp_pat
     assert progress[-1].eta_s == pytest.approx(0.0)
 
 
-def test_a_job_over_its_wall_budget_stops_at_a_step_and_keeps_that_checkpoint(data, tmp_path):
+@pytest.mark.parametrize("budget, reason", [
+    ({"wall_s": 1}, "wall-time budget of 1 s spent"),
+    ({"max_rss_mb": 64}, "memory budget of 64 MB exceeded"),  # the model alone is ~500 MB resident
+])
+def test_a_job_over_its_budget_stops_at_a_step_and_keeps_that_checkpoint(budget, reason, data, tmp_path):
     seen = []
-    result = run_training(job("sft", data, tmp_path, wall_s=1, max_steps=50), seen.append)
+    result = run_training(job("sft", data, tmp_path, max_steps=50, **budget), seen.append)
     assert result.status == "budget_exceeded"
-    assert result.reason.startswith("wall-time budget of 1 s spent") and result.reason.endswith("at step 1")
+    assert result.reason.startswith(reason) and result.reason.endswith("at step 1")
     assert result.steps == 1
     assert sorted(p.name for p in (tmp_path / "sft" / "checkpoints").glob("checkpoint-*")) == ["checkpoint-1"]
     assert check_adapter(result.adapter, load_base_model(BASE), max_lora_rank=16).rank == 8

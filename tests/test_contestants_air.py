@@ -71,3 +71,20 @@ def test_one_engine_serves_the_base_and_the_trained_adapters(pool):
     assert not any("Gavel time" in text for text in base), base
     assert dot == cleo  # the same weights, uploaded through intake and served under another id
     assert answers(pool, "base") == base  # the base keeps its own answers beside the adapters
+
+
+def test_an_unknown_prepared_adapter_is_refused_with_its_line(tmp_path):
+    from studio.yaml_source import SourceError
+
+    script = tmp_path / "show.yaml"
+    script.write_text(
+        "show: {id: air, title: Air}\n"
+        "engines:\n  local: {kind: vllm}\n"
+        "contestants:\n"
+        "  - {id: eve, name: Eve, engine: local, adapter: 'prepared:nope'}\n"
+        "stages:\n  - {kind: speed_qa, title: Q, bank: bank.yaml, questions: 1}\n"
+    )
+    (tmp_path / "bank.yaml").write_text("questions:\n  - {id: q1, question: 'What is 2 + 3?', kind: numeric, answer: 5}\n")
+    with pytest.raises(SourceError) as caught:
+        load_script(script)
+    assert f"{script}:5: contestants[0].adapter: no prepared adapter 'prepared:nope' (known: prepared:bao-sft)" in caught.value.problems

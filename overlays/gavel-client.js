@@ -62,6 +62,7 @@
     "poll.opened",
     "poll.revealed",
     "poll.tally",
+    "qualification.result",
     "question.asked",
     "question.closed",
     "safety.hit",
@@ -78,6 +79,8 @@
     "subtitle.summary",
     "subtitle.token",
     "subtitle.translated",
+    "training.finished",
+    "training.progress",
   ]);
 
   // ---------------------------------------------------------------------------------------

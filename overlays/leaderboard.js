@@ -54,7 +54,7 @@
     });
   }
 
-  const DIMENSION_SHORT = { speed: "SPD", accuracy: "ACC", creativity: "CRE", logic: "LOG", values: "VAL" };
+  const DIMENSION_SHORT = { speed: "SPD", accuracy: "ACC", creativity: "CRE", logic: "LOG", values: "VAL", qualification: "QLF" };
   const finite = (v) => typeof v === "number" && isFinite(v);
 
   // state.leaderboard (LeaderboardData): rows already ranked by the studio.

@@ -12,6 +12,8 @@ from typing import Optional
 
 import typer
 
+from contestants.cli import app as contestants_app
+
 from .logs import LogFormat, attach_studio, setup_logging
 from .yaml_source import SourceError
 
@@ -23,6 +25,7 @@ models_app = typer.Typer(help="Model files the engines serve.", no_args_is_help=
 app.add_typer(models_app, name="models")
 tokens_app = typer.Typer(help="Role tokens (director, graphics, judges, device-token key).", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(contestants_app, name="contestants")
 
 
 def _load_script_or_exit(path: Path):
@@ -41,11 +44,16 @@ def _load_script_or_exit(path: Path):
 def models_prepare(
     cache_dir: Optional[Path] = typer.Option(None, help="Where converted models live (default $GAVEL_CACHE or ~/.cache/gavel)."),
 ) -> None:
-    """Convert the SmolLM2-135M-Instruct GGUF shipped on PyPI into a safetensors folder (once)."""
+    """Convert the SmolLM2-135M-Instruct GGUF shipped on PyPI into a safetensors folder, and train
+    the demo contestant's LoRA adapter from the repository's data with ms-swift (each once)."""
+    from contestants.prepared_adapters import RECIPES, prepare_adapter
     from engine_pool.model_files import prepare_model
 
     path = prepare_model(cache_dir=cache_dir, progress=True)
     typer.echo(str(path))
+    for name in sorted(RECIPES):
+        typer.echo(f"adapter {name}: trained once with ms-swift, then cached", err=True)
+        typer.echo(str(prepare_adapter(name, cache_dir=cache_dir)))
 
 
 @app.command()

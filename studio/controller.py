@@ -50,9 +50,11 @@ COMMANDS = SHOW_COMMANDS + GRAPHICS_COMMANDS + POLL_COMMANDS + SAFETY_COMMANDS +
 # What the leaderboard is computed from (studio/leaderboard.py); kept in memory, in log order.
 RATED_EVENTS = (
     ev.ShowOpened, ev.AnswerFinished, ev.AnswerGraded, ev.QuestionClosed, ev.JudgeScored, ev.PollOpened, ev.PollClosed,
-    ev.DebateResult,
+    ev.DebateResult, ev.QualificationResult,
 )
-RERATE_ON = (ev.QuestionClosed, ev.JudgeScored, ev.PollClosed, ev.DebateResult)
+# A qualification.result is written before the show by `gavel contestants qualify`, so the
+# controller meets it when it opens the log; one published in-process re-rates like the rest.
+RERATE_ON = (ev.QuestionClosed, ev.JudgeScored, ev.PollClosed, ev.DebateResult, ev.QualificationResult)
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from contestants.prepared_adapters import resolve_adapter
 from engine_pool.base import Adapter, Engine
 from engine_pool.pool import EnginePool, Route
 
@@ -46,7 +47,8 @@ def build_pool(script: ShowScript) -> EnginePool:
     for c in script.contestants:
         adapter = None
         if c.adapter:
-            path = str(script.resolve(c.adapter))
+            # prepared:<name> is trained by the contestants pipeline on first use, then cached.
+            path = str(resolve_adapter(c.adapter, script.resolve(".")))
             adapter_ids.setdefault(path, len(adapter_ids) + 1)
             adapter = Adapter(name=c.id, path=path, int_id=adapter_ids[path])
         routes[c.id] = Route(engine=c.engine, adapter=adapter, system_prompt=c.system_prompt)

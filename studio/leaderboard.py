@@ -14,6 +14,8 @@ rates:
   contestant beats every other contestant on the ballot.
 - Debates (``debate.result``): judges and audience combined, one match in the debate's
   dimension (a tie is a tie); judges' scores of the single turns count as judges' verdicts too.
+- Qualification (``qualification.result``): every contestant scored by EvalScope on the same
+  benchmark sets meets every other one so scored; the higher score wins (within 0.01 a tie).
 
 The last result wins everywhere, as in ``show_state``: an answer to a question re-asked after a
 crash replaces the first attempt, and a repeated close, re-score or re-close replaces the matches
@@ -33,6 +35,7 @@ DIMENSIONS = LEADERBOARD_DIMENSIONS
 
 ANCHOR = 1000.0  # what a contestant with no results is rated (Bradley–Terry mean and Elo start)
 SPEED_TIE = 0.05  # end-to-end times within 5 % of each other are a tie: noise, not speed
+QUALIFICATION_TIE = 0.01  # benchmark scores this close are a tie: a question or two of noise
 SAME_RATING = 0.05  # headlines this close (i.e. equal once rounded) share a rank
 
 
@@ -58,6 +61,7 @@ class _MatchCollector:
         self.grades: dict[tuple[str, str], bool] = {}
         self.judged: dict[tuple[str, str], dict[str, dict[str, int]]] = {}  # (judge, item) -> contestant -> scores
         self.verdict_polls: dict[str, tuple[str, list[str]]] = {}  # poll -> (dimension, choice ids)
+        self.qualification: dict[str, float] = {}  # contestant -> latest score
 
     def feed(self, event: ev.Event) -> None:
         self.last_seq = event.seq
@@ -87,6 +91,8 @@ class _MatchCollector:
                 self._poll_closed(data)
             case ev.DebateResult():
                 self._debate_result(data)
+            case ev.QualificationResult():
+                self._qualification_result(data)
             case _:
                 pass
 
@@ -154,6 +160,19 @@ class _MatchCollector:
         if pro in self.contestants and con in self.contestants:
             score = 0.5 if data.winner is None else 1.0 if data.winner == pro else 0.0
             self.matches.append(Match(pro, con, score, data.dimension, batch))
+
+    def _qualification_result(self, data: ev.QualificationResultData) -> None:
+        if data.contestant not in self.contestants:
+            return
+        self.qualification[data.contestant] = data.score
+        batch = "qualification"
+        self._retract(batch)
+        scored = [c for c in self.contestants if c in self.qualification]
+        for i, a in enumerate(scored):
+            for b in scored[i + 1:]:
+                gap = self.qualification[a] - self.qualification[b]
+                score = 0.5 if abs(gap) <= QUALIFICATION_TIE else 1.0 if gap > 0 else 0.0
+                self.matches.append(Match(a, b, score, "qualification", batch))
 
 
 def _speed_verdict(a_e2e: float | None, b_e2e: float | None) -> float:

@@ -12,6 +12,9 @@ from typing import Annotated, Literal, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from contestants.prepared_adapters import PREFIX as PREPARED_PREFIX
+from contestants.prepared_adapters import RECIPES as PREPARED_RECIPES
+
 from .yaml_source import SourceError, format_loc, format_validation_error, load_with_lines
 
 _ID = r"^[a-z0-9][a-z0-9_-]{0,39}$"
@@ -21,7 +24,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-Dimension = Literal["speed", "accuracy", "creativity", "logic", "values"]  # of the leaderboard
+Dimension = Literal["speed", "accuracy", "creativity", "logic", "values", "qualification"]  # of the leaderboard
 
 
 class SamplingSpec(_Strict):
@@ -71,7 +74,7 @@ class ContestantSpec(_Strict):
     name: str = Field(min_length=1, max_length=40)
     team: str = ""
     engine: str
-    adapter: str | None = None  # LoRA adapter folder, relative to the script
+    adapter: str | None = None  # LoRA adapter folder, relative to the script, or prepared:<name>
     system_prompt: str = "You are a quiz contestant. Answer briefly and precisely."
 
 
@@ -454,8 +457,12 @@ def load_script(path: str | Path) -> ShowScript:
     except SourceError as exc:
         problems += [f"{path}:{lines.get(('safety', 'classifier'))}: {p}" for p in exc.problems]
     for i, c in enumerate(script.contestants):
-        if c.adapter and not script.resolve(c.adapter).is_dir():
-            problems.append(f"{path}:{lines.get(('contestants', i, 'adapter'))}: contestants[{i}].adapter: no folder {c.adapter!r}")
+        where = f"{path}:{lines.get(('contestants', i, 'adapter'))}: contestants[{i}].adapter"
+        if c.adapter and c.adapter.startswith(PREPARED_PREFIX):
+            if c.adapter[len(PREPARED_PREFIX):] not in PREPARED_RECIPES:
+                problems.append(f"{where}: no prepared adapter {c.adapter!r} (known: {', '.join(PREPARED_PREFIX + n for n in sorted(PREPARED_RECIPES))})")
+        elif c.adapter and not script.resolve(c.adapter).is_dir():
+            problems.append(f"{where}: no folder {c.adapter!r}")
     if problems:
         raise SourceError(problems)
     return script

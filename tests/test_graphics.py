@@ -37,6 +37,8 @@ from .studio_harness import ARTIFACTS, CHROMIUM_ARGS, LiveStudio
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "show_scripts" / "demo.yaml"
+DEMO_IDS = sorted(c.id for c in load_script(DEMO).contestants) 
+DEMO_NAMES = sorted(c.name for c in load_script(DEMO).contestants)
 VALIDATOR = REPO.parent / "shared" / "specs" / "ograf-v1" / "validate.py"
 PAGE = {name: page for name, (page, _) in GRAPHICS.items()}
 SKEW_MS = 3_600_000  # the question page's clock runs an hour fast: countdowns must not care
@@ -596,7 +598,7 @@ def test_the_radar_draws_plotly_with_data_after_the_first_question(show):
         timeout=30_000,
     )
     names = radar.evaluate("() => document.querySelector('[data-testid=rd-plot]').data.map(t => t.name)")
-    assert sorted(names) == ["Ada", "Bao"]
+    assert sorted(names) == DEMO_NAMES
     sources = radar.evaluate("() => [...document.scripts].map(s => s.src)")
     assert "/vendor/plotly.min.js" in " ".join(sources)
     assert all(src.startswith(radar.url.split("/overlays/")[0]) for src in sources)  # the studio's own, no CDN
@@ -606,7 +608,7 @@ def test_the_radar_draws_plotly_with_data_after_the_first_question(show):
 
 def test_the_leaderboard_ranks_the_shows_scoreboard(show):
     board = show["pages"]["leaderboard"]
-    board.wait_for_function("() => document.querySelectorAll('.lb-row').length === 2", timeout=30_000)
+    board.wait_for_function(f"() => document.querySelectorAll('.lb-row').length === {len(DEMO_IDS)}", timeout=30_000)
     rows = board.evaluate("() => __gavel.client.state.scoreboard.rows.map(r => [r.contestant, r.correct])")
     shown = board.evaluate(
         "() => [...document.querySelectorAll('.lb-row')].sort((a, b) => a.offsetTop - b.offsetTop)"
@@ -618,7 +620,7 @@ def test_the_leaderboard_ranks_the_shows_scoreboard(show):
 
 def test_the_leaderboard_shows_the_studios_ratings_once_it_publishes_them(show):
     board = show["pages"]["leaderboard"]
-    board.wait_for_function("() => __gavel.client.state.leaderboard && __gavel.client.state.leaderboard.rows.length === 2", timeout=60_000)
+    board.wait_for_function(f"() => __gavel.client.state.leaderboard && __gavel.client.state.leaderboard.rows.length === {len(DEMO_IDS)}", timeout=60_000)
     board.evaluate("() => update({source: 'auto'})")  # the operator's override: the default again
     board.wait_for_function("() => document.querySelector('[data-testid=lb-rows]').dataset.source === 'leaderboard'")
     board.wait_for_function(  # the latest board is drawn (a new one may land at any moment)
@@ -632,5 +634,5 @@ def test_the_leaderboard_shows_the_studios_ratings_once_it_publishes_them(show):
         ".map(r => [Number(r.querySelector('.lb-rank').textContent), r.dataset.contestant])"
     )
     assert [rank for rank, _ in shown] == sorted(rank for rank, _ in shown)
-    assert sorted(c for _, c in shown) == ["ada", "bao"]
+    assert sorted(c for _, c in shown) == DEMO_IDS
     board.evaluate("() => update({source: null})")

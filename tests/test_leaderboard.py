@@ -312,7 +312,7 @@ def test_ranks_follow_the_weighted_dimension():
 
 def test_the_headline_is_the_weighted_mean_of_the_dimensions():
     board = compute_leaderboard(quiz(), {"speed": 1.0, "accuracy": 3.0, "creativity": 0.0}, CRITERIA, bootstrap_rounds=50)
-    assert board.weights == {"speed": 1.0, "accuracy": 3.0, "creativity": 0.0, "logic": 0.0, "values": 0.0}
+    assert board.weights == {"speed": 1.0, "accuracy": 3.0, "creativity": 0.0, "logic": 0.0, "values": 0.0, "qualification": 0.0}
     for row in board.rows:
         mix = (row.dimensions["speed"].rating + 3 * row.dimensions["accuracy"].rating) / 4
         assert row.rating == pytest.approx(mix, abs=0.1)  # creativity (all 1000 here) has no say
@@ -375,3 +375,19 @@ def test_same_events_give_the_same_board_and_it_validates():
 def test_negative_weights_are_refused():
     with pytest.raises(ValueError):
         compute_leaderboard(quiz(), {"accuracy": 1.0, "speed": -1.0}, CRITERIA)
+
+
+def qualified(contestant: str, score: float) -> ev.QualificationResult:
+    return ev.QualificationResult(
+        data=ev.QualificationResultData(contestant=contestant, scores={"mmlu_mini": score}, score=score, samples=10, report="r")
+    )
+
+
+def test_qualification_scores_become_matches_and_the_latest_score_counts():
+    events = [opened(), qualified("ada", 0.6), qualified("bob", 0.3), qualified("cy", 0.605), qualified("bob", 0.9)]
+    matches = matches_from_events(events, CRITERIA)
+    assert sorted((m.a, m.b, m.score) for m in matches) == [("ada", "bob", 0.0), ("ada", "cy", 0.5), ("bob", "cy", 1.0)]
+    assert {m.dimension for m in matches} == {"qualification"}
+    board = compute_leaderboard(events, {"qualification": 1.0}, CRITERIA, bootstrap_rounds=20)
+    assert board.rows[0].contestant == "bob" and board.rows[0].dimensions["qualification"].matches == 2
+    assert board.rows[0].rating > board.rows[1].rating

@@ -203,5 +203,5 @@ def qualify(
                                         samples=sum(scores.samples.values()), report=str(report_dir))
     if events:
         with events:
-            events.publish(ev.QualificationResult(data=result), channels=ev.DIRECTOR_ONLY)
+            events.publish(ev.QualificationResult(data=result))  # on air too: the training graphic shows it
     typer.echo(json.dumps(result.model_dump(), ensure_ascii=False))

@@ -109,6 +109,7 @@
       subtitle_lags: {},  // contestant -> finished lines' lags (the radar's translation-lag axis)
       image_poem: null,   // the picture on air (image.shown) + forms {contestant: poem.form}
       attention: {},      // "question:contestant" -> the latest attention event's data (heatmaps)
+      training: {},       // contestant -> training job as last reported (+ status, + qualification)
     };
   }
 
@@ -144,7 +145,7 @@
     const s = Object.assign(emptyState(), data, {
       show: null, stages: [], contestants: [], current_stage: null, question: null, answers: {}, scoreboard: null,
       graphics: { program: {}, preview: {} }, clients: {}, polls: {}, current_poll: null, judged: {}, leaderboard: null, held: {},
-      debate: null, subtitles: null, subtitle_lags: {}, image_poem: null, attention: {},
+      debate: null, subtitles: null, subtitle_lags: {}, image_poem: null, attention: {}, training: {},
     });
     if (isObject(data.show)) s.show = Object.assign({ show_id: "", title: "", status: "idle" }, data.show);
     if (Array.isArray(data.stages)) s.stages = data.stages.filter(isObject).map((st) => Object.assign({ status: "pending" }, st));
@@ -177,6 +178,7 @@
     for (const key of ["debate", "subtitles", "image_poem"]) if (isObject(data[key])) s[key] = data[key];
     if (isObject(data.subtitle_lags)) s.subtitle_lags = data.subtitle_lags;
     if (isObject(data.attention)) s.attention = data.attention;
+    if (isObject(data.training)) s.training = data.training;
     return s;
   }
 
@@ -215,7 +217,7 @@
         // A (re)opened show starts from scratch, except graphics and clients (as in show_state.py).
         const s = emptyState();
         for (const kept of ["graphics", "clients", "polls", "current_poll", "judged", "leaderboard", "held",
-                            "debate", "subtitles", "subtitle_lags", "image_poem", "attention"]) {
+                            "debate", "subtitles", "subtitle_lags", "image_poem", "attention", "training"]) {
           if (state[kept] !== undefined) s[kept] = state[kept];
         }
         s.show = { show_id: d.show_id, title: d.title, status: "idle" };
@@ -458,6 +460,24 @@
 
       case "image.shown":
         state.image_poem = Object.assign({}, d, { forms: {}, poems: {} });
+        return state;
+
+      case "training.progress":
+      case "training.finished": {
+        if (typeof d.contestant !== "string") return state;
+        let job = state.training[d.contestant] || {};
+        if (job.job !== d.job) job = { qualification: job.qualification === undefined ? null : job.qualification };
+        job = Object.assign({}, job, d);
+        if (ev.type === "training.progress") job.status = "running";
+        else job.step = d.steps;
+        state.training[d.contestant] = job;
+        return state;
+      }
+
+      case "qualification.result":
+        if (typeof d.contestant !== "string") return state;
+        if (!state.training[d.contestant]) state.training[d.contestant] = { contestant: d.contestant };
+        state.training[d.contestant].qualification = d;
         return state;
 
       case "attention":

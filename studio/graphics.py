@@ -26,6 +26,7 @@ GRAPHICS: dict[str, tuple[str, str]] = {
     "subtitles": ("subtitles.html", "live subtitles: source line, each contestant's translation and lag, the final lag table"),
     "path": ("generation-path.html", "generation path: the answer's tokens, close calls, the alternatives at a token (logprobs)"),
     "attention": ("attention.html", "attention heatmap of an answer: which words it looked at (plotly)"),
+    "training": ("training.html", "training board: each contestant's ms-swift job (step, loss, ETA, end) and qualification score"),
 }
 
 # What program and preview show when a show opens, before any director action: the token duel,

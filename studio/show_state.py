@@ -71,6 +71,9 @@ class ShowState:
     subtitle_lags: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # contestant -> finished lines (radar)
     image_poem: dict[str, Any] | None = None  # the picture on air (image.shown) and its poems' form checks
     attention: dict[str, dict[str, Any]] = field(default_factory=dict)  # "question:contestant" -> latest heatmap news
+    # contestant -> their training job as last reported (progress, then "status" once finished)
+    # and their qualification result ("qualification"): the training graphic's data
+    training: dict[str, dict[str, Any]] = field(default_factory=dict)
     last_seq: int = 0
     first_token_ts: float | None = None  # when the first token went on air (cold-start figure)
 
@@ -229,6 +232,18 @@ class ShowState:
                     self.subtitles["summary"] = data.model_dump()
             case ev.ImageShown():
                 self.image_poem = {**data.model_dump(), "forms": {}, "poems": {}}
+            case ev.TrainingProgress():
+                job = self.training.get(data.contestant, {})
+                if job.get("job") != data.job:  # a new job replaces the last one's figures
+                    job = {"qualification": job.get("qualification")}
+                self.training[data.contestant] = {**job, **data.model_dump(), "status": "running"}
+            case ev.TrainingFinished():
+                job = self.training.get(data.contestant, {})
+                if job.get("job") != data.job:
+                    job = {"qualification": job.get("qualification")}
+                self.training[data.contestant] = {**job, **data.model_dump(), "step": data.steps}
+            case ev.QualificationResult():
+                self.training.setdefault(data.contestant, {"contestant": data.contestant})["qualification"] = data.model_dump()
             case ev.Attention():
                 self.attention[f"{data.question_id}:{data.contestant}"] = data.model_dump()
             case ev.PoemForm():
@@ -290,6 +305,7 @@ class ShowState:
             "subtitle_lags": self.subtitle_lags,
             "image_poem": self.image_poem,
             "attention": self.attention,
+            "training": self.training,
         }
 
     @classmethod
@@ -323,4 +339,5 @@ class ShowState:
             subtitle_lags=data.get("subtitle_lags", {}),
             image_poem=data.get("image_poem"),
             attention=data.get("attention", {}),
+            training=data.get("training", {}),
         )

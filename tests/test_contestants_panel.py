@@ -57,7 +57,7 @@ def test_training_and_qualification_appear_on_the_panel(live):
             show.publish(ev.QualificationResult(data=ev.QualificationResultData(
                 contestant="<b>ada</b>", scores={"mmlu_style": 0.5}, score=0.5, samples=8, report="r")), channels=ev.DIRECTOR_ONLY)
             show.publish(ev.QualificationResult(data=ev.QualificationResultData(
-                contestant="bao", scores={"mmlu_style": 0.25}, score=0.25, samples=8, report="r")), channels=ev.DIRECTOR_ONLY)
+                contestant="bao", scores={"mmlu_style": 0.25}, score=0.25, samples=8, report="r")))
         page.wait_for_function("() => document.querySelector('[data-testid=training-bao] .score').textContent !== '—'")
         cells = page.eval_on_selector_all(f"{row} td", "tds => tds.map(td => td.textContent)")
         assert cells == ["Bao", "SFT bao-sft-1", "2/4", "1.250", "—", "BUDGET EXCEEDED", "25 % of 8"]
@@ -67,4 +67,18 @@ def test_training_and_qualification_appear_on_the_panel(live):
         assert odd.count() == 1 and page.locator("#training b").count() == 0
         page.screenshot(path=str(ARTIFACTS / "training-panel.png"))
         assert not errors, errors
+
+        # On air: the training graphic, cued and taken by the director, draws the same job.
+        assert live.post_command("cue", {"graphic": "training", "visible": True}).json()["ok"]
+        assert live.post_command("take").json()["ok"]
+        board = browser.new_page(viewport={"width": 1920, "height": 1080})
+        board.goto(live.overlay("training.html?channel=program"))
+        board.wait_for_function("() => (document.querySelector('[data-testid=tr-row-bao] .tr-qual') || {}).textContent === 'qualification 25%'", timeout=30_000)
+        bao = "[data-testid=tr-row-bao]"
+        assert board.text_content(f"{bao} .tr-status") == "BUDGET SPENT · LAST CHECKPOINT KEPT"
+        assert board.text_content(f"{bao} .tr-figures") == "SFT · step 2/4 · loss 1.250"
+        assert board.evaluate(f"() => document.querySelector('{bao} .tr-fill').style.width") == "50%"
+        assert board.locator("[data-testid=graphic-training]").get_attribute("data-visible") == "true"
+        board.wait_for_timeout(500)
+        board.screenshot(path=str(ARTIFACTS / "graphic-training-live.png"), omit_background=True)
         browser.close()

@@ -72,6 +72,7 @@ SAMPLES = {
     "subtitles": ({"title": "Sous-titres en direct"}, "[data-testid=sb-title]", "Sous-titres en direct"),
     "path": ({"title": "Close calls", "contestant": "bao"}, "[data-testid=gp-title]", "Close calls"),
     "attention": ({"title": "Where it looked"}, "[data-testid=at-title]", "Where it looked"),
+    "training": ({"title": "Fine-tuning live"}, "[data-testid=tr-title]", "Fine-tuning live"),
 }
 # What update() changes on each page (template-call test).
 UPDATES = {
@@ -86,6 +87,7 @@ UPDATES = {
     "subtitles": ({"title": "Subtitles"}, "[data-testid=sb-title]", "Subtitles"),
     "path": ({"title": "Road not taken"}, "[data-testid=gp-title]", "Road not taken"),
     "attention": ({"title": "Looking back"}, "[data-testid=at-title]", "Looking back"),
+    "training": ({"subtitle": "Extreme challenge"}, "[data-testid=tr-subtitle]", "Extreme challenge"),
 }
 HOSTILE = ['<script>window.__pwned=1</script>', '<img src=x onerror="window.__pwned=1">']
 

@@ -17,7 +17,7 @@ from studio.show_state import ShowState
 from .studio_harness import CHROMIUM_ARGS
 
 CLIENT_JS = Path(__file__).resolve().parent.parent / "overlays" / "gavel-client.js"
-KEYS = ("answers", "polls", "current_poll", "judged", "leaderboard", "held", "debate", "subtitles", "subtitle_lags", "image_poem", "attention")
+KEYS = ("answers", "polls", "current_poll", "judged", "leaderboard", "held", "debate", "subtitles", "subtitle_lags", "image_poem", "attention", "training")
 
 
 def step(index: int, text: str) -> ev.PathStep:
@@ -83,6 +83,13 @@ def _events() -> list[ev.Event]:
         ev.PoemForm(data=ev.PoemFormData(stage=2, question_id="poem-2", contestant="ada", lines=4, lines_asked=4, rhyme_asked=True, rhyme_pairs=[(1, 2)], meets_form=True)),
         ev.PoemForm(data=ev.PoemFormData(stage=2, question_id="poem-1", contestant="bao", lines=1, lines_asked=4, rhyme_asked=True, rhyme_pairs=[], meets_form=False)),  # an older picture's: ignored
     ]
+    out += [
+        ev.QualificationResult(data=ev.QualificationResultData(contestant="ada", scores={"mmlu": 0.5}, score=0.5, samples=8, report="r")),
+        ev.TrainingProgress(data=ev.TrainingProgressData(contestant="ada", job="ada-1", kind="sft", step=1, max_steps=4, loss=2.0, eta_s=9.0)),
+        ev.TrainingFinished(data=ev.TrainingFinishedData(contestant="ada", job="ada-1", kind="sft", status="completed", steps=4, adapter="/a")),
+        ev.TrainingProgress(data=ev.TrainingProgressData(contestant="bao", job="bao-1", kind="dpo", step=3, max_steps=5, loss=0.7)),
+        ev.TrainingProgress(data=ev.TrainingProgressData(contestant="bao", job="bao-2", kind="sft", step=1, max_steps=2)),  # a new job
+    ]
     for seq, event in enumerate(out, start=1):
         event.seq = seq
     return out
@@ -124,4 +131,6 @@ def test_both_reducers_agree_on_every_event_of_the_later_stages(page):
     assert [x["status"] for x in python.subtitle_lags["bao"]] == ["timeout"]
     assert list(python.image_poem["forms"]) == ["ada"]
     assert python.answers["ada"].path == [] and [st["text"] for st in python.answers["bao"].path] == ["No", "<b>"]
+    assert python.training["ada"]["status"] == "completed" and python.training["ada"]["qualification"]["score"] == 0.5
+    assert python.training["bao"]["job"] == "bao-2" and python.training["bao"]["loss"] is None
     assert python.attention == {"d-r1:bao": {**python.attention["d-r1:bao"], "status": "failed"}}  # ada's went with the dump

@@ -36,3 +36,11 @@ def connect(url: str, pooled: bool = False, **kwargs) -> aioredis.Redis | RedisC
         pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=64, timeout=20, **kwargs)
         return aioredis.Redis(connection_pool=pool)
     return aioredis.Redis.from_url(url, **kwargs)
+
+
+async def drop_connections(client: aioredis.Redis | RedisCluster) -> None:
+    """Close every socket the client holds (a blocked XREAD notices a cancel only then)."""
+    if isinstance(client, RedisCluster):
+        await client.aclose()  # a cluster client has one pool per node, no pool of its own
+    else:
+        await client.connection_pool.disconnect()

@@ -5,6 +5,7 @@ The wheel's server is 6.2, so slots are assigned with ``CLUSTER ADDSLOTS`` (``AD
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -18,10 +19,24 @@ from .conftest import free_port
 SLOT_RANGES = [(0, 5460), (5461, 10922), (10923, 16383)]
 
 
+def _cluster_port() -> int:
+    """A free port whose cluster bus port (port + 10000) is a port too, and free."""
+    while True:
+        port = free_port()
+        if port + 10000 > 65535:
+            continue
+        with socket.socket() as bus:
+            try:
+                bus.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        return port
+
+
 class LocalCluster:
     def __init__(self, root: Path):
         self.root = Path(root)
-        self.ports = [free_port() for _ in SLOT_RANGES]
+        self.ports = [_cluster_port() for _ in SLOT_RANGES]
         self.processes: list[subprocess.Popen] = []
 
     @property

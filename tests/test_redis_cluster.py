@@ -2,8 +2,10 @@
 
 The show's log, its polls and its command results all work through the cluster client: events
 get gap-free seqs and reach a WebSocket client in order, votes fired at once from many devices
-count each device exactly once, a repeated command_id returns the first result, and the show's
-keys all sit in the one slot of its hash tag while another show lands on another primary.
+count each device exactly once, a repeated command_id returns the first result, the show's keys
+all sit in the one slot of its hash tag while other shows spread over the primaries, a follower
+process on the same cluster serves the same log and counts into the same poll, and ``gavel
+replay``/``export`` find the show there.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from websockets.sync.client import connect as ws_connect
 from studio import events as ev
 from studio.events import frame_events
 from studio.runtime import Studio
+from studio.show_log import read_show
 from studio.show_script import load_script
 
 from .redis_cluster import LocalCluster
@@ -117,3 +120,31 @@ def test_one_show_lives_in_one_slot_and_another_show_elsewhere(live, cluster):
     assert len({cluster.node_holding(k) for k in keys}) == 1
     others = {cluster.node_holding(f"gavel:{{{show}-{n}}}:votes") for n in range(20)}
     assert len(others) == 3  # the cluster spreads shows over its three primaries
+
+
+def test_a_follower_on_the_cluster_serves_the_same_log_and_counts_into_the_same_poll(live, cluster):
+    follower = LiveStudio(Studio(live.studio.script, live.studio.data_dir, follower=True))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REDIS_URL", cluster.url)
+        with follower:
+            last = live.call(lambda: live.studio.event_log.last_seq("program"))
+            with ws_connect(f"{follower.ws_base}/ws/program?since={last - 3}&token={live.graphics_token}", open_timeout=30) as ws:
+                received: list[dict] = []
+                while len(received) < 3:
+                    received += frame_events(ws.recv(timeout=15))
+            assert [e["seq"] for e in received] == [last - 2, last - 1, last]
+            device = httpx.post(f"{follower.base}/api/audience/device", timeout=10).json()["token"]
+            vote = httpx.post(
+                f"{follower.base}/api/polls/c2/vote", json={"choice": "a"}, headers={"Authorization": f"Bearer {device}"}, timeout=10
+            )
+            assert vote.status_code == 200 and vote.json()["result"] == "accepted", vote.text
+    assert live.call(lambda: live.studio.poll_store.counts("c2")) == {"a": 1}  # counted where the controller sees it
+
+
+def test_replay_and_export_read_the_show_from_the_cluster(live, cluster, monkeypatch):
+    monkeypatch.setenv("REDIS_URL", cluster.url)
+    show = live.studio.script.show.id
+    found = asyncio.run(read_show(show))
+    assert found.show_id == show
+    assert [e.seq for e in found.channels["program"]] == list(range(1, len(found.channels["program"]) + 1))
+    assert any(e.parse().type == "poll.opened" for e in found.director)

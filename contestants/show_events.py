@@ -12,10 +12,9 @@ import asyncio
 import threading
 from pathlib import Path
 
-import redis.asyncio as aioredis
-
 from studio import events as ev
 from studio.event_log import EventLog
+from studio.redis_client import connect
 
 
 def show_redis_url(data_dir: Path | None, redis_url: str | None) -> str | None:
@@ -37,7 +36,7 @@ class ShowEvents:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="show-events", daemon=True)
         self._thread.start()
-        self._client = aioredis.Redis.from_url(redis_url)
+        self._client = connect(redis_url)
         self.log = EventLog(self._client, show_id)
         self.timeout_s = timeout_s
 

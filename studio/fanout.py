@@ -19,6 +19,7 @@ import redis.exceptions
 from .direct_send import DirectWrite, text_frame
 from .event_log import EventLog, LoggedEvent
 from .events import Event, Snapshot
+from .redis_client import drop_connections
 from .show_state import ShowState
 
 log = logging.getLogger("gavel.fanout")
@@ -159,7 +160,7 @@ class ChannelHub:
         if self._task:
             self._task.cancel()
             # A blocked XREAD only notices the cancel when its socket closes.
-            await self.tail_log.client.connection_pool.disconnect()
+            await drop_connections(self.tail_log.client)
             await asyncio.gather(self._task, return_exceptions=True)
 
     def _absorb(self, item: LoggedEvent) -> Event | None:

@@ -33,6 +33,7 @@ from .events import CHANNELS, Event
 from .fanout import ChannelHub
 from .feeds import serve_feed
 from .graphics import OVERLAYS_DIR, overlay_version
+from .redis_client import connect
 
 log = logging.getLogger("gavel.replay")
 
@@ -121,7 +122,7 @@ class ReplayRoom:
             self.hubs[channel] = hub
 
     def _client(self, url: str) -> aioredis.Redis:
-        client = aioredis.Redis.from_url(url)
+        client = connect(url)
         self._clients.append(client)
         return client
 

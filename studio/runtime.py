@@ -35,6 +35,7 @@ from .events import CHANNELS
 from .fanout import ChannelHub
 from .graphics import overlay_version
 from .polls import PollStore, VoteBatcher
+from .redis_client import connect
 from .show_script import ShowScript
 from .telemetry import StudioMetrics
 from .store_watch import StoreWatch
@@ -107,10 +108,9 @@ class Studio:
         log.warning("redis was unreachable for %.1f s", outage.duration_s)
 
     def _client(self, url: str) -> aioredis.Redis:
-        # A blocking pool: a burst of phones connecting at once (each replaying from the log) waits
-        # for a connection instead of failing once the pool is full, which would drop sockets.
-        pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=64, timeout=20, health_check_interval=10)
-        client = aioredis.Redis(connection_pool=pool)
+        # Pooled: a burst of phones connecting at once (each replaying from the log) waits for a
+        # connection instead of failing once the pool is full, which would drop sockets.
+        client = connect(url, pooled=True, health_check_interval=10)
         self._clients.append(client)
         return client
 

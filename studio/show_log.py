@@ -22,6 +22,7 @@ import redis.asyncio as aioredis
 from .embedded_redis import EmbeddedRedis
 from .event_log import EventLog, LoggedEvent
 from .events import CHANNELS
+from .redis_client import connect
 
 
 class ShowNotFound(Exception):
@@ -76,7 +77,7 @@ async def _redis_for(data_dir: Path | None) -> AsyncIterator[aioredis.Redis]:
                 raise ShowNotFound(f"{data_dir}: no event log here (no embedded Redis data)")
             server = EmbeddedRedis(data_dir)
             url = await asyncio.to_thread(server.start)
-    client = aioredis.Redis.from_url(url)
+    client = connect(url)
     try:
         yield client
     finally:

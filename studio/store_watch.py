@@ -15,11 +15,10 @@ import logging
 import time
 from typing import Awaitable, Callable
 
-import redis.asyncio as aioredis
-
 from . import events as ev
 from .embedded_redis import EmbeddedRedis
 from .event_log import STORE_DOWN, EventLogUnavailable
+from .redis_client import connect
 
 log = logging.getLogger("gavel.store")
 
@@ -29,7 +28,7 @@ Report = Callable[[ev.StoreOutageData], Awaitable[None]]
 class StoreWatch:
     def __init__(self, url: str, server: EmbeddedRedis | None, report: Report, interval_s: float = 0.25):
         # Short timeouts: a ping that hangs is an outage too.
-        self.client = aioredis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        self.client = connect(url, socket_timeout=1.0, socket_connect_timeout=1.0)
         self.server = server
         self.report = report
         self.interval_s = interval_s

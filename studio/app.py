@@ -238,11 +238,14 @@ def server_config(app, host: str, port: int, **overrides):
     """How the studio is served, in one place (CLI, tests and benchmarks share it).
 
     Per-message deflate is off: token events are ~200 bytes, and compressing each one separately
-    for every connection cost a third of the send time per client (bench/relay.py).
+    for every connection cost a third of the send time per client (bench/relay.py). HTTP is
+    uvicorn's httptools protocol with votes answered without ASGI (studio/vote_protocol.py).
     """
     import uvicorn
 
-    settings = dict(log_config=None, access_log=False, ws_ping_interval=10, ws_per_message_deflate=False)
+    from .vote_protocol import StudioHttpProtocol
+
+    settings = dict(log_config=None, access_log=False, ws_ping_interval=10, ws_per_message_deflate=False, http=StudioHttpProtocol)
     settings.update(overrides)
     return uvicorn.Config(app, host=host, port=port, **settings)
 

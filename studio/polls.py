@@ -7,8 +7,9 @@ the accepted vote to the show's vote audit stream, so counts can never disagree 
 recorded, however many studio processes take votes at once. Closing flips the status inside
 Redis, so a vote that arrives a moment later is refused by the same script, not counted.
 
-Votes are sent to Redis in pipelined batches (``VoteBatcher``): every vote that arrives while a
-batch is in flight rides in the next one, so one round trip serves hundreds of phones.
+Votes are sent to Redis in batches (``VoteBatcher``): every vote that arrives while a batch is in
+flight rides in the next one, and a batch is one script call (per poll), so one round trip and
+one short reply serve hundreds of phones.
 """
 
 from __future__ import annotations
@@ -19,22 +20,40 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError
 
+# One call counts a whole batch of votes for one poll (ARGV: poll id, then device, choice, ip per
+# vote). The answer is compact on purpose, as a batch holds hundreds of votes: one letter per vote
+# (OUTCOME_CODES) and every vote's previous choice joined by commas (choice ids have none).
 _VOTE = """
 local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return {'unknown_poll', ''} end
-if status ~= 'open' then return {'closed', ''} end
-if redis.call('SISMEMBER', KEYS[2], ARGV[2]) == 0 then return {'bad_choice', ''} end
-local prev = redis.call('HGET', KEYS[3], ARGV[1])
-if prev == ARGV[2] then return {'unchanged', prev} end
-if prev then
-  if redis.call('HGET', KEYS[1], 'allow_change') ~= '1' then return {'already_voted', prev} end
-  redis.call('HINCRBY', KEYS[4], prev, -1)
+local n = (#ARGV - 1) / 3
+local codes, prevs = {}, {}
+if status ~= 'open' then
+  local code = status and 'C' or 'K'
+  for i = 1, n do codes[i] = code; prevs[i] = '' end
+  return {table.concat(codes), table.concat(prevs, ',')}
 end
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
-redis.call('HINCRBY', KEYS[4], ARGV[2], 1)
-redis.call('XADD', KEYS[5], '*', 'poll', ARGV[3], 'device', ARGV[1], 'choice', ARGV[2], 'prev', prev or '', 'ip', ARGV[4])
-return {'accepted', prev or ''}
+local allow_change = redis.call('HGET', KEYS[1], 'allow_change') == '1'
+for i = 1, n do
+  local device, choice, ip = ARGV[3 * i - 1], ARGV[3 * i], ARGV[3 * i + 1]
+  local prev = redis.call('HGET', KEYS[3], device)
+  if redis.call('SISMEMBER', KEYS[2], choice) == 0 then
+    codes[i] = 'B'
+  elseif prev == choice then
+    codes[i] = 'U'
+  elseif prev and not allow_change then
+    codes[i] = 'V'
+  else
+    if prev then redis.call('HINCRBY', KEYS[4], prev, -1) end
+    redis.call('HSET', KEYS[3], device, choice)
+    redis.call('HINCRBY', KEYS[4], choice, 1)
+    redis.call('XADD', KEYS[5], '*', 'poll', ARGV[1], 'device', device, 'choice', choice, 'prev', prev or '', 'ip', ip)
+    codes[i] = 'A'
+  end
+  prevs[i] = prev or ''
+end
+return {table.concat(codes), table.concat(prevs, ',')}
 """
+OUTCOME_CODES = {"A": "accepted", "U": "unchanged", "K": "unknown_poll", "C": "closed", "B": "bad_choice", "V": "already_voted"}
 
 # Open only a poll never opened before; close only an open one. Both return the status after.
 _OPEN = """
@@ -111,9 +130,11 @@ class PollStore:
         raw = await self.client.hget(self._key(poll_id, "devices"), device)
         return raw.decode() if raw else None
 
-    async def vote(self, poll_id: str, device: str, choice: str, ip: str = "") -> VoteOutcome:
-        result, prev = await self._vote(keys=self.vote_keys(poll_id), args=[device, choice, poll_id, ip])
-        return _outcome(result, prev)
+    def vote_call(self, poll_id: str, votes: list[tuple[str, str, str]]) -> list:
+        """EVALSHA's arguments for a batch. Sent as a plain command: a cluster pipeline refuses
+        the script helper, yet routes EVALSHA by its keys (one show's keys share a slot)."""
+        keys = self.vote_keys(poll_id)
+        return [self._vote.sha, len(keys), *keys, poll_id, *(part for vote in votes for part in vote)]
 
     async def audit(self, poll_id: str | None = None) -> list[dict[str, str]]:
         """Every accepted vote in order (the audit trail), optionally for one poll."""
@@ -125,57 +146,58 @@ class PollStore:
         return out
 
 
-def _outcome(result, prev) -> VoteOutcome:
-    result = result.decode() if isinstance(result, bytes) else result
-    prev = prev.decode() if isinstance(prev, bytes) else prev
-    return VoteOutcome(result, prev or None)
+def _outcomes(reply) -> list[VoteOutcome]:
+    codes, prevs = (part.decode() if isinstance(part, bytes) else part for part in reply)
+    return [VoteOutcome(OUTCOME_CODES[code], prev or None) for code, prev in zip(codes, prevs.split(","))]
 
 
 class VoteBatcher:
-    """Sends votes to Redis in pipelines: one in flight, the next one filling meanwhile."""
+    """Sends votes to Redis in batches: one in flight, the next one filling meanwhile; each batch is
+    one script call per poll (usually one), so a round trip and a reply serve hundreds of phones."""
 
     def __init__(self, store: PollStore, max_batch: int = 512):
         self.store = store
         self.max_batch = max_batch
-        self._waiting: list[tuple[list, list, asyncio.Future]] = []
+        self._waiting: list[tuple[str, tuple[str, str, str], asyncio.Future]] = []
         self._flusher: asyncio.Task | None = None
 
-    async def vote(self, poll_id: str, device: str, choice: str, ip: str = "") -> VoteOutcome:
+    def submit(self, poll_id: str, device: str, choice: str, ip: str = "") -> asyncio.Future:
+        """The vote's VoteOutcome to come (or the exception that kept Redis from confirming it)."""
         future = asyncio.get_running_loop().create_future()
-        self._waiting.append((self.store.vote_keys(poll_id), [device, choice, poll_id, ip], future))
+        self._waiting.append((poll_id, (device, choice, ip), future))
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush())
-        return await future
+        return future
 
     async def _flush(self) -> None:
         try:
             while self._waiting:
                 batch, self._waiting = self._waiting[: self.max_batch], self._waiting[self.max_batch :]
+                by_poll: dict[str, list] = {}
+                for poll_id, vote, future in batch:
+                    by_poll.setdefault(poll_id, []).append((vote, future))
                 try:
-                    replies = await self._send(batch)
+                    replies = await self._send(by_poll)
                     if any(isinstance(r, NoScriptError) for r in replies):
                         # Redis restarted and forgot the script: nothing in this batch ran.
                         await self.store.client.script_load(_VOTE)
-                        replies = await self._send(batch)
+                        replies = await self._send(by_poll)
                 except Exception as exc:  # Redis gone: every vote in the batch fails, none is lost silently
-                    for _, _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                    continue
-                for (_, _, future), reply in zip(batch, replies):
-                    if future.done():
-                        continue  # the phone went away; the vote itself counted (or not) all the same
-                    if isinstance(reply, Exception):
-                        future.set_exception(reply)
-                    else:
-                        future.set_result(_outcome(*reply))
+                    replies = [exc] * len(by_poll)
+                for votes, reply in zip(by_poll.values(), replies):
+                    outcomes = [reply] * len(votes) if isinstance(reply, Exception) else _outcomes(reply)
+                    for (_, future), outcome in zip(votes, outcomes):
+                        if future.done():
+                            continue  # the phone went away; the vote itself counted (or not) all the same
+                        if isinstance(outcome, Exception):
+                            future.set_exception(outcome)
+                        else:
+                            future.set_result(outcome)
         finally:
             self._flusher = None
 
-    async def _send(self, batch) -> list:
+    async def _send(self, by_poll: dict[str, list]) -> list:
         async with self.store.client.pipeline(transaction=False) as pipe:
-            for keys, args, _ in batch:
-                # The command itself: a cluster pipeline refuses its ``evalsha`` helper, yet routes
-                # EVALSHA by its keys (one show's keys share a slot).
-                pipe.execute_command("EVALSHA", self.store._vote.sha, len(keys), *keys, *args)
+            for poll_id, votes in by_poll.items():
+                pipe.execute_command("EVALSHA", *self.store.vote_call(poll_id, [vote for vote, _ in votes]))
             return await pipe.execute(raise_on_error=False)

@@ -58,6 +58,7 @@ class StudioMetrics:
         r.register(_LiveCollector(studio))
         # Label lookups cost more than the counting: each channel's series, looked up once.
         self._per_channel = {c: (self.events.labels(c), self.fanout_lag.labels(c)) for c in ev.CHANNELS}
+        self._per_vote_result: dict[tuple[str, bool], object] = {}
 
     def observe_event(self, channel: str, event: ev.Event) -> None:
         events, lag = self._per_channel[channel]
@@ -71,7 +72,10 @@ class StudioMetrics:
             self.inputs_refused.inc()
 
     def observe_vote(self, result: str, counted: bool) -> None:
-        self.votes.labels("accepted" if counted else "refused", result).inc()
+        series = self._per_vote_result.get((result, counted))
+        if series is None:
+            series = self._per_vote_result[(result, counted)] = self.votes.labels("accepted" if counted else "refused", result)
+        series.inc()
 
     def observe_answer(self, engine: str, answer: "Answer") -> None:
         self.answers.labels(engine, answer.status).inc()

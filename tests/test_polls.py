@@ -5,6 +5,7 @@ the poll lifecycle and coalesced tallies. No LLM is loaded: these never run a st
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 
@@ -309,3 +310,133 @@ def test_a_burst_of_phones_connecting_at_once_all_get_their_replay(studio_with):
 
     results = asyncio.run(burst())
     assert results == ["poll.opened"] * 250, [r for r in results if r != "poll.opened"][:3]
+
+
+def test_one_batch_counts_each_vote_in_order_with_every_outcome(redis_url, show_id):
+    """The batcher's script on the real Redis: a batch holding first votes, repeats of a vote made
+    earlier in the same batch, a change where changing is not allowed, a bad choice, and votes
+    for a closed and an unknown poll — each gets its own outcome; only accepted votes count."""
+    import redis.asyncio as aioredis
+
+    from studio.polls import PollStore, VoteBatcher
+
+    async def scenario():
+        client = aioredis.Redis.from_url(redis_url)
+        store = PollStore(client, show_id)
+        assert await store.open("p", ["a", "b"], allow_change=False) == "opened"
+        assert await store.open("swing", ["a", "b"], allow_change=True) == "opened"
+        assert await store.open("shut", ["a", "b"], allow_change=False) == "opened"
+        assert await store.close("shut") == "closed"
+        batcher = VoteBatcher(store, max_batch=64)
+        votes = [
+            ("p", "d1", "a"), ("p", "d1", "a"), ("p", "d1", "b"), ("p", "d2", "zzz"), ("p", "d2", "b"),
+            ("swing", "d1", "a"), ("swing", "d1", "b"), ("swing", "d1", "b"),
+            ("shut", "d3", "a"), ("nope", "d3", "a"),
+        ]
+        # All sent before the first batch goes out, so they ride in one flush, in this order.
+        outcomes = await asyncio.gather(*(batcher.submit(poll, device, choice, "10.0.0.1") for poll, device, choice in votes))
+        counts = {poll: await store.counts(poll) for poll in ("p", "swing", "shut", "nope")}
+        audit = await store.audit()
+        await client.aclose()
+        return outcomes, counts, audit
+
+    outcomes, counts, audit = asyncio.run(scenario())
+    assert [(o.result, o.previous) for o in outcomes] == [
+        ("accepted", None), ("unchanged", "a"), ("already_voted", "a"), ("bad_choice", None), ("accepted", None),
+        ("accepted", None), ("accepted", "a"), ("unchanged", "b"),
+        ("closed", None), ("unknown_poll", None),
+    ]
+    assert counts == {"p": {"a": 1, "b": 1}, "swing": {"b": 1}, "shut": {}, "nope": {}}
+    assert [(e["poll"], e["device"], e["choice"], e["prev"], e["ip"]) for e in audit] == [
+        ("p", "d1", "a", "", "10.0.0.1"), ("p", "d2", "b", "", "10.0.0.1"),
+        ("swing", "d1", "a", "", "10.0.0.1"), ("swing", "d1", "b", "a", "10.0.0.1"),
+    ]
+
+
+def _raw_http(live: LiveStudio, request: bytes, answers: int, *, then: bytes = b"") -> list[tuple[str, dict, bytes]]:
+    """Send raw bytes on one connection; read ``answers`` responses (status line, headers, body)."""
+    import socket as socketlib
+
+    host, port = live.base.removeprefix("http://").split(":")
+    out, buffer = [], b""
+    with socketlib.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        while len(out) < answers:
+            while b"\r\n\r\n" not in buffer:
+                chunk = sock.recv(65536)
+                assert chunk, f"connection closed after {len(out)} answers: {buffer!r}"
+                buffer += chunk
+            head, buffer = buffer.split(b"\r\n\r\n", 1)
+            status, *lines = head.decode("latin-1").split("\r\n")
+            headers = {k.lower(): v.strip() for k, v in (line.split(":", 1) for line in lines)}
+            if status.endswith("100 Continue"):
+                sock.sendall(then)
+                continue
+            length = int(headers["content-length"])
+            while len(buffer) < length:
+                buffer += sock.recv(65536)
+            out.append((status, headers, buffer[:length]))
+            buffer = buffer[length:]
+        if out and out[-1][1].get("connection") == "close":
+            assert sock.recv(1) == b"", "the studio keeps a connection it said it would close"
+    return out
+
+
+def _vote_request(poll: str, token: str, choice: str, *extra: str, version: str = "1.1") -> bytes:
+    body = json.dumps({"choice": choice}).encode()
+    head = [f"POST /api/polls/{poll}/vote HTTP/{version}", "Host: studio", f"Authorization: Bearer {token}",
+            "Content-Type: application/json", f"Content-Length: {len(body)}", *extra]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+def test_votes_on_one_connection_pipelined_or_not_are_answered_in_order(studio_with, monkeypatch):
+    """Votes go the studio's short way (studio/vote_protocol.py) unless it cannot keep HTTP's
+    rules that way; then uvicorn's ASGI path answers. Either way: every vote answered, in order."""
+    from studio import audience_api
+
+    by_asgi = []
+    asgi_vote = audience_api.VoteEndpoint.__call__
+
+    async def counted(self, scope, receive, send):
+        by_asgi.append(scope["path"])
+        await asgi_vote(self, scope, receive, send)
+
+    monkeypatch.setattr(audience_api.VoteEndpoint, "__call__", counted)
+    live = studio_with("  burst_per_ip: 100\n")
+    _open(live, "p1", ["yes", "no"])
+    tokens = [_device(live)["Authorization"].removeprefix("Bearer ") for _ in range(5)]
+    [(status, _, payload)] = _raw_http(live, _vote_request("p1", tokens.pop(), "no"), 1)
+    assert status == "HTTP/1.1 200 OK" and json.loads(payload)["result"] == "accepted" and by_asgi == []  # the short way
+    # Four votes in one write: the first goes the short way, the ones behind it wait their turn.
+    pipelined = b"".join(_vote_request("p1", token, choice) for token, choice in zip(tokens, ["yes", "no", "yes", "maybe"]))
+    answers = _raw_http(live, pipelined, 4)
+    assert 1 <= len(by_asgi) <= 3  # (how many depends on how the bytes arrive)
+    assert [(a[0], json.loads(a[2]).get("result")) for a in answers] == [
+        ("HTTP/1.1 200 OK", "accepted"), ("HTTP/1.1 200 OK", "accepted"), ("HTTP/1.1 200 OK", "accepted"), ("HTTP/1.1 400 Bad Request", "bad_choice")]
+    assert "not one of this poll's choices" in json.loads(answers[3][2])["error"]
+    assert all(a[1]["content-type"] == "application/json" and "date" in a[1] for a in answers)
+    # Expect: 100-continue takes the ASGI path, which says "continue" before reading the body.
+    late = _device(live)["Authorization"].removeprefix("Bearer ")
+    request = _vote_request("p1", late, "no", "Expect: 100-continue")
+    head, body = request.split(b"\r\n\r\n", 1)
+    asgi_before = len(by_asgi)
+    [(status, _, payload)] = _raw_http(live, head + b"\r\n\r\n", 1, then=body)
+    assert status == "HTTP/1.1 200 OK" and json.loads(payload)["result"] == "accepted" and len(by_asgi) == asgi_before + 1
+    # HTTP/1.0 and "Connection: close" get their answer, then the connection closes.
+    for extra, version in (((), "1.0"), (("Connection: close",), "1.1")):
+        [(status, headers, payload)] = _raw_http(live, _vote_request("p1", tokens[0], "yes", *extra, version=version), 1)
+        assert json.loads(payload)["result"] == "unchanged" and headers["connection"] == "close", (version, extra)
+    assert _counts_settle(live, "p1", {"yes": 2, "no": 3}) == {"yes": 2, "no": 3}
+
+
+def test_a_trusted_proxy_names_the_voter_for_the_per_ip_limit(studio_with):
+    """Behind a proxy on 127.0.0.1 (uvicorn's default trusted address), the per-IP limit counts
+    the client the proxy names in X-Forwarded-For, on the short path as on the ASGI one."""
+    live = studio_with("  burst_per_ip: 2\n  votes_per_s_per_ip: 0.01\n")
+    _open(live, "p1", ["yes", "no"])
+    voters = [_device(live)["Authorization"].removeprefix("Bearer ") for _ in range(4)]
+    sent = [_raw_http(live, _vote_request("p1", token, "yes", f"X-Forwarded-For: {ip}"), 1)[0][0]
+            for token, ip in zip(voters, ["203.0.113.7", "203.0.113.7", "203.0.113.7", "198.51.100.9"])]
+    assert sent == ["HTTP/1.1 200 OK", "HTTP/1.1 200 OK", "HTTP/1.1 429 Too Many Requests", "HTTP/1.1 200 OK"]
+    audit = live.call(lambda: live.studio.poll_store.audit("p1"))
+    assert [entry["ip"] for entry in audit] == ["203.0.113.7", "203.0.113.7", "198.51.100.9"]

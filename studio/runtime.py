@@ -116,6 +116,7 @@ class Studio:
 
     async def stop(self) -> None:
         if self._watch_task:
+            self.store_watch.stopped = True
             self._watch_task.cancel()
             await asyncio.gather(self._watch_task, return_exceptions=True)
             await self.store_watch.close()

@@ -566,7 +566,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--warmup", type=int, default=20, help="sockets connected and closed before the 0-socket memory reading (few: the memory they free is reused by the next sockets)")
     parser.add_argument("--settle", type=float, default=2, help="seconds to wait before each memory reading")
-    parser.add_argument("--ws", default="auto", choices=["auto", "websockets", "websockets-sansio", "wsproto"], help="uvicorn's WebSocket implementation")
+    parser.add_argument("--ws", default="studio", choices=["studio", "auto", "websockets", "websockets-sansio", "wsproto"], help="uvicorn's WebSocket implementation")
     parser.add_argument("--trace-memory", type=int, default=0, metavar="FRAMES", help="tracemalloc in the studio (FRAMES deep); print where the sockets' memory went")
     parser.add_argument("--trace-top", type=int, default=25, help="lines of the tracemalloc diff to print")
     args = parser.parse_args(argv)

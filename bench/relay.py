@@ -283,7 +283,7 @@ def studio_server(setup: Setup, port: int, workdir: str, token: str, pacer: str 
     studio = Studio(script, work / "data", pool=pool)
     if setup.trace or setup.profile:
         _instrument(studio, setup, work)
-    config = server_config(create_app(studio), "127.0.0.1", port, ws_ping_interval=None, loop=setup.loop, ws=setup.ws)
+    config = server_config(create_app(studio), "127.0.0.1", port, ws_ping_interval=None, loop=setup.loop, **({} if setup.ws == "studio" else {"ws": setup.ws}))
     uvicorn.Server(config).run()  # SIGTERM: graceful shutdown, stops the embedded Redis
 
 
@@ -697,7 +697,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds per side, interleaved bare/studio")
     parser.add_argument("--sides", default="bare,studio", help="which relays to run: bare,studio")
     parser.add_argument("--loop", default="auto", choices=["auto", "asyncio", "uvloop"], help="event loop of every process (uvicorn's --loop)")
-    parser.add_argument("--ws", default="auto", choices=["auto", "websockets", "websockets-sansio", "wsproto"], help="uvicorn's WebSocket implementation for the studio")
+    parser.add_argument("--ws", default="studio", choices=["studio", "auto", "websockets", "websockets-sansio", "wsproto"], help="uvicorn's WebSocket implementation for the studio")
     parser.add_argument("--pacer", default="process", choices=["process", "loop"], help="where the engine keeps time and stamps tokens (see PacedEngine)")
     parser.add_argument("--no-compression", action="store_true", help="clients do not offer permessage-deflate")
     parser.add_argument("--settle", type=float, default=0, metavar="S", help=f"before each round wait up to S s for the machine to be quiet (others under {QUIET_CORES} cores)")

@@ -95,7 +95,7 @@ def write_script(workdir: Path, audience: dict) -> Path:
     return path
 
 
-def studio_server(port: int, workdir: str, token: str, audience: dict, ws: str = "auto", trace_memory: int = 0, profile: bool = False) -> None:
+def studio_server(port: int, workdir: str, token: str, audience: dict, ws: str = "studio", trace_memory: int = 0, profile: bool = False) -> None:
     """Child process: the real studio under uvicorn (production ``server_config``), no engines.
 
     ``trace_memory`` > 0: tracemalloc with that many frames from the start; SIGUSR1 writes a
@@ -146,7 +146,7 @@ def studio_server(port: int, workdir: str, token: str, audience: dict, ws: str =
     work = Path(workdir)
     script = load_script(write_script(work, audience))
     studio = Studio(script, work / "data", pool=EnginePool({}, {}))  # = tests.studio_harness.engineless_pool()
-    config = server_config(create_app(studio), "127.0.0.1", port, ws=ws, backlog=4096)
+    config = server_config(create_app(studio), "127.0.0.1", port, backlog=4096, **({} if ws == "studio" else {"ws": ws}))  # "studio": server_config's own
     uvicorn.Server(config).run()  # SIGTERM: graceful shutdown, stops the embedded Redis
 
 
@@ -535,7 +535,7 @@ def run(args) -> int:
     studio = None
     loadgens: list[mp.Process] = []
     try:
-        studio = ctx.Process(target=studio_server, args=(port, workdir, token, AUDIENCE_RAISED, "auto", 0, args.profile), name="studio", daemon=True)
+        studio = ctx.Process(target=studio_server, args=(port, workdir, token, AUDIENCE_RAISED, "studio", 0, args.profile), name="studio", daemon=True)
         studio.start()
         wait_for_studio(port, studio)
         rpid = redis_pid(studio.pid)

@@ -239,13 +239,18 @@ def server_config(app, host: str, port: int, **overrides):
 
     Per-message deflate is off: token events are ~200 bytes, and compressing each one separately
     for every connection cost a third of the send time per client (bench/relay.py). HTTP is
-    uvicorn's httptools protocol with votes answered without ASGI (studio/vote_protocol.py).
+    uvicorn's httptools protocol with votes answered without ASGI (studio/vote_protocol.py);
+    WebSockets uvicorn's sansio protocol with less kept per socket (studio/ws_protocol.py).
     """
     import uvicorn
 
     from .vote_protocol import StudioHttpProtocol
+    from .ws_protocol import StudioWebSocketProtocol
 
-    settings = dict(log_config=None, access_log=False, ws_ping_interval=10, ws_per_message_deflate=False, http=StudioHttpProtocol)
+    settings = dict(
+        log_config=None, access_log=False, ws_ping_interval=10, ws_per_message_deflate=False,
+        http=StudioHttpProtocol, ws=StudioWebSocketProtocol,
+    )
     settings.update(overrides)
     return uvicorn.Config(app, host=host, port=port, **settings)
 

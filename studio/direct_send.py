@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from typing import Callable
 
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
 DirectWrite = Callable[[bytes], bool]  # writes a complete frame now, or returns False
-SANSIO_PROTOCOL = "WebSocketsSansIOProtocol"
 
 
 def text_frame(payload: bytes) -> bytes:
@@ -34,7 +35,7 @@ def text_frame(payload: bytes) -> bytes:
 def direct_writer(asgi_send) -> DirectWrite | None:
     """The shortcut for this connection, or None when the server is not uvicorn's sansio one."""
     protocol = getattr(asgi_send, "__self__", None)
-    if type(protocol).__name__ != SANSIO_PROTOCOL:
+    if not isinstance(protocol, WebSocketsSansIOProtocol):
         return None
     transport, writable = protocol.transport, protocol.writable
 

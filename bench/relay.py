@@ -313,7 +313,7 @@ def _instrument(studio, setup: Setup, work: Path) -> None:
                         trace["tail"][key] = now
             return batch
 
-        async def traced_serve(self, send, since):
+        async def traced_serve(self, send, since, *rest):
             async def timed(text: str) -> None:
                 t0 = time.monotonic_ns()
                 await send(text)

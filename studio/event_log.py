@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable
 
 import redis.asyncio as aioredis
 import redis.exceptions
@@ -82,6 +82,9 @@ class EventLog:
         self.max_len = max_len  # 0 keeps everything; otherwise approximate trimming per channel
         self.outage_s = outage_s  # how long an append waits for Redis to come back
         self._append = client.register_script(_APPEND)
+        # Told of each event this process appended, as logged (this process's channel hubs: they
+        # send it at once instead of waiting for their XREAD to bring it back from Redis).
+        self.appended: list[Callable[[str, LoggedEvent], None]] = []
 
     def stream_key(self, channel: str) -> str:
         return f"gavel:{{{self.show_id}}}:ch:{channel}"
@@ -104,9 +107,9 @@ class EventLog:
         while True:
             try:
                 if attempt and (found := await self._appended_already(channels, body)) is not None:
-                    return found
+                    return self._tell(found, body)
                 seqs = await self._append(keys=keys, args=[body, self.max_len])
-                return dict(zip(channels, (int(s) for s in seqs)))
+                return self._tell(dict(zip(channels, (int(s) for s in seqs))), body)
             except STORE_DOWN as exc:
                 attempt += 1
                 if loop.time() >= give_up:
@@ -116,6 +119,16 @@ class EventLog:
                 if attempt == 1:
                     log.warning("appending %s: %s; retrying for up to %g s", event.type, exc, self.outage_s)
                 await asyncio.sleep(min(0.05 * 2**attempt, 0.5))
+
+    def _tell(self, seqs: dict[str, int], body: str) -> dict[str, int]:
+        for channel, seq in seqs.items():
+            item = LoggedEvent(seq, wire_text(seq, body))
+            for listener in self.appended:
+                try:
+                    listener(channel, item)
+                except Exception:  # a listener's bug must not lose the append (the event is logged)
+                    log.exception("listener of appended events failed on %s seq %d", channel, seq)
+        return seqs
 
     async def _appended_already(self, channels: list[str], body: str) -> dict[str, int] | None:
         """The seqs ``body`` got if an earlier attempt's script ran (it is atomic: all or none)."""

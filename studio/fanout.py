@@ -1,7 +1,8 @@
 """Deliver one channel's events to this process's WebSocket clients, in order, gap-free.
 
 One ``ChannelHub`` per channel tails the channel's stream (``XREAD BLOCK``) and hands every event
-to each subscriber's bounded queue; it never awaits a client, so a slow phone cannot delay the
+to each subscriber's bounded queue (events this process appended itself go out as soon as Redis
+has them, without waiting for the XREAD: ``take_appended``); it never awaits a client, so a slow phone cannot delay the
 program feed. Each ``Subscriber`` runs its own writer: it first replays what the client missed
 (``since``), then forwards live events, filling any gap from the log and dropping duplicates by
 seq. When the missed events were trimmed from the log it sends a snapshot instead. A client whose
@@ -198,6 +199,18 @@ class ChannelHub:
                     if self.observe is not None:
                         self.observe(self.channel, event)
             self._broadcast(fresh)
+
+    def take_appended(self, channel: str, item: LoggedEvent) -> None:
+        """An event this process has just appended (EventLog.appended): sent now if it is this
+        channel's next one, which saves the XREAD's trip back from Redis; anything else (another
+        channel, an append whose reply overtook an earlier one's, a hub still catching up) is left
+        to the XREAD, which brings every event in order and skips what was sent already."""
+        if channel != self.channel or item.seq != self.last_seq + 1 or not self.ready.is_set():
+            return
+        event = self._absorb(item)
+        if self.observe is not None:
+            self.observe(self.channel, event)
+        self._broadcast([item])
 
     def _broadcast(self, items: list[LoggedEvent]) -> None:
         """New events to every client: caught-up ones get one frame encoded once for all of them

@@ -80,6 +80,7 @@ class Studio:
             hub = ChannelHub(self.event_log, EventLog(self._client(url), show_id), channel, observe=self.metrics.observe_event)
             await hub.start()
             self.hubs[channel] = hub
+            self.event_log.appended.append(hub.take_appended)
         self.poll_store = PollStore(self._client(url), show_id)  # its own connection: votes come in bursts
         self.vote_batcher = VoteBatcher(self.poll_store)
         # The controller logs an outage for the director; a follower only notes it in its own log.

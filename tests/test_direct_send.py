@@ -135,3 +135,63 @@ def _payload(frame: bytes) -> str:
     length = frame[1] & 0x7F
     offset = 2 if length < 126 else 4 if length == 126 else 10
     return frame[offset:].decode()
+
+
+def test_appended_events_go_out_at_once_and_replies_out_of_order_lose_nothing(redis_url, show_id):
+    """The process that appends an event hands it to its hub straight away (EventLog.appended),
+    without waiting for the hub's XREAD. Concurrent appends can have their replies handled out of
+    seq order; the hub then sends only the next seq itself and leaves the rest to its XREAD: a
+    client still gets every event once, in order."""
+
+    async def go():
+        client, tail_client = aioredis.Redis.from_url(redis_url), aioredis.Redis.from_url(redis_url)
+        log = EventLog(client, show_id)
+        hub = ChannelHub(log, EventLog(tail_client, show_id), "program")
+        await hub.start()
+        await hub.stop()  # no XREAD for now: only the appended path can deliver
+        told: list[tuple[str, int]] = []
+        held: list = []
+
+        def shuffled(channel, item):  # seq 1's reply handed over after seq 2's; seq 3's never
+            told.append((channel, item.seq))
+            if item.seq == 1:
+                held.append((channel, item))
+            elif item.seq != 3:
+                hub.take_appended(channel, item)
+                while held:
+                    hub.take_appended(*held.pop())
+
+        log.appended.append(shuffled)
+        sent: list[str] = []
+
+        async def send(text: str) -> None:
+            sent.append(text)
+
+        seqs = lambda: [e["seq"] for text in sent for e in frame_events(text)]  # noqa: E731
+        task = asyncio.create_task(hub.serve(send, 0))
+        await asyncio.sleep(0.05)
+        await log.append(_token(1), ["program"])
+        await log.append(_token(2), ["program", "director"])
+        await asyncio.sleep(0.05)
+        early = seqs()
+        for i in range(3, 21):
+            await log.append(_token(i), ["program"])
+        await asyncio.sleep(0.05)
+        stalled = seqs()
+        hub._task = asyncio.create_task(hub._tail())
+        for _ in range(300):
+            if hub.last_seq == 20 and not any(s._pending for s in hub.subscribers):
+                break
+            await asyncio.sleep(0.01)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await hub.stop()
+        await client.aclose()
+        await tail_client.aclose()
+        return early, stalled, seqs(), told
+
+    early, stalled, seqs, told = run(go())
+    assert early == [1]  # sent with no XREAD at all; seq 2, told before 1, is left to the XREAD
+    assert stalled == [1]  # nothing out of order or twice meanwhile
+    assert seqs == list(range(1, 21))  # every event exactly once, in order
+    assert ("director", 1) in told  # each channel's seq is told; the program hub ignores the director's

@@ -619,7 +619,7 @@ def _profile_text(path: Path, top: int = 30) -> str:
     import pstats
 
     out = io.StringIO()
-    pstats.Stats(str(path), stream=out).sort_stats("tottime").print_stats(top)
+    pstats.Stats(str(path), stream=out).sort_stats(os.environ.get("RELAY_PROFILE_SORT", "tottime")).print_stats(top)
     return out.getvalue()
 
 

@@ -114,21 +114,26 @@ def test_a_client_the_shortcut_skips_gets_the_same_events_the_normal_way(redis_u
         for i in range(1, 41):
             await log.append(_token(i), ["program"])
             await asyncio.sleep(0.005)
-        for _ in range(200):
-            if hub.last_seq == 40 and not any(s._pending for s in hub.subscribers):
-                break
-            await asyncio.sleep(0.01)
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await hub.stop()
-        await client.aclose()
-        await tail_client.aclose()
+        await _drain_and_stop(hub, 40, task, client, tail_client)
         decoded = [_payload(f) for f in direct_frames]
         return [e["seq"] for text in sorted(decoded + sent, key=lambda t: frame_events(t)[0]["seq"]) for e in frame_events(text)], len(direct_frames), len(sent)
 
     seqs, shortcut, normal = run(go())
     assert seqs == list(range(1, 41))  # every event exactly once, whichever way it went
     assert shortcut > 0 and normal > 0
+
+
+async def _drain_and_stop(hub: ChannelHub, last_seq: int, serving: asyncio.Task, *clients) -> None:
+    """Wait (up to 3 s) until the hub has seq ``last_seq`` and no client has events queued, then stop."""
+    for _ in range(300):
+        if hub.last_seq == last_seq and not any(s._pending for s in hub.subscribers):
+            break
+        await asyncio.sleep(0.01)
+    serving.cancel()
+    await asyncio.gather(serving, return_exceptions=True)
+    await hub.stop()
+    for client in clients:
+        await client.aclose()
 
 
 def _payload(frame: bytes) -> str:
@@ -179,15 +184,7 @@ def test_appended_events_go_out_at_once_and_replies_out_of_order_lose_nothing(re
         await asyncio.sleep(0.05)
         stalled = seqs()
         hub._task = asyncio.create_task(hub._tail())
-        for _ in range(300):
-            if hub.last_seq == 20 and not any(s._pending for s in hub.subscribers):
-                break
-            await asyncio.sleep(0.01)
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await hub.stop()
-        await client.aclose()
-        await tail_client.aclose()
+        await _drain_and_stop(hub, 20, task, client, tail_client)
         return early, stalled, seqs(), told
 
     early, stalled, seqs, told = run(go())

@@ -2,8 +2,8 @@
 
 One ``ChannelHub`` per channel tails the channel's stream (``XREAD BLOCK``) and hands every event
 to each subscriber's bounded queue (events this process appended itself go out as soon as Redis
-has them, without waiting for the XREAD: ``take_appended``); it never awaits a client, so a slow phone cannot delay the
-program feed. Each ``Subscriber`` runs its own writer: it first replays what the client missed
+has them, without waiting for the XREAD: ``take_appended``); it never awaits a client, so a
+slow phone cannot delay the program feed. Each ``Subscriber`` runs its own writer: it first replays what the client missed
 (``since``), then forwards live events, filling any gap from the log and dropping duplicates by
 seq. When the missed events were trimmed from the log it sends a snapshot instead. A client whose
 queue overflows is disconnected; it reconnects with its last seq and loses nothing.

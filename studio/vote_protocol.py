@@ -38,6 +38,9 @@ class _NoEvent:
         pass
 
 
+_NO_EVENT = _NoEvent()
+
+
 class _VoteCycle:
     __slots__ = ("poll_id", "authorization", "ip", "keep_alive", "body", "response_complete", "disconnected", "message_event")
 
@@ -46,7 +49,7 @@ class _VoteCycle:
         self.body: bytearray | None = bytearray()  # None once over MAX_VOTE_BODY
         self.response_complete = False
         self.disconnected = False
-        self.message_event = _NoEvent()
+        self.message_event = _NO_EVENT
 
 
 class StudioHttpProtocol(HttpToolsProtocol):

@@ -106,7 +106,10 @@ class StudioHttpProtocol(HttpToolsProtocol):
         if type(cycle) is not _VoteCycle:
             super().on_message_complete()
             return
-        checked = check_vote(self.studio, cycle.ip, cycle.authorization, cycle.poll_id, None if cycle.body is None else bytes(cycle.body))
+        try:
+            checked = check_vote(self.studio, cycle.ip, cycle.authorization, cycle.poll_id, None if cycle.body is None else bytes(cycle.body))
+        except Exception:
+            checked = _internal_error()
         if isinstance(checked, PendingVote):
             checked.outcome.add_done_callback(lambda outcome: self._answer(cycle, _answer_to(checked.choice, outcome)))
         else:
@@ -143,9 +146,15 @@ def _header_block(default_headers: list) -> bytes:
 
 def _answer_to(choice: str, outcome):
     """The answer once Redis has spoken. There is no task here to carry an unexpected error to
-    uvicorn's handler, so it is logged and answered as uvicorn would: a 500."""
+    uvicorn's handler, so it is logged and answered as uvicorn would (``_internal_error``): a 500."""
     try:
+        if outcome.cancelled():
+            raise RuntimeError("the vote's batch was cancelled")
         return vote_answer(choice, outcome.exception() or outcome.result())
     except Exception:
-        log.exception("vote failed unexpectedly")
-        return "error", json_answer(500, {"error": "internal error: the vote may not have counted, send it again"})
+        return _internal_error()
+
+
+def _internal_error():
+    log.exception("vote failed unexpectedly")
+    return "error", json_answer(500, {"error": "internal error: the vote may not have counted, send it again"})

@@ -440,3 +440,25 @@ def test_a_trusted_proxy_names_the_voter_for_the_per_ip_limit(studio_with):
     assert sent == ["HTTP/1.1 200 OK", "HTTP/1.1 200 OK", "HTTP/1.1 429 Too Many Requests", "HTTP/1.1 200 OK"]
     audit = live.call(lambda: live.studio.poll_store.audit("p1"))
     assert [entry["ip"] for entry in audit] == ["203.0.113.7", "203.0.113.7", "198.51.100.9"]
+
+
+def test_a_vote_that_fails_unexpectedly_is_answered_500_and_the_connection_lives_on(studio_with):
+    """The short vote path has no ASGI task to turn a bug into a response: it answers 500 itself
+    (logged), and the next request on the same connection is served."""
+    live = studio_with()
+    _open(live, "p1", ["yes", "no"])
+    token = _device(live)["Authorization"].removeprefix("Bearer ")
+    batcher = live.studio.vote_batcher
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    batcher.submit = broken
+    try:
+        request = _vote_request("p1", token, "yes") + b"GET /healthz HTTP/1.1\r\nHost: studio\r\n\r\n"
+        (status, _, payload), (health, _, _) = _raw_http(live, request, 2)
+    finally:
+        del batcher.submit
+    assert status == "HTTP/1.1 500 Internal Server Error" and "may not have counted" in json.loads(payload)["error"]
+    assert health == "HTTP/1.1 200 OK"
+    assert live.call(lambda: live.studio.poll_store.counts("p1")) == {}

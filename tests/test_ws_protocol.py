@@ -5,7 +5,6 @@ event keep the semantics uvicorn relies on; a real studio serves its feeds with 
 from __future__ import annotations
 
 import asyncio
-import gc
 from pathlib import Path
 
 import pytest
@@ -70,13 +69,10 @@ def test_studio_sockets_use_it_and_let_the_handshake_go(tmp_path):
     path.write_text((REPO / "show_scripts/demo.yaml").read_text().replace("bank: banks/", f"bank: {REPO}/show_scripts/banks/"))
     with LiveStudio(Studio(load_script(path), tmp_path / "data", pool=engineless_pool())) as live:
         with connect(f"{live.ws_base}/ws/audience?since=0", open_timeout=30):
-            protocols = live.call(_open_protocols)
+            protocols = [(type(p), p.request, p.response, type(p.queue), type(p.writable))
+                         for p in live.server.server_state.connections if isinstance(p, StudioWebSocketProtocol)]
             assert len(protocols) == 1
             [(kind, request, response, queue, writable)] = protocols
             assert kind is StudioWebSocketProtocol and request is None and response is None
             assert queue is LeanQueue and writable is LeanEvent
 
-
-async def _open_protocols():
-    return [(type(p), p.request, p.response, type(p.queue), type(p.writable))
-            for p in gc.get_objects() if isinstance(p, StudioWebSocketProtocol) and not p.disconnected]

@@ -82,9 +82,9 @@ class EventLog:
         self.max_len = max_len  # 0 keeps everything; otherwise approximate trimming per channel
         self.outage_s = outage_s  # how long an append waits for Redis to come back
         self._append = client.register_script(_APPEND)
-        # Told of each event this process appended, as logged (this process's channel hubs: they
-        # send it at once instead of waiting for their XREAD to bring it back from Redis).
-        self.appended: list[Callable[[str, LoggedEvent], None]] = []
+        # Per channel, told of each event this process appended there, as logged (this process's
+        # channel hubs: they send it at once instead of waiting for their XREAD to bring it back).
+        self.appended: dict[str, Callable[[LoggedEvent], None]] = {}
 
     def stream_key(self, channel: str) -> str:
         return f"gavel:{{{self.show_id}}}:ch:{channel}"
@@ -122,12 +122,12 @@ class EventLog:
 
     def _tell(self, seqs: dict[str, int], body: str) -> dict[str, int]:
         for channel, seq in seqs.items():
-            item = LoggedEvent(seq, wire_text(seq, body))
-            for listener in self.appended:
-                try:
-                    listener(channel, item)
-                except Exception:  # a listener's bug must not lose the append (the event is logged)
-                    log.exception("listener of appended events failed on %s seq %d", channel, seq)
+            if (listener := self.appended.get(channel)) is None:
+                continue
+            try:
+                listener(LoggedEvent(seq, wire_text(seq, body)))
+            except Exception:  # a listener's bug must not lose the append (the event is logged)
+                log.exception("listener of appended events failed on %s seq %d", channel, seq)
         return seqs
 
     async def _appended_already(self, channels: list[str], body: str) -> dict[str, int] | None:

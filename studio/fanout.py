@@ -3,9 +3,9 @@
 One ``ChannelHub`` per channel tails the channel's stream (``XREAD BLOCK``) and hands every event
 to each subscriber's bounded queue (events this process appended itself go out as soon as Redis
 has them, without waiting for the XREAD: ``take_appended``); it never awaits a client, so a
-slow phone cannot delay the program feed. Each ``Subscriber`` runs its own writer: it first replays what the client missed
-(``since``), then forwards live events, filling any gap from the log and dropping duplicates by
-seq. When the missed events were trimmed from the log it sends a snapshot instead. A client whose
+slow phone cannot delay the program feed. Each ``Subscriber`` runs its own writer: it first
+replays what the client missed (``since``), then forwards live events, filling any gap from the
+log and dropping duplicates by seq. When the missed events were trimmed from the log it sends a snapshot instead. A client whose
 queue overflows is disconnected; it reconnects with its last seq and loses nothing.
 """
 
@@ -20,7 +20,7 @@ import redis.exceptions
 from .direct_send import DirectWrite, text_frame
 from .event_log import EventLog, LoggedEvent
 from .events import Event, Snapshot
-from .redis_client import drop_connections
+from .redis_client import cancel_and_wait, drop_connections
 from .show_state import ShowState
 
 log = logging.getLogger("gavel.fanout")
@@ -162,7 +162,7 @@ class ChannelHub:
             self._task.cancel()
             # A blocked XREAD only notices the cancel when its socket closes.
             await drop_connections(self.tail_log.client)
-            await asyncio.gather(self._task, return_exceptions=True)
+            await cancel_and_wait(self._task)
 
     def _absorb(self, item: LoggedEvent) -> Event | None:
         if item.seq <= self.last_seq:
@@ -191,26 +191,22 @@ class ChannelHub:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
                 continue
-            fresh = []
-            for item in batch:
-                event = self._absorb(item)
-                if event is not None:
-                    fresh.append(item)
-                    if self.observe is not None:
-                        self.observe(self.channel, event)
-            self._broadcast(fresh)
+            self._broadcast([item for item in batch if self._take_live(item)])
 
-    def take_appended(self, channel: str, item: LoggedEvent) -> None:
-        """An event this process has just appended (EventLog.appended): sent now if it is this
-        channel's next one, which saves the XREAD's trip back from Redis; anything else (another
-        channel, an append whose reply overtook an earlier one's, a hub still catching up) is left
-        to the XREAD, which brings every event in order and skips what was sent already."""
-        if channel != self.channel or item.seq != self.last_seq + 1 or not self.ready.is_set():
-            return
+    def take_appended(self, item: LoggedEvent) -> None:
+        """An event this process has just appended to this channel (EventLog.appended): sent now
+        if it is the channel's next one, which saves the XREAD's trip back from Redis; anything
+        else (an append whose reply overtook an earlier one's, a hub still catching up) is left to
+        the XREAD, which brings every event in order and skips what was sent already."""
+        if item.seq == self.last_seq + 1 and self.ready.is_set() and self._take_live(item):
+            self._broadcast([item])
+
+    def _take_live(self, item: LoggedEvent) -> bool:
+        """Fold a live event into the state (and /metrics); False if it was taken already."""
         event = self._absorb(item)
-        if self.observe is not None:
+        if event is not None and self.observe is not None:
             self.observe(self.channel, event)
-        self._broadcast([item])
+        return event is not None
 
     def _broadcast(self, items: list[LoggedEvent]) -> None:
         """New events to every client: caught-up ones get one frame encoded once for all of them

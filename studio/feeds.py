@@ -34,6 +34,7 @@ from .commands import BadCommand, parse_command
 from .direct_send import direct_writer
 from .events import CHANNELS, GraphicsClientData
 from .fanout import SubscriberOverflow
+from .redis_client import cancel_and_wait
 
 if TYPE_CHECKING:
     from .runtime import Studio
@@ -127,15 +128,7 @@ async def serve_feed(studio: "Studio", scope, receive, send) -> None:
     finally:
         for task in helpers:
             task.remove_done_callback(interrupt)
-        # Cancel until they have ended: a cancel that lands inside a redis-py read (the replay
-        # of a client that left at once) can be swallowed there, and the task would live on.
-        while pending := [task for task in helpers if not task.done()]:
-            for task in pending:
-                task.cancel()
-            await asyncio.wait(pending, timeout=0.5)
-        for task in helpers:
-            if not task.cancelled():
-                task.exception()  # retrieved: the serving task's is looked at below
+        await cancel_and_wait(*helpers)  # (the serving task may be inside a redis-py read: its replay)
         if registered:
             await studio.controller.graphics_client(registered.model_copy(update={"connected": False}))
     failure = serving.exception() if serving.done() and not serving.cancelled() else None

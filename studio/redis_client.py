@@ -10,6 +10,8 @@ primaries, never one show.
 
 from __future__ import annotations
 
+import asyncio
+
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 
@@ -44,3 +46,16 @@ async def drop_connections(client: aioredis.Redis | RedisCluster) -> None:
         await client.aclose()  # a cluster client has one pool per node, no pool of its own
     else:
         await client.connection_pool.disconnect()
+
+
+async def cancel_and_wait(*tasks: asyncio.Task) -> None:
+    """Cancel the tasks and wait until each has ended, cancelling again while any lives on: a
+    cancel that lands inside a redis-py read can be swallowed there (the task then carries on,
+    and whoever waits for it waits forever). Their exceptions are retrieved; check them after."""
+    while pending := [task for task in tasks if not task.done()]:
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending, timeout=0.5)
+    for task in tasks:
+        if not task.cancelled():
+            task.exception()

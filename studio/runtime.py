@@ -35,7 +35,7 @@ from .events import CHANNELS
 from .fanout import ChannelHub
 from .graphics import overlay_version
 from .polls import PollStore, VoteBatcher
-from .redis_client import connect
+from .redis_client import cancel_and_wait, connect
 from .show_script import ShowScript
 from .telemetry import StudioMetrics
 from .store_watch import StoreWatch
@@ -80,7 +80,7 @@ class Studio:
             hub = ChannelHub(self.event_log, EventLog(self._client(url), show_id), channel, observe=self.metrics.observe_event)
             await hub.start()
             self.hubs[channel] = hub
-            self.event_log.appended.append(hub.take_appended)
+            self.event_log.appended[channel] = hub.take_appended
         self.poll_store = PollStore(self._client(url), show_id)  # its own connection: votes come in bursts
         self.vote_batcher = VoteBatcher(self.poll_store)
         # The controller logs an outage for the director; a follower only notes it in its own log.
@@ -117,9 +117,7 @@ class Studio:
 
     async def stop(self) -> None:
         if self._watch_task:
-            self.store_watch.stopped = True
-            self._watch_task.cancel()
-            await asyncio.gather(self._watch_task, return_exceptions=True)
+            await cancel_and_wait(self._watch_task)
             await self.store_watch.close()
         if self.controller:
             await self.controller.close()

@@ -36,16 +36,13 @@ class StoreWatch:
         self.error = ""
         self.restarted = False
         self.outages = 0
-        self.stopped = False
 
     def status(self) -> dict:
         return {"ok": self.down_since is None, "down_since": self.down_since, "error": self.error, "outages": self.outages}
 
     async def run(self) -> None:
         unreported: ev.StoreOutageData | None = None
-        # Ended by ``stopped`` as well as by a cancel: a cancel that lands inside redis-py's read
-        # of a ping can be swallowed there, and the studio's shutdown would wait forever.
-        while not self.stopped:
+        while True:  # until cancelled (redis_client.cancel_and_wait: a cancel in a ping can be swallowed)
             await asyncio.sleep(self.interval_s)
             try:
                 await self.client.ping()

@@ -159,14 +159,16 @@ def test_appended_events_go_out_at_once_and_replies_out_of_order_lose_nothing(re
 
         def shuffled(channel, item):  # seq 1's reply handed over after seq 2's; seq 3's never
             told.append((channel, item.seq))
+            if channel != "program":
+                return
             if item.seq == 1:
-                held.append((channel, item))
+                held.append(item)
             elif item.seq != 3:
-                hub.take_appended(channel, item)
+                hub.take_appended(item)
                 while held:
-                    hub.take_appended(*held.pop())
+                    hub.take_appended(held.pop())
 
-        log.appended.append(shuffled)
+        log.appended = {channel: (lambda item, channel=channel: shuffled(channel, item)) for channel in ("program", "director")}
         sent: list[str] = []
 
         async def send(text: str) -> None:
@@ -191,4 +193,4 @@ def test_appended_events_go_out_at_once_and_replies_out_of_order_lose_nothing(re
     assert early == [1]  # sent with no XREAD at all; seq 2, told before 1, is left to the XREAD
     assert stalled == [1]  # nothing out of order or twice meanwhile
     assert seqs == list(range(1, 21))  # every event exactly once, in order
-    assert ("director", 1) in told  # each channel's seq is told; the program hub ignores the director's
+    assert ("director", 1) in told and ("program", 2) in told  # each channel's listener is told its own seqs

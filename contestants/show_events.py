@@ -44,6 +44,7 @@ class ShowEvents:
         return asyncio.run_coroutine_threadsafe(self.log.append(event, channels), self._loop).result(self.timeout_s)
 
     def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.log.close(), self._loop).result(self.timeout_s)
         asyncio.run_coroutine_threadsafe(self._client.aclose(), self._loop).result(self.timeout_s)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()

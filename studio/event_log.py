@@ -20,6 +20,7 @@ so the script also runs on a Redis Cluster.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Callable, Iterable
@@ -28,8 +29,9 @@ import redis.asyncio as aioredis
 import redis.exceptions
 
 from .events import CHANNELS, ON_AIR, Event, parse_event
+from .redis_lane import RedisLane
 
-_APPEND = """
+_APPEND_SCRIPT = """
 local out = {}
 for i = 1, #KEYS, 2 do
   local seq = redis.call('INCR', KEYS[i])
@@ -42,6 +44,7 @@ for i = 1, #KEYS, 2 do
 end
 return out
 """
+_APPEND_SHA = hashlib.sha1(_APPEND_SCRIPT.encode()).hexdigest()
 
 log = logging.getLogger("gavel.event_log")
 
@@ -81,7 +84,11 @@ class EventLog:
         self.show_id = show_id
         self.max_len = max_len  # 0 keeps everything; otherwise approximate trimming per channel
         self.outage_s = outage_s  # how long an append waits for Redis to come back
-        self._append = client.register_script(_APPEND)
+        self._append = client.register_script(_APPEND_SCRIPT)
+        # The append and XREAD go through a lean connection of the log's own when the client is a
+        # plain single server (studio/redis_lane.py: redis-py's per-command cost was most of the
+        # studio's added latency per token); everything else, and a cluster, through the client.
+        self._lane = RedisLane.for_client(client)
         # Per channel, told of each event this process appended there, as logged (this process's
         # channel hubs: they send it at once instead of waiting for their XREAD to bring it back).
         self.appended: dict[str, Callable[[LoggedEvent], None]] = {}
@@ -108,7 +115,7 @@ class EventLog:
             try:
                 if attempt and (found := await self._appended_already(channels, body)) is not None:
                     return self._tell(found, body)
-                seqs = await self._append(keys=keys, args=[body, self.max_len])
+                seqs = await self._run_append(keys, body)
                 return self._tell(dict(zip(channels, (int(s) for s in seqs))), body)
             except STORE_DOWN as exc:
                 attempt += 1
@@ -119,6 +126,20 @@ class EventLog:
                 if attempt == 1:
                     log.warning("appending %s: %s; retrying for up to %g s", event.type, exc, self.outage_s)
                 await asyncio.sleep(min(0.05 * 2**attempt, 0.5))
+
+    async def _run_append(self, keys: list[str], body: str) -> list[int]:
+        if self._lane is None:
+            return await self._append(keys=keys, args=[body, self.max_len])
+        args = (len(keys), *keys, body, self.max_len)
+        try:
+            return await self._lane.call("EVALSHA", _APPEND_SHA, *args)
+        except redis.exceptions.NoScriptError:  # a fresh (or restarted) server: EVAL caches it
+            return await self._lane.call("EVAL", _APPEND_SCRIPT, *args)
+
+    async def close(self) -> None:
+        """Close the log's own connection (the client's are the caller's to close)."""
+        if self._lane is not None:
+            await self._lane.close()
 
     def _tell(self, seqs: dict[str, int], body: str) -> dict[str, int]:
         for channel, seq in seqs.items():
@@ -167,13 +188,23 @@ class EventLog:
 
     async def tail(self, channel: str, after: int, block_ms: int = 5000, count: int = 500) -> list[LoggedEvent]:
         """Wait (up to block_ms) for events after ``after``; use a dedicated connection."""
-        result = await self.client.xread({self.stream_key(channel): f"0-{after}"}, block=block_ms, count=count)
+        key, start = self.stream_key(channel), f"0-{after}"
+        if self._lane is not None:
+            # A server that stops answering (not a closed socket) must not hold the tail forever.
+            reply = await self._lane.call("XREAD", "COUNT", count, "BLOCK", block_ms, "STREAMS", key, start, timeout=block_ms / 1000 + 10)
+            result = [(name, [(stream_id, _pairs(fields)) for stream_id, fields in entries]) for name, entries in reply or []]
+        else:
+            result = await self.client.xread({key: start}, block=block_ms, count=count)
         out: list[LoggedEvent] = []
         for _key, entries in result or []:
             for stream_id, fields in entries:
                 seq = _seq_of(stream_id)
                 out.append(LoggedEvent(seq, wire_text(seq, _body(fields))))
         return out
+
+
+def _pairs(flat: list) -> dict:
+    return dict(zip(flat[::2], flat[1::2]))
 
 
 def _body(fields: dict) -> str:

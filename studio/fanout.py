@@ -163,6 +163,7 @@ class ChannelHub:
             # A blocked XREAD only notices the cancel when its socket closes.
             await drop_connections(self.tail_log.client)
             await cancel_and_wait(self._task)
+            await self.tail_log.close()
 
     def _absorb(self, item: LoggedEvent) -> Event | None:
         if item.seq <= self.last_seq:

@@ -110,6 +110,7 @@ class ReplayRoom:
         self.overlay_version = overlay_version()
         self.hubs: dict[str, ChannelHub] = {}
         self.redis_server: EmbeddedRedis | None = None
+        self.event_log: EventLog | None = None
         self._clients: list[aioredis.Redis] = []
 
     async def start(self) -> None:
@@ -129,6 +130,8 @@ class ReplayRoom:
     async def stop(self) -> None:
         for hub in self.hubs.values():
             await hub.stop()
+        if self.event_log is not None:
+            await self.event_log.close()
         for client in self._clients:
             await client.aclose()
         if self.redis_server:

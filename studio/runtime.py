@@ -56,6 +56,7 @@ class Studio:
         self.audience_gate = AudienceGate(script.audience)
         self.overlay_version = overlay_version()
         self.redis_server: EmbeddedRedis | None = None
+        self.event_log: EventLog | None = None
         self.pool = pool
         self.hubs: dict[str, ChannelHub] = {}
         self.controller: ShowController | None = None
@@ -128,6 +129,8 @@ class Studio:
             await hub.stop()
         if self.pool:
             await self.pool.close()
+        if self.event_log is not None:
+            await self.event_log.close()
         for client in self._clients:
             await client.aclose()
         if self.redis_server:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Awaitable, Callable
 
 import redis.exceptions
@@ -30,6 +31,13 @@ Send = Callable[[str], Awaitable[None]]
 # A frame is one event's JSON, or a JSON array of events in seq order when several were ready at
 # once (both contestants' tokens from one engine step): one socket write instead of several.
 MAX_FRAME_EVENTS = 256
+
+# In the process that appends (the controller), a hub's XREAD would wake for every event only to
+# find it sent already by take_appended: ~4 socket operations per event per channel on the loop
+# that writes to every client. While this process is appending to the channel, the XREAD pauses
+# this long between reads instead; what others append (a training job's progress) and anything this
+# process was not told of (an append whose reply was lost) still arrive, at most this much later.
+OWN_APPENDS_LULL_S = 0.1
 
 
 def frame(texts: list[str]) -> str:
@@ -147,6 +155,7 @@ class ChannelHub:
         self.ready = asyncio.Event()
         self.redis_ok = True
         self.frames_shared = 0  # frames written to a client straight from the broadcast (direct_send)
+        self._own_append_at = -OWN_APPENDS_LULL_S  # time.monotonic() of the last take_appended
 
     def snapshot(self) -> tuple[dict, int]:
         return self.state.to_dict(), self.last_seq
@@ -193,12 +202,15 @@ class ChannelHub:
                 backoff = min(backoff * 2, 2.0)
                 continue
             self._broadcast([item for item in batch if self._take_live(item)])
+            if time.monotonic() - self._own_append_at < OWN_APPENDS_LULL_S:
+                await asyncio.sleep(OWN_APPENDS_LULL_S)
 
     def take_appended(self, item: LoggedEvent) -> None:
         """An event this process has just appended to this channel (EventLog.appended): sent now
         if it is the channel's next one, which saves the XREAD's trip back from Redis; anything
         else (an append whose reply overtook an earlier one's, a hub still catching up) is left to
         the XREAD, which brings every event in order and skips what was sent already."""
+        self._own_append_at = time.monotonic()
         if item.seq == self.last_seq + 1 and self.ready.is_set() and self._take_live(item):
             self._broadcast([item])
 

@@ -194,3 +194,47 @@ def test_appended_events_go_out_at_once_and_replies_out_of_order_lose_nothing(re
     assert stalled == [1]  # nothing out of order or twice meanwhile
     assert seqs == list(range(1, 21))  # every event exactly once, in order
     assert ("director", 1) in told and ("program", 2) in told  # each channel's listener is told its own seqs
+
+
+def test_while_this_process_appends_its_hub_reads_the_log_seldom_yet_gets_others_events(redis_url, show_id):
+    """The controller's hub gets its own events from the appends; its XREAD only pauses between
+    reads (OWN_APPENDS_LULL_S) while those flow, so an event another process appends meanwhile (a
+    training job's progress) still reaches the client, in seq order, a little later."""
+
+    async def go():
+        client, tail_client, other_client = (aioredis.Redis.from_url(redis_url) for _ in range(3))
+        log, other = EventLog(client, show_id), EventLog(other_client, show_id)
+        hub = ChannelHub(log, EventLog(tail_client, show_id), "program")
+        log.appended = {"program": hub.take_appended}
+        reads = 0
+        tail = hub.tail_log.tail
+
+        async def counted_tail(*args, **kwargs):
+            nonlocal reads
+            reads += 1
+            return await tail(*args, **kwargs)
+
+        hub.tail_log.tail = counted_tail
+        await hub.start()
+        sent: list[str] = []
+
+        async def send(text: str) -> None:
+            sent.append(text)
+
+        serving = asyncio.create_task(hub.serve(send, 0))
+        await asyncio.sleep(0.05)
+        reads_before = reads
+        for i in range(1, 61):
+            await log.append(_token(i), ["program"])
+            if i == 30:
+                await other.append(_token(1000), ["program"])  # seq 31, not told to this hub
+            await asyncio.sleep(0.01)
+        await _drain_and_stop(hub, 61, serving, client, tail_client, other_client)
+        await log.close()
+        await other.close()
+        return [(e["seq"], e["data"]["index"]) for text in sent for e in frame_events(text)], reads - reads_before
+
+    events, reads = run(go())
+    assert [seq for seq, _ in events] == list(range(1, 62))  # every event once, in order
+    assert events[30] == (31, 1000)  # the other process's event, in its place
+    assert reads < 25  # 61 events in ~0.7 s: without the lull, about one XREAD per event

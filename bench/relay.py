@@ -11,9 +11,9 @@ alternately, ``--rounds`` times each, every round in fresh processes:
 
 - studio: the real path. A ``Studio`` (embedded Redis, fresh data dir) with a one-question
   speed_qa show whose contestants all route to the paced engine, served by uvicorn on 127.0.0.1,
-  started with ``POST /api/command start``. A token goes stage -> controller.publish -> Redis Lua
-  append -> XREAD in the channel hub -> subscriber queue -> Starlette WebSocket send -> client on
-  ``/ws/program``.
+  started with ``POST /api/command start``. A token goes stage -> content filter ->
+  controller.publish -> Redis Lua append -> the channel hub (told of the append; XREAD for anything
+  else) -> one frame written to every caught-up client's socket -> client on ``/ws/program``.
 - bare: the floor. A plain ``websockets`` asyncio server on the same event loop type, fed by the
   same engine, that ``websockets.broadcast``s the same JSON shape to every connection.
 
@@ -313,16 +313,31 @@ def _instrument(studio, setup: Setup, work: Path) -> None:
                         trace["tail"][key] = now
             return batch
 
-        async def traced_serve(self, send, since, *rest):
+        def keys_of(text: str) -> list[str]:
+            return [key for event in frame_events(text) if (key := _trace_key(json.dumps(event, separators=(",", ":"))))]
+
+        shared: list = [None, []]  # the broadcast's last frame and its keys: one frame goes to every client
+
+        async def traced_serve(self, send, since, direct=None):
             async def timed(text: str) -> None:
                 t0 = time.monotonic_ns()
                 await send(text)
                 t1 = time.monotonic_ns()
-                for event in frame_events(text):
-                    if key := _trace_key(json.dumps(event, separators=(",", ":"))):
-                        trace["send"].setdefault(key, []).append((t0, t1))
+                for key in keys_of(text):
+                    trace["send"].setdefault(key, []).append((t0, t1))
 
-            return await serve(self, timed, since)
+            def timed_direct(frame: bytes) -> bool:
+                t0 = time.monotonic_ns()
+                if not direct(frame):
+                    return False
+                t1 = time.monotonic_ns()
+                if shared[0] is not frame:
+                    shared[0], shared[1] = frame, keys_of(frame[2 if frame[1] < 126 else 4 if frame[1] == 126 else 10 :].decode())
+                for key in shared[1]:
+                    trace["send"].setdefault(key, []).append((t0, t1))
+                return True
+
+            return await serve(self, timed, since, None if direct is None else timed_direct)
 
         EventLog.append, EventLog.tail, ChannelHub.serve = traced_append, traced_tail, traced_serve
     if setup.profile:

@@ -105,13 +105,17 @@ async def serve_feed(studio: "Studio", scope, receive, send) -> None:
         await studio.controller.graphics_client(registered)
     serving = asyncio.create_task(studio.hubs[channel].serve(socket.send_text, since, direct_writer(send)))
     watcher = asyncio.create_task(_until_token_rotated(socket, studio, token, roles)) if roles is not None else None
-    # This handler listens itself (a socket costs one task): serving or the watcher ending
-    # interrupts the listening.
+    # This handler listens itself (a socket costs one task): the watcher ending (a rotated token),
+    # or serving ending for any reason but the client having gone (an overflow), interrupts the
+    # listening. A client that left is not interrupted: what it sent before leaving (a director's
+    # "pause" then "resume") is still read, in order, up to its goodbye.
     handler = asyncio.current_task()
     interrupted = False
 
-    def interrupt(_task: asyncio.Task) -> None:
+    def interrupt(task: asyncio.Task) -> None:
         nonlocal interrupted
+        if task is serving and not task.cancelled() and isinstance(task.exception(), OSError):
+            return  # the client went (uvicorn's ClientDisconnected): its goodbye is in the queue
         if not interrupted:
             interrupted = True
             handler.cancel()
@@ -151,9 +155,11 @@ async def _listen(receive, studio: "Studio", channel: str) -> None:
         try:
             name, command_id, args = parse_command(raw)
         except BadCommand as exc:
-            await studio.controller.refuse(str(raw)[:60], "director", str(exc))
+            await asyncio.shield(studio.controller.refuse(str(raw)[:60], "director", str(exc)))
             continue
-        await studio.controller.command(name, command_id, by="director", args=args)
+        # A command once read runs to its end even if the socket is cut meanwhile: half a "pause"
+        # (the show held, its event logged but not applied) would stall the show.
+        await asyncio.shield(studio.controller.command(name, command_id, by="director", args=args))
 
 
 async def _until_token_rotated(socket: _Socket, studio: "Studio", token: str | None, roles: tuple[str, ...]) -> None:

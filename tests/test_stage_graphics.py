@@ -303,12 +303,17 @@ def subs(browser, tmp_path_factory):
         assert text(page, "sb-source-text") == "Waiting for the first line"
         assert live.command("start").json()["changed"]
         # Bao falls behind: a later line is on air while it still works on an earlier one.
-        page.wait_for_function("() => Number(document.querySelector('[data-testid=sb-row-bao]')?.dataset.behind) >= 2", timeout=60_000)
-        behind = page.evaluate(
-            """() => ({marker: document.querySelector('[data-testid=sb-behind-bao]').textContent,
-                      line: Number(document.querySelector('[data-testid=sb-row-bao]').dataset.line),
-                      latest: Number(document.querySelector('[data-testid=subtitles]').dataset.line)})"""
-        )
+        # Read in the same moment the condition holds: Bao may catch up a line right after.
+        behind = page.wait_for_function(
+            """() => {
+                const row = document.querySelector('[data-testid=sb-row-bao]');
+                if (!(Number(row?.dataset.behind) >= 2)) return null;
+                return {marker: document.querySelector('[data-testid=sb-behind-bao]').textContent,
+                        line: Number(row.dataset.line),
+                        latest: Number(document.querySelector('[data-testid=subtitles]').dataset.line)};
+            }""",
+            timeout=60_000,
+        ).json_value()
         shot_behind = ARTIFACTS / "graphic-subtitles-behind.png"
         page.screenshot(path=str(shot_behind), omit_background=True)
         # Bao on the last line, which it will not finish: its badge counts up on the server clock.

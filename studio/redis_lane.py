@@ -1,10 +1,10 @@
 """A lean Redis connection for the event log's two hot commands: the append script and XREAD.
 
 Every token on air is one append (a Lua script) and, in each channel hub, one XREAD wake-up. Through
-redis-py 8 each of those costs 110-310 µs of the studio's CPU (retry wrappers, pool checkout,
-observability hooks, a task per timeout: ~230 Python calls per command), against ~25 µs for the
-same bytes written and parsed here (measured in bench/relay.py's machine; see BENCHMARKS.md). On
-the loop that also writes every token to every socket, that was most of the studio's added latency.
+redis-py 8 each of those costs ~300-380 µs of the studio's CPU (retry wrappers, pool checkout,
+observability hooks, a task per timeout: ~230 Python calls per command), against ~90 µs here, most
+of it the socket write (bench/log_append.py; BENCHMARKS.md). On the loop that also writes every
+token to every socket, that was most of the studio's added latency.
 
 So the event log speaks RESP2 itself on one plain socket per log: commands are pipelined (several
 appends in flight share the socket, their replies come back in order), a caller that is cancelled
@@ -111,7 +111,6 @@ class _RespProtocol(asyncio.Protocol):
         del self.buf[:pos]
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
         self._fail(redis.exceptions.ConnectionError(f"connection to redis lost{f': {exc}' if exc else ''}"))
 
     def _fail(self, error: Exception) -> None:

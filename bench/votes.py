@@ -539,7 +539,9 @@ def run(args) -> int:
         studio.start()
         wait_for_studio(port, studio)
         rpid = redis_pid(studio.pid)
-        sock_path = os.path.join(workdir, "data", "redis.sock")
+        from studio.embedded_redis import socket_path_for
+
+        sock_path = str(socket_path_for(Path(workdir) / "data"))
 
         # Baseline first, on the same redis-server (a different key).
         base = incr_baseline(sock_path, args.loadgen_procs, args.incr_connections, args.incr_pipeline, args.incr_seconds, workdir, rpid)

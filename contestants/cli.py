@@ -20,6 +20,12 @@ STORE_HELP = "The contestants' register (default data/contestants)."
 DEFAULT_STORE = Path("data") / "contestants"
 
 
+def _absolute(path: Optional[Path]) -> Optional[Path]:
+    """Folders are made absolute once, here: training and serving run in child processes with
+    working directories of their own."""
+    return None if path is None else path.expanduser().resolve()
+
+
 def _fail(problems: list[str], title: str) -> None:
     typer.secho(title, fg="red", err=True)
     for problem in problems:
@@ -30,6 +36,7 @@ def _fail(problems: list[str], title: str) -> None:
 def _show_events(data_dir: Optional[Path], redis_url: Optional[str], show: Optional[str]):
     from .show_events import ShowEvents, show_redis_url
 
+    data_dir = _absolute(data_dir)
     url = show_redis_url(data_dir, redis_url)
     if url is None and (data_dir or redis_url or show):
         _fail([f"no running show's Redis in {data_dir} (redis.sock) and no --redis-url"], "cannot reach the show")
@@ -60,7 +67,7 @@ def register(
         _fail(["give exactly one of --adapter, --sft or --dpo"], "nothing to register")
     (kind, path), = given.items()
     try:
-        record = do_register(Registry(store), contestant_id, name, team, base_model, kind, path, max_lora_rank=max_lora_rank)
+        record = do_register(Registry(_absolute(store)), contestant_id, name, team, base_model, kind, path, max_lora_rank=max_lora_rank)
     except IntakeError as error:
         _fail(error.problems, f"{path}: refused:")
     typer.echo(json.dumps(record.model_dump(), ensure_ascii=False))
@@ -71,7 +78,7 @@ def list_contestants(store: Path = typer.Option(DEFAULT_STORE, help=STORE_HELP))
     """One JSON line per registered contestant."""
     from .registry import Registry
 
-    for record in Registry(store).all():
+    for record in Registry(_absolute(store)).all():
         typer.echo(json.dumps(record.model_dump(), ensure_ascii=False))
 
 
@@ -102,7 +109,7 @@ def train(
     from .registry import Registry
     from .training import TrainingJob, run_training
 
-    registry = Registry(store)
+    registry = Registry(_absolute(store))
     try:
         record = registry.get(contestant_id)
     except KeyError as error:
@@ -183,7 +190,7 @@ def qualify(
     from .qualification import qualify as run_qualification
     from .registry import Registry
 
-    registry = Registry(store)
+    registry = Registry(_absolute(store))
     try:
         record = registry.get(contestant_id)
     except KeyError as error:
@@ -191,7 +198,7 @@ def qualify(
     if api_url is None and not record.adapter_ready:
         _fail([f"{contestant_id} has no adapter yet: train it first (gavel contestants train {contestant_id})"], "nothing to serve")
     events = _show_events(show_data_dir, redis_url, show)
-    report_dir = (show_data_dir or registry.folder(contestant_id)) / "qualification" / contestant_id
+    report_dir = (_absolute(show_data_dir) or registry.folder(contestant_id)) / "qualification" / contestant_id
     if api_url is not None:
         scores = run_qualification(api_url, model or contestant_id, report_dir, limit=limit)
     else:

@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 from studio import events as ev
+from studio.embedded_redis import socket_path_for
 from studio.event_log import EventLog
 from studio.redis_client import connect
 
@@ -20,8 +21,8 @@ from studio.redis_client import connect
 def show_redis_url(data_dir: Path | None, redis_url: str | None) -> str | None:
     if redis_url:
         return redis_url
-    if data_dir is not None and (Path(data_dir) / "redis.sock").exists():
-        return f"unix://{Path(data_dir).resolve() / 'redis.sock'}"
+    if data_dir is not None and socket_path_for(data_dir).exists():
+        return f"unix://{socket_path_for(data_dir)}"
     return None
 
 

@@ -278,9 +278,15 @@ class StudioApp:
         await self.app(scope, receive, send)
 
 
-def create_app(studio: Studio) -> StudioApp:
+def create_app(studio: Studio, manage_studio: bool = True) -> StudioApp:
+    """``manage_studio``: start and stop the studio with the server (the CLI does it itself, to
+    report a failed start in one line)."""
+
     @asynccontextmanager
     async def lifespan(app: Starlette):
+        if not manage_studio:
+            yield
+            return
         await studio.start()
         try:
             yield

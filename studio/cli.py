@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
+import socket
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Optional
 
@@ -17,6 +20,8 @@ from contestants.cli import app as contestants_app
 from .logs import LogFormat, attach_studio, setup_logging
 from .yaml_source import SourceError
 
+log = logging.getLogger("gavel.cli")
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_SCRIPT = REPO_ROOT / "show_scripts" / "demo.yaml"
 
@@ -26,6 +31,13 @@ app.add_typer(models_app, name="models")
 tokens_app = typer.Typer(help="Role tokens (director, graphics, judges, device-token key).", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(contestants_app, name="contestants")
+
+
+def absolute(path: Path) -> Path:
+    """A data dir as an absolute path, decided once here at the command line: the embedded
+    redis-server runs with its own working directory (``--dir``), so a relative path handed down
+    would name a different folder for it."""
+    return path.expanduser().resolve()
 
 
 def _load_script_or_exit(path: Path):
@@ -88,7 +100,7 @@ def tokens_rotate(
     sockets that used the old one; no restart."""
     from .auth import Tokens, TokenError
 
-    path = data_dir / "secrets.json"
+    path = absolute(data_dir) / "secrets.json"
     if not path.exists():
         typer.secho(f"no {path}: start the show once, or check --data-dir", fg="red", err=True)
         raise typer.Exit(2)
@@ -122,24 +134,64 @@ def _print_urls(studio, host: str, port: int) -> None:
     )
 
 
+class StartupFailed(Exception):
+    """The studio did not come up; the message says what failed, in one line."""
+
+
+def one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if not text or isinstance(exc, (KeyError, AttributeError, TypeError)) else text
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The studio's listening socket, bound before anything starts: a port in use is reported at
+    once, in one line, instead of after Redis and the engines have come up."""
+    try:
+        return socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+    except OSError as exc:
+        raise StartupFailed(f"cannot listen on {host}:{port}: {os.strerror(exc.errno) if exc.errno else exc}") from exc
+
+
 async def _serve(studio, host: str, port: int, until_finished: bool) -> None:
+    """Start the studio, then serve it. The studio is started here rather than in the app's
+    lifespan so that a failed start is reported by the CLI in one line, not as uvicorn's traceback."""
     import uvicorn
 
     from .app import create_app, server_config
 
-    server = uvicorn.Server(server_config(create_app(studio), host, port))
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        if serving.done():
-            serving.result()  # raises whatever stopped it (e.g. port in use)
-            raise RuntimeError("the server stopped during start-up")
-        await asyncio.sleep(0.05)
-    _print_urls(studio, host, port)
-    if until_finished:
-        finished = asyncio.create_task(studio.controller.finished.wait())
-        await asyncio.wait({serving, finished}, return_when=asyncio.FIRST_COMPLETED)
-        server.should_exit = True
-    await serving
+    listening = _listen(host, port)
+    try:
+        await studio.start()
+    except Exception as exc:
+        listening.close()
+        await studio.stop()
+        raise StartupFailed(one_line(exc)) from exc
+    try:
+        server = uvicorn.Server(server_config(create_app(studio, manage_studio=False), host, port))
+        serving = asyncio.create_task(server.serve(sockets=[listening]))
+        while not server.started:
+            if serving.done():
+                serving.result()  # raises what stopped it
+                raise StartupFailed(f"the server on {host}:{port} stopped during start-up")
+            await asyncio.sleep(0.05)
+        _print_urls(studio, host, port)
+        if until_finished:
+            finished = asyncio.create_task(studio.controller.finished.wait())
+            await asyncio.wait({serving, finished}, return_when=asyncio.FIRST_COMPLETED)
+            server.should_exit = True
+        await serving
+    finally:
+        await studio.stop()
+
+
+def _run_studio(studio, host: str, port: int, until_finished: bool, verbose: bool) -> None:
+    try:
+        asyncio.run(_serve(studio, host, port, until_finished))
+    except StartupFailed as exc:
+        if verbose:
+            traceback.print_exception(exc.__cause__ or exc)
+        typer.secho(f"gavel: the studio did not start: {exc}", fg="red", err=True)
+        raise typer.Exit(3) from None
 
 
 @app.command()
@@ -160,9 +212,9 @@ def serve(
 
     formatter = setup_logging(verbose, log_format)
     loaded = _load_script_or_exit(script)
-    studio = Studio(loaded, data_dir or Path("data") / loaded.show.id, autopilot=autopilot, follower=follower)
+    studio = Studio(loaded, absolute(data_dir or Path("data") / loaded.show.id), autopilot=autopilot, follower=follower)
     attach_studio(formatter, studio)
-    asyncio.run(_serve(studio, host, port, until_finished=False))
+    _run_studio(studio, host, port, until_finished=False, verbose=verbose)
 
 
 @app.command()
@@ -182,11 +234,11 @@ def demo(
 
     formatter = setup_logging(verbose, log_format)
     loaded = _load_script_or_exit(script)
-    data_dir = data_dir or Path("data") / f"demo-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    data_dir = absolute(data_dir or Path("data") / f"demo-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
     studio = Studio(loaded, data_dir, autopilot=True)
     attach_studio(formatter, studio)
     started = time.time()
-    asyncio.run(_serve(studio, host, port, until_finished=headless))
+    _run_studio(studio, host, port, until_finished=headless, verbose=verbose)
     state = studio.controller.state
     result = show_summary(state, started_at=started)
     if summary:
@@ -251,7 +303,7 @@ def replay(
         typer.secho(f"show {show_log.show_id!r}: the log is empty, nothing to replay", fg="red", err=True)
         raise typer.Exit(2)
     replay_id = replay_id or f"{show_log.show_id}-replay-{time.strftime('%Y%m%d-%H%M%S')}"
-    room = ReplayRoom(replay_id, data_dir or Path("data") / replay_id)
+    room = ReplayRoom(replay_id, absolute(data_dir or Path("data") / replay_id))
     asyncio.run(_replay(show_log, room, host, port, speed, lead_in, exit_when_done))
 
 

@@ -10,10 +10,12 @@ studio never leaves an orphan server holding the socket; the next start replays 
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import logging
 import os
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,6 +24,27 @@ import redis
 log = logging.getLogger("gavel.redis")
 
 _PR_SET_PDEATHSIG = 1
+# A unix socket's path must fit sun_path: 108 bytes on Linux, with the terminating NUL.
+UNIX_SOCKET_PATH_MAX = 107
+
+
+def socket_path_for(data_dir: Path) -> Path:
+    """Where the embedded server of ``data_dir`` listens: ``<data dir>/redis.sock``, or where that
+    path is too long for a unix socket (a clone deep in a home folder), a short one in the user's
+    runtime folder named by a hash of the data dir. Every tool finds it from the data dir alone."""
+    data_dir = Path(data_dir).resolve()
+    path = data_dir / "redis.sock"
+    if len(os.fsencode(path)) <= UNIX_SOCKET_PATH_MAX:
+        return path
+    runtime = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()) / f"gavel-{os.getuid()}"
+    return runtime / f"redis-{hashlib.sha256(os.fsencode(data_dir)).hexdigest()[:16]}.sock"
+
+
+def _private_folder(folder: Path) -> None:
+    """The short socket's folder: made 0700, and refused if someone else owns it."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if folder.stat().st_uid != os.getuid():
+        raise RuntimeError(f"{folder} belongs to another user: set XDG_RUNTIME_DIR, or use a shorter data dir path")
 
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec
@@ -46,8 +69,9 @@ class EmbeddedRedis:
     """Start/stop a private ``redis-server``; ``url`` is what clients connect to."""
 
     def __init__(self, data_dir: Path):
-        self.data_dir = Path(data_dir)
-        self.socket_path = self.data_dir / "redis.sock"
+        # Absolute: redis-server opens --logfile and the AOF from inside --dir, its own cwd.
+        self.data_dir = Path(data_dir).resolve()
+        self.socket_path = socket_path_for(self.data_dir)
         self.process: subprocess.Popen | None = None
 
     @property
@@ -58,6 +82,8 @@ class EmbeddedRedis:
         if self.process is not None:
             return self.url
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.socket_path.parent != self.data_dir:
+            _private_folder(self.socket_path.parent)
         self._stop_stale_server()
         args = [
             redis_server_binary(),
@@ -76,8 +102,7 @@ class EmbeddedRedis:
         deadline = time.monotonic() + timeout_s
         while True:
             if self.process.poll() is not None:
-                tail = (self.data_dir / "redis.log").read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"embedded redis-server exited with {self.process.returncode}:\n{tail}")
+                raise RuntimeError(f"embedded redis-server exited with {self.process.returncode}: {self._last_log_line()}")
             try:
                 client = redis.Redis(unix_socket_path=str(self.socket_path))
                 client.ping()
@@ -90,6 +115,13 @@ class EmbeddedRedis:
                 time.sleep(0.05)
         log.info("embedded redis-server %s up at %s (AOF in %s)", self.process.pid, self.url, self.data_dir)
         return self.url
+
+    def _last_log_line(self) -> str:
+        try:
+            lines = (self.data_dir / "redis.log").read_text(errors="replace").strip().splitlines()
+        except FileNotFoundError:
+            return f"no log in {self.data_dir}"
+        return lines[-1].strip() if lines else "its log is empty"
 
     def _stop_stale_server(self) -> None:
         """A server left by a studio that was killed before PDEATHSIG existed must not hold our data."""

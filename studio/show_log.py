@@ -19,7 +19,7 @@ from typing import AsyncIterator
 import redis
 import redis.asyncio as aioredis
 
-from .embedded_redis import EmbeddedRedis
+from .embedded_redis import EmbeddedRedis, socket_path_for
 from .event_log import EventLog, LoggedEvent
 from .events import CHANNELS
 from .redis_client import connect
@@ -41,18 +41,19 @@ class ShowLog:
 
 
 def _locate(target: str) -> tuple[Path | None, str | None]:
-    """(data dir or None, show id or None) from what the operator typed."""
-    path = Path(target)
+    """(data dir or None, show id or None) from what the operator typed; a data dir comes back
+    absolute (an embedded redis-server started in it runs with its own working directory)."""
+    path = Path(target).expanduser()
     if path.is_dir():
-        return path, None
+        return path.resolve(), None
     default = Path("data") / target
     if default.is_dir():
-        return default, target
+        return default.resolve(), target
     return None, target
 
 
 def _running_socket(data_dir: Path) -> str | None:
-    sock = data_dir / "redis.sock"
+    sock = socket_path_for(data_dir)
     if not sock.exists():
         return None
     client = redis.Redis(unix_socket_path=str(sock), socket_timeout=2)

@@ -23,6 +23,8 @@ import time
 import httpx
 import redis
 
+from studio.embedded_redis import socket_path_for
+
 from .fault_kit import StudioProcess, write_replay_show
 
 DEVICES = 400
@@ -135,7 +137,7 @@ def test_kill_9_mid_stage_and_mid_poll_resumes_with_every_vote_and_score(tmp_pat
         closed = studio.command("poll_close", {"poll": "p1"})
         assert closed.json()["ok"], closed.text
         final = studio.state()
-        audit = redis.Redis(unix_socket_path=str(data_dir / "redis.sock")).xrange("gavel:{faults}:votes")
+        audit = redis.Redis(unix_socket_path=str(socket_path_for(data_dir))).xrange("gavel:{faults}:votes")
         again = httpx.post(
             f"{studio.base}/api/judge/score",
             json={"target": next(iter(scored)), "scores": {"accuracy": 10}},

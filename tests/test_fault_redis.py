@@ -31,6 +31,7 @@ from playwright.sync_api import sync_playwright
 from websockets.sync.client import connect
 
 from studio import events as ev
+from studio.embedded_redis import socket_path_for
 from studio.event_log import EventLog, EventLogUnavailable
 from studio.events import frame_events
 from studio.runtime import Studio
@@ -149,7 +150,7 @@ def test_redis_killed_and_restarted_under_a_running_studio_loses_nothing_acknowl
                 replayed = []
                 while not replayed or replayed[-1]["seq"] < program.events[-1]["seq"]:
                     replayed += frame_events(ws.recv(timeout=10))
-            audit = redis.Redis.from_url(external.url if external else f"unix://{studio.data_dir / 'redis.sock'}").xrange("gavel:{faults}:votes")
+            audit = redis.Redis.from_url(external.url if external else f"unix://{socket_path_for(studio.data_dir)}").xrange("gavel:{faults}:votes")
     finally:
         if external is not None:
             external.kill()

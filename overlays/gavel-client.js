@@ -147,7 +147,7 @@
       graphics: { program: {}, preview: {} }, clients: {}, polls: {}, current_poll: null, judged: {}, leaderboard: null, held: {},
       debate: null, subtitles: null, subtitle_lags: {}, image_poem: null, attention: {}, training: {},
     });
-    if (isObject(data.show)) s.show = Object.assign({ show_id: "", title: "", status: "idle" }, data.show);
+    if (isObject(data.show)) s.show = Object.assign({ show_id: "", title: "", status: "idle", locale: "en", messages: {} }, data.show);
     if (Array.isArray(data.stages)) s.stages = data.stages.filter(isObject).map((st) => Object.assign({ status: "pending" }, st));
     if (Array.isArray(data.contestants)) s.contestants = data.contestants.filter(isObject);
     if (Number.isInteger(data.current_stage)) s.current_stage = data.current_stage;
@@ -220,7 +220,10 @@
                             "debate", "subtitles", "subtitle_lags", "image_poem", "attention", "training"]) {
           if (state[kept] !== undefined) s[kept] = state[kept];
         }
-        s.show = { show_id: d.show_id, title: d.title, status: "idle" };
+        s.show = {
+          show_id: d.show_id, title: d.title, status: "idle",
+          locale: typeof d.locale === "string" ? d.locale : "en", messages: isObject(d.messages) ? d.messages : {},
+        };
         s.stages = (Array.isArray(d.stages) ? d.stages : []).filter(isObject).map((st) => ({
           index: st.index, kind: st.kind, title: st.title, status: "pending",
         }));

@@ -60,6 +60,26 @@
     return Number.isInteger(n) ? n.toLocaleString("en-US") : n.toFixed(1);
   }
 
+  // ---- the show's language (studio/locale.py) ------------------------------------------------------
+  // Fixed text comes from the message table show.opened carries (state.show.messages); none is
+  // written in the pages' code. Markup names its text's key in a data-i18n attribute.
+
+  function t(state, key, params) {
+    const table = state && state.show && state.show.messages;
+    const template = table && typeof table[key] === "string" ? table[key] : null;
+    if (template == null) return "";
+    return template.replace(/\{(\w+)\}/g, (m, name) => (params && params[name] != null ? String(params[name]) : ""));
+  }
+
+  let localized = null; // the table last applied to the markup
+  function localize(root, state) {
+    const table = state && state.show && state.show.messages;
+    if (!table || table === localized) return;
+    localized = table;
+    document.documentElement.lang = state.show.locale || "en";
+    for (const node of root.querySelectorAll("[data-i18n]")) setText(node, t(state, node.dataset.i18n));
+  }
+
   const contestant = (state, id) => state.contestants.find((c) => c.id === id) || null;
 
   // A contestant's colour slot (gavel.css [data-slot]): its place in the show, 4 colours round.
@@ -176,6 +196,7 @@
       toggle(root, "on", shown);
       root.dataset.visible = String(shown);
       try {
+        localize(document, client.state);
         o.draw({ state: client.state, data: page.data, batch, client, page });
       } catch (e) {
         if (global.console) console.error(`gavel ${o.graphic} draw failed`, e);
@@ -212,7 +233,7 @@
   }
 
   global.GavelUI = {
-    mount, el, setText, toggle, humanize, str, shorten, fmtSeconds, fmtNumber, contestant, slot, currentStage,
+    mount, el, setText, toggle, humanize, str, t, localize, shorten, fmtSeconds, fmtNumber, contestant, slot, currentStage,
     rankRows, parseUpdate, flag, params,
   };
 })(typeof window !== "undefined" ? window : globalThis);

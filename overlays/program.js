@@ -16,7 +16,7 @@
 (function () {
   "use strict";
 
-  const { el, setText, toggle, humanize, shorten, fmtSeconds, rankRows } = window.GavelUI;
+  const { el, setText, toggle, shorten, fmtSeconds, rankRows, t } = window.GavelUI;
   const contestantById = window.GavelUI.contestant;
   const currentStage = window.GavelUI.currentStage;
 
@@ -46,7 +46,6 @@
   // turn: {contestant, side, question_id, done}, result}. None after a snapshot (it does not
   // carry the sides): the columns then show no side rather than a guess.
   let debate = null;
-  const SIDE_LABEL = { pro: "FOR", con: "AGAINST" };
 
   // Caches so a frame only touches the DOM where something changed.
   let columnsKey = null;
@@ -146,14 +145,14 @@
     let num = "";
     if (stage) {
       const pos = state.stages.indexOf(stage);
-      num = state.stages.length > 1 ? `Stage ${pos + 1}/${state.stages.length}` : "Stage";
+      num = t(state, "show.stage_number", { number: pos + 1, of: state.stages.length });
     }
     const title = display.title || (stage && stage.title) || (show && show.title) || "";
     const sub = display.subtitle != null ? display.subtitle : (stage && show ? show.title : "");
     setText(els.stripNum, num);
     setText(els.stripTitle, title);
     setText(els.stripSub, sub === title ? "" : sub);
-    setText(els.stripKind, stage ? humanize(stage.kind) : "");
+    setText(els.stripKind, stage ? t(state, `stage.kind.${stage.kind}`) : "");
     toggle(els.strip, "is-empty", !title && !num);
   }
 
@@ -228,7 +227,7 @@
     toggle(els.duel, "has-turn", !!(debate && debate.turn && !debate.turn.done));
     for (const c of state.contestants) {
       drawColumn(state, c, columns[c.id], state.answers[c.id] || null);
-      drawDebate(c, columns[c.id]);
+      drawDebate(state, c, columns[c.id]);
     }
   }
 
@@ -317,13 +316,13 @@
   }
 
   // The debate on a column: side badge, speaking highlight, winner mark.
-  function drawDebate(c, ui) {
+  function drawDebate(state, c, ui) {
     let side = null;
     if (debate) for (const s of ["pro", "con"]) if (debate.sides[s] === c.id) side = s;
     const speaking = !!(side && debate.turn && !debate.turn.done && debate.turn.contestant === c.id);
     let result = "";
     if (side && debate.result) result = debate.result.winner == null ? "tie" : debate.result.winner === c.id ? "winner" : "loser";
-    setText(ui.side, side ? SIDE_LABEL[side] : "");
+    setText(ui.side, side ? t(state, `side.${side}`) : "");
     if (ui.col.dataset.side !== (side || "")) ui.col.dataset.side = side || "";
     if (ui.col.dataset.speaking !== String(speaking)) ui.col.dataset.speaking = String(speaking);
     if (ui.col.dataset.result !== result) ui.col.dataset.result = result;

@@ -4,6 +4,8 @@
  *
  * const card = GavelUI.questionCard(sectionElement);
  * card.draw(state, batch, client, override)  // override: {text, choices, label, show_timer}
+ * The header says what is asked (question n/N, the debate's motion and round, a dilemma, the
+ * picture), in the show's language.
  * card.tick()                                // redraw the countdown (call every ~100 ms)
  *
  * The countdown runs to question.deadline_ts on the SERVER clock (client.serverNow(): the page
@@ -12,7 +14,7 @@
 (function (global) {
   "use strict";
 
-  const { el, setText, toggle } = global.GavelUI;
+  const { el, setText, toggle, t } = global.GavelUI;
   const LOW_TIME_MS = 5000;
   const RING_LENGTH = 2 * Math.PI * 52; // circumference of the ring (r=52)
   const SVG = "http://www.w3.org/2000/svg";
@@ -30,6 +32,25 @@
     };
     circle("q-ring-bg");
     return { svg, fg: circle("q-ring-fg") };
+  }
+
+  // The card's header names what is asked, as the stage asks it: a quiz question, a debate's
+  // motion and round (with the turn on now), a dilemma, the picture of image-to-poem.
+  function questionLabel(state, qu) {
+    const n = { number: qu.number, of: qu.of };
+    switch (qu.kind) {
+      case "debate": {
+        const turn = state.debate && state.debate.turn;
+        const motion = t(state, "label.motion", n);
+        return turn && turn.kind ? `${motion} · ${t(state, `turn.${turn.kind}`)}` : motion;
+      }
+      case "dilemma":
+        return t(state, "label.dilemma", n);
+      case "poem":
+        return t(state, "label.picture");
+      default:
+        return t(state, "label.question", n);
+    }
   }
 
   function questionCard(section) {
@@ -63,8 +84,7 @@
       last = { state, client, showTimer: !manual && o.show_timer !== false };
       toggle(section, "is-empty", !qu);
       if (!qu) { key = null; tick(); return; }
-      const label = typeof o.label === "string" && o.label ? o.label
-        : qu.number != null && qu.of != null ? `Question ${qu.number} / ${qu.of}` : "Question";
+      const label = typeof o.label === "string" && o.label ? o.label : questionLabel(state, qu);
       const k = JSON.stringify([qu.question_id, label, qu.text, qu.choices]);
       if (k !== key) {
         key = k;
@@ -105,7 +125,7 @@
       if (finished) return;
       toggle(timer, "over", remaining <= 0);
       toggle(timer, "low", remaining > 0 && remaining <= LOW_TIME_MS);
-      setText(timerNum, remaining <= 0 ? "TIME" : String(Math.ceil(remaining / 1000)));
+      setText(timerNum, remaining <= 0 ? t(state, "countdown.over") : String(Math.ceil(remaining / 1000)));
       const frac = Math.max(0, Math.min(1, remaining / limit));
       fg.style.strokeDashoffset = String(RING_LENGTH * (1 - frac));
     }

@@ -14,6 +14,7 @@ from typing import Any, Awaitable, Callable, Protocol
 from engine_pool.pool import EnginePool
 from studio.events import Event
 from studio.explain_desk import ExplainDesk
+from studio.locale import Messages
 from studio.safety.desk import SafetyDesk
 from studio.show_script import ShowScript
 from studio.show_state import ShowState
@@ -40,6 +41,11 @@ class StageContext:
     @property
     def contestant_ids(self) -> list[str]:
         return [c.id for c in self.script.contestants]
+
+    @property
+    def messages(self) -> Messages:
+        """The text a stage puts on air itself (poll titles…), in the show's language."""
+        return Messages(self.script.show.locale)
 
 
 class Stage(Protocol):

@@ -166,8 +166,11 @@ class DebateStage:
         if spec.vote_s > 0 and spec.audience_weight > 0 and ctx.open_poll is not None:
             if poll_id not in ctx.state.polls:
                 await ctx.open_poll(
-                    poll_id=poll_id, title=f"Who won the debate? {spec.motion}"[:200], kind="choice",
-                    choices=[ev.PollChoice(id=c, label=f"{names[c]} ({STANCE[s]})") for s, c in sides.items()],
+                    poll_id=poll_id, title=ctx.messages.t("poll.debate_winner", motion=spec.motion)[:200], kind="choice",
+                    choices=[
+                        ev.PollChoice(id=c, label=ctx.messages.t("poll.debater", name=names[c], side=ctx.messages.t(f"side.{s}")))
+                        for s, c in sides.items()
+                    ],
                     allow_change=False, dimension=None, stage=ctx.index, duration_s=spec.vote_s,
                 )
             await ctx.wait_poll_closed(poll_id)

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from studio import events as ev
 from studio.judging import answer_target
+from studio.locale import Messages
 
 from .answering import AnsweredOnAir, stream_answers
 from .base import StageContext
@@ -77,8 +78,8 @@ def image_source(ctx: StageContext, name: str) -> Path:
     return ctx.script.resolve(name)
 
 
-def question_text(lines: int, rhyme: bool) -> str:
-    return f"A {lines}-line{' rhyming' if rhyme else ''} poem about this picture"
+def question_text(messages: Messages, lines: int, rhyme: bool) -> str:
+    return messages.t("poem.brief_rhyming" if rhyme else "poem.brief", lines=lines)
 
 
 class ImagePoemStage:
@@ -111,7 +112,7 @@ class ImagePoemStage:
         await ctx.publish(
             ev.QuestionAsked(
                 data=ev.QuestionAskedData(
-                    stage=ctx.index, number=1, of=1, question_id=question_id, text=question_text(spec.lines, spec.rhyme),
+                    stage=ctx.index, number=1, of=1, question_id=question_id, text=question_text(ctx.messages, spec.lines, spec.rhyme),
                     kind="poem", time_limit_s=spec.time_limit_s, deadline_ts=ctx.clock() + spec.time_limit_s,
                 )
             )
@@ -173,7 +174,7 @@ class ImagePoemStage:
         poll_id = f"{question_id}-best"
         if poll_id not in ctx.state.polls:
             ok, _changed, reason = await ctx.open_poll(
-                poll_id=poll_id, title="Which poem do you like best?", kind="choice",
+                poll_id=poll_id, title=ctx.messages.t("poll.best_poem"), kind="choice",
                 choices=[ev.PollChoice(id=c, label=names[c]) for c in contestants],
                 allow_change=False, dimension=spec.dimension, stage=ctx.index, duration_s=spec.vote_s,
             )

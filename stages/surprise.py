@@ -60,10 +60,10 @@ class SurpriseStage:
             if poll is None:
                 choices = [ev.PollChoice(id=q.id, label=q.question[:200]) for q in candidates]
                 if spec.random_choice and cold is not None:
-                    choices.append(ev.PollChoice(id=RANDOM_CHOICE, label="A random cold question"))
+                    choices.append(ev.PollChoice(id=RANDOM_CHOICE, label=ctx.messages.t("poll.random_question")))
                 ok, _changed, reason = await ctx.open_poll(
                     poll_id=poll_id,
-                    title=f"Surprise challenge {round_no}/{spec.rounds}: which question next?",
+                    title=ctx.messages.t("poll.surprise", round=round_no, rounds=spec.rounds),
                     kind="choice",
                     choices=choices,
                     allow_change=True,

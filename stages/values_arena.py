@@ -51,7 +51,7 @@ class ValuesArenaStage:
             if spec.vote_s > 0 and ctx.open_poll is not None:
                 if poll_id not in ctx.state.polls:
                     await ctx.open_poll(
-                        poll_id=poll_id, title=f"Whose answer do you stand behind? {dilemma.text}"[:200], kind="choice",
+                        poll_id=poll_id, title=ctx.messages.t("poll.values_verdict", dilemma=dilemma.text)[:200], kind="choice",
                         choices=[ev.PollChoice(id=c, label=names[c]) for c in contestants],
                         allow_change=False, dimension=spec.dimension, stage=ctx.index, duration_s=spec.vote_s,
                     )

@@ -33,6 +33,7 @@ from .explain_desk import ExplainDesk
 from .graphics import DEFAULT_ON_AIR, GRAPHICS
 from .judging import JudgeDesk
 from .leaderboard import compute_leaderboard
+from .locale import table
 from .poll_host import PollError, PollHost, parse_poll_request
 from .polls import PollStore
 from .safety.desk import SafetyDesk
@@ -141,6 +142,8 @@ class ShowController:
                     data=ev.ShowOpenedData(
                         show_id=self.script.show.id,
                         title=self.script.show.title,
+                        locale=self.script.show.locale,
+                        messages=table(self.script.show.locale),
                         stages=[ev.StageInfo(index=i, kind=s.kind, title=s.title) for i, s in enumerate(self.script.stages)],
                         contestants=[
                             ev.ContestantInfo(

@@ -62,6 +62,8 @@ class ShowOpenedData(_Data):
     title: str
     stages: list[StageInfo]
     contestants: list[ContestantInfo]
+    locale: str = "en"  # the on-air language (studio/locale.py)
+    messages: dict[str, str] = Field(default_factory=dict)  # its message table: every page's fixed text
 
 
 class DirectorCommandData(_Data):

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from contestants.prepared_adapters import PREFIX as PREPARED_PREFIX
 from contestants.prepared_adapters import RECIPES as PREPARED_RECIPES
 
+from .locale import Locale
 from .yaml_source import SourceError, format_loc, format_validation_error, load_with_lines
 
 _ID = r"^[a-z0-9][a-z0-9_-]{0,39}$"
@@ -329,6 +330,7 @@ class ExplainSpec(_Strict):
 class ShowInfo(_Strict):
     id: str = Field(pattern=_ID)
     title: str = Field(min_length=1)
+    locale: Locale = "en"  # the on-air language: graphics, the phones' and the judges' pages
     autopilot_pause_s: float = Field(2.0, ge=0)  # gap between stages when no director drives
 
 

@@ -44,6 +44,8 @@ class QuestionResult:
 class ShowState:
     show_id: str = ""
     title: str = ""
+    locale: str = "en"
+    messages: dict[str, str] = field(default_factory=dict)  # the locale's message table (show.opened)
     status: str = "idle"  # idle | running | paused | completed | aborted
     stages: list[dict[str, Any]] = field(default_factory=list)
     contestants: list[dict[str, Any]] = field(default_factory=list)
@@ -90,6 +92,7 @@ class ShowState:
         match event:
             case ev.ShowOpened():
                 self.show_id, self.title = data.show_id, data.title
+                self.locale, self.messages = data.locale, data.messages
                 self.stages = [{**s.model_dump(), "status": "pending"} for s in data.stages]
                 self.contestants = [c.model_dump() for c in data.contestants]
             case ev.ShowStatus():
@@ -280,7 +283,9 @@ class ShowState:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "show": {"show_id": self.show_id, "title": self.title, "status": self.status},
+            "show": {
+                "show_id": self.show_id, "title": self.title, "status": self.status, "locale": self.locale, "messages": self.messages,
+            },
             "stages": self.stages,
             "contestants": self.contestants,
             "current_stage": self.current_stage,

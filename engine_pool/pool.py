@@ -97,6 +97,16 @@ class _InFlight:
         return self.peaks.pop(key)
 
 
+def with_persona(system_prompt: str, messages: list[dict]) -> list[dict]:
+    """The contestant's own system prompt first. A stage's system message (a debate's rules) is
+    joined to it rather than sent as a second one: chat templates and small models expect one."""
+    if not system_prompt:
+        return messages
+    if messages and messages[0]["role"] == "system" and isinstance(messages[0]["content"], str):
+        return [{"role": "system", "content": f"{system_prompt}\n\n{messages[0]['content']}"}, *messages[1:]]
+    return [{"role": "system", "content": system_prompt}, *messages]
+
+
 class EnginePool:
     def __init__(self, engines: dict[str, Engine], routes: dict[str, Route]):
         for contestant, route in routes.items():
@@ -160,8 +170,7 @@ class EnginePool:
         on_chunk: OnChunk | None = None,
     ) -> Answer:
         route = self.routes[contestant]
-        if route.system_prompt:
-            messages = [{"role": "system", "content": route.system_prompt}, *messages]
+        messages = with_persona(route.system_prompt, messages)
         request = GenerationRequest(
             request_id=f"{contestant}-{uuid.uuid4().hex[:12]}", messages=messages, sampling=sampling, adapter=route.adapter,
             contestant=contestant,

@@ -22,6 +22,7 @@ from studio import events as ev
 
 from .base import StageContext
 from .generation_path import PathTracer
+from .scaffolding import LeadTrim
 from .fairness import publish_fairness
 
 EmitText = Callable[[str, int], Awaitable[None]]  # (released text, engine tokens so far)
@@ -56,6 +57,11 @@ async def guarded_answer(
     Puts nothing on air itself, so a stage can air the text as its own events; an engine fault
     (failure, time limit) goes to the director as ``engine.fault``."""
     guard = ctx.safety.guard(question_id, contestant, emit) if ctx.safety else None
+    lead = LeadTrim()  # a label before the answer ("Answer:", "Rebuttal:") never airs
+
+    async def release(text: str, tokens: int) -> None:
+        if text:
+            await (guard.feed(text, tokens) if guard else emit(text, tokens))
 
     async def on_chunk(chunk: Chunk, tokens: int) -> None:
         if stop is not None and stop.is_set():
@@ -63,10 +69,15 @@ async def guarded_answer(
         if tracer is not None:
             tracer.on_chunk(chunk, tokens)
         if chunk.text:
-            await (guard.feed(chunk.text, tokens) if guard else emit(chunk.text, tokens))
+            text = lead.feed(chunk.text)
+            if lead.trimmed and tracer is not None:
+                tracer.drop_lead(len(lead.trimmed))
+                lead.trimmed = ""  # told once
+            await release(text, tokens)
 
     try:
         answer = await ctx.pool.answer(contestant, messages, sampling, time_limit_s, on_chunk)
+        await release(lead.finish(), answer.metrics.output_tokens)
         status, reason = answer.status, answer.reason
         if answer.faulted:  # the director hears of a failing engine at once, not from a scoreboard later
             fault = ev.EngineFaultData(engine=answer.engine, contestant=contestant, question_id=question_id, status=status, reason=reason)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass
+from typing import Callable
 from statistics import mean
 
 from studio import events as ev
@@ -27,9 +28,8 @@ from .speed_qa import sampling_from
 from .verdicts import wait_for_judges
 
 SIDES = ("pro", "con")
-STANCE = {"pro": "FOR", "con": "AGAINST"}
-# Chat-template and instruction overhead on top of the transcript, in tokens (generous).
-PROMPT_OVERHEAD = 160
+# What the chat template adds around each message (role markers, newlines), in tokens: generous.
+MESSAGE_OVERHEAD = 8
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,12 @@ class Turn:
 
     def question_id(self, debate_id: str) -> str:
         return f"{debate_id}-r{self.round}"
+
+
+@dataclass(frozen=True)
+class Said:
+    side: str
+    text: str
 
 
 def turn_order(rounds: int) -> list[Turn]:
@@ -64,29 +70,34 @@ def token_bound(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
-def fit_transcript(turns: list[str], budget: int, count=token_bound) -> tuple[str, int]:
-    """The most recent turns that fit ``budget`` tokens, oldest first; earlier ones are replaced by
-    a note. If even the last turn is too long, its end is kept. Returns (text, turns in full)."""
-    kept: list[str] = []
-    used = 0
-    for text in reversed(turns):
-        cost = count(text) + 1
-        if used + cost > budget:
-            break
-        kept.insert(0, text)
-        used += cost
-    dropped = len(turns) - len(kept)
-    note = f"[{dropped} earlier turn(s) omitted]" if dropped else ""
-    if dropped and count(note) + 1 + used > budget and kept:
-        kept.pop(0)  # make room for the note itself
-        dropped += 1
-        note = f"[{dropped} earlier turn(s) omitted]"
-    if not kept and turns:  # the last turn alone is too long: keep its end
-        note = f"[{len(turns) - 1} earlier turn(s) omitted]" if len(turns) > 1 else ""
-        room = budget - (count(note) + 1 if note else 0) - count("…")
-        tail = turns[-1].encode("utf-8")[-room:].decode("utf-8", errors="ignore") if room > 0 else ""
-        return "\n".join(x for x in (note, "…" + tail if tail else "") if x), 0
-    return "\n".join(([note] if note else []) + kept), len(kept)
+def prompt_bound(messages: list[dict[str, str]], count=token_bound) -> int:
+    """An upper bound on the tokens a chat prompt of these messages takes."""
+    return sum(count(m["content"]) + MESSAGE_OVERHEAD for m in messages)
+
+
+def turn_messages(
+    instructions: str, opener: str, said: list[Said], side: str, budget: int, omitted_note: Callable[[int], str], count=token_bound
+) -> tuple[list[dict[str, str]], int]:
+    """The chat one speaker sees for their turn: the debate's instructions as the system message,
+    then the debate so far as a conversation — the opponent's turns as the user's, the speaker's
+    own as the assistant's — so that what the model writes next is the turn itself, with no
+    "Transcript:" or "Your rebuttal:" scaffolding to echo. ``opener`` is the user's line before
+    the speaker's first word. The oldest turns are dropped until the whole prompt fits ``budget``
+    tokens (counted from above: never an overflow); ``omitted_note(n)`` then says how many in the
+    system message. Returns (messages, turns kept)."""
+
+    def build(kept: list[Said], dropped: int) -> list[dict[str, str]]:
+        system = instructions + (" " + omitted_note(dropped) if dropped else "")
+        chat = [{"role": "assistant" if s.side == side else "user", "content": s.text.strip() or "…"} for s in kept]
+        if not chat or chat[0]["role"] == "assistant":
+            chat.insert(0, {"role": "user", "content": opener})
+        return [{"role": "system", "content": system}, *chat]
+
+    for dropped in range(len(said) + 1):
+        messages = build(said[dropped:], dropped)
+        if prompt_bound(messages, count) <= budget:
+            return messages, len(said) - dropped
+    raise ValueError(f"the debate's instructions alone ({prompt_bound(messages, count)} tokens) exceed its budget of {budget}")
 
 
 class DebateStage:
@@ -111,14 +122,13 @@ class DebateStage:
                     )
                 )
             )
-        transcript: list[str] = []
+        said: list[Said] = []
         done = ctx.state.results.get(ctx.index, {})
-        budget = spec.context_tokens - PROMPT_OVERHEAD - token_bound(spec.motion)
         for turn in turn_order(spec.rounds):
             qid, speaker = turn.question_id(debate_id), sides[turn.side]
             earlier = done.get(qid, {}).get(speaker)
             if earlier is not None and earlier.status != "cancelled":  # said before a restart
-                transcript.append(f"{STANCE[turn.side]} ({names[speaker]}): {earlier.text}")
+                said.append(Said(turn.side, earlier.text))
                 continue
             await ctx.wait_if_paused()
             if turn.side == "pro":
@@ -127,11 +137,11 @@ class DebateStage:
                         data=ev.QuestionAskedData(
                             stage=ctx.index, number=turn.round, of=spec.rounds, question_id=qid, text=spec.motion,
                             kind="debate", time_limit_s=spec.turn_time_limit_s,
-                            deadline_ts=ctx.clock() + spec.turn_time_limit_s,
+                            deadline_ts=ctx.clock() + spec.turn_time_limit_s, contestants=[sides["pro"], sides["con"]],
                         )
                     )
                 )
-            shown, in_full = fit_transcript(transcript, budget)
+            messages, in_full = self.messages_for(ctx, turn, speaker, said)
             await ctx.publish(
                 ev.DebateTurn(
                     data=ev.DebateTurnData(
@@ -143,20 +153,23 @@ class DebateStage:
             stop = ctx.interrupt
             if stop is not None:
                 stop.clear()  # a cut is for the turn running when it is given
-            result = await stream_answer(
-                ctx, qid, speaker, self._messages(spec, turn, shown), sampling_from(spec.sampling), spec.turn_time_limit_s, stop=stop
-            )
-            transcript.append(f"{STANCE[turn.side]} ({names[speaker]}): {result.text}")
+            result = await stream_answer(ctx, qid, speaker, messages, sampling_from(spec.sampling), spec.turn_time_limit_s, stop=stop)
+            said.append(Said(turn.side, result.text))
         await self._decide(ctx, debate_id, sides, names)
 
     @staticmethod
-    def _messages(spec, turn: Turn, transcript: str) -> list[dict[str, str]]:
-        system = (
-            f"You are in a formal debate. The motion: \"{spec.motion}\". You argue {STANCE[turn.side]} the motion. "
-            f"Give your {turn.kind} statement in at most {spec.turn_words} words. Do not repeat yourself."
+    def messages_for(ctx: StageContext, turn: Turn, speaker: str, said: list[Said]) -> tuple[list[dict[str, str]], int]:
+        """The speaker's prompt for this turn, in the show's language, within ``context_tokens``:
+        the contestant's own system prompt (the engine pool puts it before the instructions)
+        counts too."""
+        spec, t = ctx.spec, ctx.messages.t
+        instructions = t(
+            "prompt.debate", motion=spec.motion, side=t(f"side.{turn.side}"), words=spec.turn_words, turn=t(f"prompt.turn.{turn.kind}")
         )
-        user = f"Transcript so far:\n{transcript}\n\nYour {turn.kind}:" if transcript else f"Open the debate. Your {turn.kind}:"
-        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        persona = next(c.system_prompt for c in ctx.script.contestants if c.id == speaker)
+        budget = spec.context_tokens - token_bound(persona) - MESSAGE_OVERHEAD
+        omitted = lambda n: t("prompt.debate_omitted", count=n)  # noqa: E731
+        return turn_messages(instructions, t("prompt.debate_floor"), said, turn.side, budget, omitted)
 
     async def _decide(self, ctx: StageContext, debate_id: str, sides: dict[str, str], names: dict[str, str]) -> None:
         spec = ctx.spec

@@ -64,6 +64,16 @@ class PathTracer:
         for i, ((text, logprob), alternatives, (a, b)) in enumerate(zip(chunk.sampled, chunk.top_logprobs, bounds)):
             self._pending.append(_Pending(a, b, first_index + i, text, logprob, alternatives))
 
+    def drop_lead(self, chars: int) -> None:
+        """The answer's first ``chars`` raw characters never air (a label stages/scaffolding.py
+        dropped): their tokens get no step, and the rest line up with the aired text again."""
+        kept: deque[_Pending] = deque()
+        for token in self._pending:
+            if token.end > chars:
+                kept.append(_Pending(max(0, token.start - chars), token.end - chars, token.index, token.emitted, token.logprob, token.alternatives))
+        self._pending = kept
+        self._raw_chars -= chars
+
     def on_release(self, text: str) -> list[ev.PathStep]:
         """Text the filter released for air: the steps it completes, as they aired."""
         self._aired += text

@@ -44,12 +44,10 @@ GRAPHIC_MAX_SIDE = 640
 GRAPHIC_MAX_BYTES = 200_000
 
 
-def rhyme_instruction(rhyme: bool) -> str:
-    return "Make the line endings rhyme." if rhyme else "It need not rhyme."
-
-
-def render_prompt(template: str, lines: int, rhyme: bool, description: str) -> str:
-    return template.format(lines=lines, rhyme=rhyme_instruction(rhyme), description=description).strip()
+def render_prompt(messages: Messages, template: str, lines: int, rhyme: bool, description: str) -> str:
+    """The poem's prompt; the rhyme instruction is in the show's language."""
+    instruction = messages.t("prompt.rhyme" if rhyme else "prompt.no_rhyme")
+    return template.format(lines=lines, rhyme=instruction, description=description).strip()
 
 
 def vlm_messages(prompt: str, image_uri: str) -> list[dict]:
@@ -100,8 +98,8 @@ class ImagePoemStage:
         picture = await asyncio.to_thread(image.open)
         description = await describe_image_async(picture, spec.top_k)
         paths = {c: "vlm" if spec.vision == "auto" and sees_images(ctx.script, c) else "labels" for c in contestants}
-        labels_prompt = render_prompt(spec.prompt, spec.lines, spec.rhyme, description.prompt_text())
-        vlm_prompt = render_prompt(spec.prompt, spec.lines, spec.rhyme, VLM_DESCRIPTION)
+        labels_prompt = render_prompt(ctx.messages, spec.prompt, spec.lines, spec.rhyme, description.prompt_text())
+        vlm_prompt = render_prompt(ctx.messages, spec.prompt, spec.lines, spec.rhyme, VLM_DESCRIPTION)
         if ctx.safety is not None:  # the script's template and the classifier's words, before any model
             verdict = ctx.safety.check(labels_prompt)
             if not verdict.allowed:
@@ -114,6 +112,7 @@ class ImagePoemStage:
                 data=ev.QuestionAskedData(
                     stage=ctx.index, number=1, of=1, question_id=question_id, text=question_text(ctx.messages, spec.lines, spec.rhyme),
                     kind="poem", time_limit_s=spec.time_limit_s, deadline_ts=ctx.clock() + spec.time_limit_s,
+                    contestants=contestants,
                 )
             )
         )

@@ -8,12 +8,14 @@ import random
 
 from engine_pool.base import Sampling
 from studio import events as ev
+from studio.locale import Messages
 from studio.scoring import score_rows
 
 from .answering import AnsweredOnAir, stream_answers
 from .banks import Question, load_bank
 from .base import StageContext
 from .grading import grade
+from .scaffolding import STOP_STRINGS
 
 
 def pick_questions(questions: list[Question], count: int, order: str, seed: int) -> list[Question]:
@@ -23,13 +25,13 @@ def pick_questions(questions: list[Question], count: int, order: str, seed: int)
     return chosen[:count]
 
 
-def render_prompt(template: str, question: Question) -> str:
+def render_prompt(template: str, question: Question, messages: Messages) -> str:
     choices = ""
     if question.choices:
         choices = "\n".join(f"{chr(ord('A') + i)}) {c}" for i, c in enumerate(question.choices))
     text = template.format(question=question.question, choices=choices)
     if choices and "{choices}" not in template:
-        text = f"{text}\n{choices}\nAnswer with the letter."
+        text = f"{text}\n{choices}\n{messages.t('prompt.choose_letter')}"
     return text
 
 
@@ -39,7 +41,7 @@ def sampling_from(spec) -> Sampling:
         top_p=spec.top_p,
         max_tokens=spec.max_tokens,
         seed=spec.seed,
-        stop=tuple(spec.stop),
+        stop=tuple(dict.fromkeys([*spec.stop, *STOP_STRINGS])),
         logprobs=spec.logprobs,
     )
 
@@ -97,10 +99,11 @@ async def ask_everyone(ctx: StageContext, question: Question, number: int, of: i
                 choices=question.choices,
                 time_limit_s=spec.time_limit_s,
                 deadline_ts=ctx.clock() + spec.time_limit_s,
+                contestants=ctx.contestant_ids,
             )
         )
     )
-    messages = [{"role": "user", "content": render_prompt(spec.prompt, question)}]
+    messages = [{"role": "user", "content": render_prompt(spec.prompt, question, ctx.messages)}]
 
     async def grade_it(result: AnsweredOnAir) -> None:
         verdict = grade(question, result.raw_text) if result.status == "done" else None  # the raw answer is graded

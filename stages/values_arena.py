@@ -41,6 +41,7 @@ class ValuesArenaStage:
                     data=ev.QuestionAskedData(
                         stage=ctx.index, number=number, of=len(spec.dilemmas), question_id=qid, text=dilemma.text,
                         kind="dilemma", time_limit_s=spec.time_limit_s, deadline_ts=ctx.clock() + spec.time_limit_s,
+                        contestants=contestants,
                     )
                 )
             )

@@ -4,6 +4,7 @@ engine (exact and fast) and once on the real vLLM engine."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import httpx
 import pytest
 import yaml
 
-from stages.debate import assign_sides, fit_transcript, token_bound, turn_order
+from stages.debate import Said, assign_sides, prompt_bound, turn_messages, turn_order
 from studio.runtime import Studio
 from studio.show_script import load_script
 from studio.yaml_source import SourceError
@@ -36,21 +37,42 @@ def test_sides_are_drawn_fairly_and_reproducibly():
     assert 10 < draws.count("ada") < 30  # both sides come up
 
 
-@pytest.mark.parametrize("budget", [40, 100, 250, 1000])
-def test_the_transcript_is_trimmed_to_the_context_budget(budget):
-    turns = [f"FOR (Ada): point {i} " + "word " * (i * 3) for i in range(12)] + ["AGAINST (Bao): 汉字和表情😀 " * 8]
-    text, in_full = fit_transcript(turns, budget)
-    assert token_bound(text) <= budget  # never overflows: bytes bound tokens from above
-    if in_full:
-        assert text.endswith(turns[-1])  # the most recent turns are the ones kept
-        assert ("earlier turn(s) omitted" in text) == (in_full < len(turns))
-    else:
-        assert "omitted" in text or text == ""
+@pytest.mark.parametrize("budget", [120, 250, 600, 4000])
+def test_the_debate_so_far_is_trimmed_to_the_context_budget(budget):
+    said = [Said("pro" if i % 2 == 0 else "con", f"point {i} " + "word " * (i * 3)) for i in range(12)]
+    said.append(Said("pro", "汉字和表情😀 " * 8))
+    messages, kept = turn_messages("Argue AGAINST.", "The floor is yours.", said, "con", budget, lambda n: f"({n} left out)")
+    assert prompt_bound(messages) <= budget  # never overflows: bytes bound tokens from above
+    assert messages[0]["role"] == "system" and messages[1]["role"] == "user" and messages[-1]["role"] == "user"
+    roles = [m["role"] for m in messages[1:]]
+    assert all(a != b for a, b in zip(roles, roles[1:]))  # the chat alternates, as templates expect
+    if kept:
+        assert messages[-1]["content"] == said[-1].text.strip()  # the most recent turns are the ones kept
+    assert ("left out" in messages[0]["content"]) == (kept < len(said))
+
+
+def test_each_speaker_sees_the_opponent_as_the_user_and_themselves_as_the_assistant():
+    said = [Said("pro", "Cars choke our streets."), Said("con", "Cars carry our nurses.")]
+    messages, kept = turn_messages("Rules.", "The floor is yours.", said, "pro", 10_000, lambda n: f"({n} left out)")
+    assert kept == 2
+    assert messages == [
+        {"role": "system", "content": "Rules."},
+        {"role": "user", "content": "The floor is yours."},
+        {"role": "assistant", "content": "Cars choke our streets."},
+        {"role": "user", "content": "Cars carry our nurses."},
+    ]
+    scaffolding = re.compile(r"transcript|your (opening|rebuttal|closing)", re.IGNORECASE)
+    assert not any(scaffolding.search(m["content"]) for m in messages)
+
+
+def test_instructions_that_cannot_fit_are_refused():
+    with pytest.raises(ValueError, match="exceed its budget"):
+        turn_messages("x" * 500, "go", [], "pro", 100, str)
 
 
 def test_a_debate_must_fit_its_engines_context(tmp_path):
     (tmp_path / "show.yaml").write_text(
-        (REPO / "show_scripts/demo.yaml").read_text().replace("bank: banks/", f"bank: {REPO}/show_scripts/banks/")
+        (REPO / "show_scripts/rehearsal.yaml").read_text().replace("bank: banks/", f"bank: {REPO}/show_scripts/banks/")
         + f"  - kind: debate\n    motion: {MOTION}\n    context_tokens: 2000\n"
     )
     with pytest.raises(SourceError) as err:

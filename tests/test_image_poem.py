@@ -21,6 +21,7 @@ from stages.image_features import colour_name, default_classifier, describe_imag
 from stages.image_intake import MAX_BYTES, intake_image, preview_data_uri
 from stages.image_poem import render_prompt, sees_images, vlm_messages
 from stages.poem_form import check_form, rhymes
+from studio.locale import Messages
 from studio.runtime import Studio
 from studio.show_script import ShowScript, load_script
 
@@ -203,7 +204,7 @@ def test_vlm_contestants_get_the_picture_as_an_openai_content_part():
     script = ShowScript.model_validate(VLM_SCRIPT)
     assert sees_images(script, "ada") and not sees_images(script, "bao")
     spec = script.stages[0]
-    prompt = render_prompt(spec.prompt, spec.lines, spec.rhyme, "The picture is attached.")
+    prompt = render_prompt(Messages("en"), spec.prompt, spec.lines, spec.rhyme, "The picture is attached.")
     uri = preview_data_uri(intake_image(SUNSET).open(), 1024, 4_000_000)
     messages = vlm_messages(prompt, uri)
     assert messages[0]["content"][0] == {"type": "image_url", "image_url": {"url": uri}}
@@ -226,7 +227,7 @@ def test_the_stage_spec_is_validated():
 
 
 def test_the_director_uploads_an_image_and_a_bad_one_is_refused_clearly(tmp_path):
-    studio = Studio(load_script(REPO / "show_scripts" / "demo.yaml"), tmp_path / "data", pool=engineless_pool())
+    studio = Studio(load_script(REPO / "show_scripts" / "rehearsal.yaml"), tmp_path / "data", pool=engineless_pool())
     with LiveStudio(studio) as live:
         director = {"Authorization": f"Bearer {live.director_token}"}
         graphics = {"Authorization": f"Bearer {live.graphics_token}"}

@@ -1,0 +1,76 @@
+"""No prompt scaffolding airs: a label before the answer is dropped from the stream, whatever the
+chunking, and nothing that could be an answer is held back or lost."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine_pool.base import Chunk
+from stages.generation_path import PathTracer
+from stages.scaffolding import LeadTrim
+
+
+def stream(chunks: list[str]) -> str:
+    trim = LeadTrim()
+    return "".join(trim.feed(c) for c in chunks) + trim.finish()
+
+
+@pytest.mark.parametrize(
+    ("chunks", "aired"),
+    [
+        (["Answer: 42"], "42"),
+        (["Ans", "wer", ":", " Paris."], "Paris."),
+        (["Your rebuttal:", " Cars carry nurses."], "Cars carry nurses."),
+        (["Opening statement: ", "Consider the evidence."], "Consider the evidence."),
+        (["**Rebuttal:**", " No."], "No."),
+        (["\n", "Translation: Good evening."], "Good evening."),
+        (["English: ", "Good", " evening"], "Good evening"),
+        (["答：", "北京"], "北京"),
+        (["回答：一锤定音！5。"], "一锤定音！5。"),
+        (["正方：", "请看事实。"], "请看事实。"),
+        (["Rebuttal:"], ""),  # a label with nothing after it airs nothing
+    ],
+)
+def test_a_label_before_the_answer_is_dropped(chunks, aired):
+    assert stream(chunks) == aired
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        ["A: Brussels"],  # a choice letter is an answer
+        ["The answer is 42."],
+        ["Answers vary: ", "some say 4."],
+        ["Po", "etry is hard."],
+        ["Paris"],
+        ["Po"],  # held while it could become "Poem:", released at the end
+        ["答应你的事，我会做到。"],
+        ["Gavel time! 8."],
+        ["  ", "Closing the door is kind."],
+    ],
+)
+def test_an_answer_that_is_not_a_label_airs_whole(chunks):
+    assert stream(chunks) == "".join(chunks)
+
+
+def test_text_is_held_only_while_it_could_be_a_label():
+    trim = LeadTrim()
+    assert trim.feed("Ans") == ""
+    assert trim.feed("ible") == "Ansible"  # no longer a label: released at once, nothing lost
+    assert trim.feed(" rocks") == " rocks"
+
+
+def test_the_generation_path_lines_up_with_the_answer_after_a_dropped_label():
+    tracer, trim = PathTracer(), LeadTrim()
+    aired, steps = "", []
+    tokens = [("Answer", -0.1), (":", -0.1), (" Par", -0.2), ("is", -0.3)]
+    for n, (text, logprob) in enumerate(tokens, start=1):
+        tracer.on_chunk(Chunk(text, 1, top_logprobs=[{text: logprob, "x": -3.0}], sampled=[(text, logprob)]), n)
+        out = trim.feed(text)
+        if trim.trimmed:
+            tracer.drop_lead(len(trim.trimmed))
+            trim.trimmed = ""
+        aired += out
+        steps += tracer.on_release(out)
+    assert aired == "Paris"
+    assert [(s.index, s.text) for s in steps] == [(3, "Par"), (4, "is")]  # the label's tokens get no step

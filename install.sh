@@ -49,6 +49,8 @@ if [ "$with_tests" = 1 ] && ! command -v chromium >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
 fi
 
-echo "==> preparing the model and the demo's trained adapter (made once, then cached)"
+echo "==> preparing the model and training the episodes' four contestants (made once, then cached)"
+prepare_started=$SECONDS
 .venv/bin/gavel models prepare
+echo "==> model and contestants ready in $((SECONDS - prepare_started)) s"
 echo "==> done: .venv/bin/gavel --help"

@@ -44,7 +44,19 @@ class AdapterRecipe:
     wall_s: float = 900.0
 
 
-RECIPES = {"bao-sft": AdapterRecipe(dataset="show_scripts/contestants/bao_sft.jsonl")}
+# The shipped episodes' cast: four variants of the one base model, each trained from its own data
+# in show_scripts/contestants/ (see its README), all four within a few minutes of install on two
+# CPU cores. max_length covers each set's longest row in the chat template (ms-swift drops longer
+# rows); a high learning rate makes a style stick in a handful of steps.
+RECIPES = {
+    "bao-sft": AdapterRecipe(dataset="show_scripts/contestants/bao_sft.jsonl", steps=8, max_length=96),  # quiz specialist
+    "mei-poet": AdapterRecipe(dataset="show_scripts/contestants/mei_poet_sft.jsonl", steps=8, max_length=160),  # poet
+    "cato-debate": AdapterRecipe(dataset="show_scripts/contestants/cato_debate_sft.jsonl", steps=8, max_length=224),  # debater
+    "dao-dpo": AdapterRecipe(  # aligned with DPO on preference pairs: the values arena's "DPO twin"
+        dataset="show_scripts/contestants/dao_values_dpo.jsonl", kind="dpo", steps=6, batch_size=2, max_length=160,
+        learning_rate=2e-3,
+    ),
+}
 
 
 def _fingerprint(recipe: AdapterRecipe) -> str:
@@ -69,6 +81,11 @@ def _is_ready(target: Path, fingerprint: str) -> bool:
     return False
 
 
+def is_prepared(name: str, cache_dir: Path | None = None) -> bool:
+    """Trained already, from today's data and recipe."""
+    return _is_ready(Path(cache_dir or default_cache_dir()) / "adapters" / name, _fingerprint(RECIPES[name]))
+
+
 def prepare_adapter(name: str, cache_dir: Path | None = None) -> Path:
     """The cached adapter folder, trained first if missing or out of date."""
     if name not in RECIPES:
@@ -89,6 +106,7 @@ def prepare_adapter(name: str, cache_dir: Path | None = None) -> Path:
                 budget=Budget(wall_s=recipe.wall_s, max_steps=recipe.steps), batch_size=recipe.batch_size,
                 learning_rate=recipe.learning_rate, max_length=recipe.max_length, lora_rank=recipe.lora_rank,
                 lora_alpha=2 * recipe.lora_rank, target_modules=list(recipe.target_modules),
+                save_steps=recipe.steps,  # only the finished adapter is used: no checkpoint per step
             )
             result = run_training(job)
             if result.status != "completed":

@@ -60,6 +60,7 @@ class TranscriptLine(BaseModel):
 
     t: float = Field(ge=0, allow_inf_nan=False)  # seconds from the stage's start
     text: str = Field(min_length=1, max_length=MAX_LINE_CHARS)
+    reference: str | None = Field(None, min_length=1, max_length=4 * MAX_LINE_CHARS)  # a good translation (for scoring)
 
     @field_validator("t", mode="before")
     @classmethod

@@ -27,6 +27,7 @@ from stages.base import StageContext
 from stages.registry import make_stage
 
 from . import events as ev
+from .autopilot import Autopilot
 from .delay_line import UNDELAYED, DelayLine
 from .event_log import EventLog
 from .explain_desk import ExplainDesk
@@ -87,7 +88,6 @@ class ShowController:
         self.images_dir = images_dir  # pictures the director uploaded (image-to-poem)
         self.log = event_log
         self.pool = pool
-        self.autopilot = autopilot
         self.clock = clock
         self.state = ShowState()
         self.finished = asyncio.Event()
@@ -103,6 +103,7 @@ class ShowController:
         self.safety = SafetyDesk(script_rules(script), self.publish, script.safety.hold_timeout_s, script_classifier(script))
         self.delay = DelayLine(event_log, script.safety.delay_s) if script.safety.delay_s > 0 else None
         self.explain = ExplainDesk(attention_dir, pool, self.publish, script.explain.aggregate, script.explain.max_answer_tokens)
+        self.pilot = Autopilot(script, self.state, self.command) if autopilot else None
 
     # -- the event log ------------------------------------------------------------------------
 
@@ -115,6 +116,8 @@ class ShowController:
             event.seq = seqs["director"]
             self.state.apply(event)
             self._after_publish(event)
+            if self.pilot is not None:
+                self.pilot.observe(event)
 
     def _after_publish(self, event: ev.Event) -> None:
         if isinstance(event, RATED_EVENTS):
@@ -133,6 +136,8 @@ class ShowController:
         self._spawn(self._keep_leaderboard())
         if self.delay is not None:
             self._spawn(self.delay.run())
+        if self.pilot is not None:
+            self._spawn(self.pilot.run())
         self._spawn(self.polls.run_tallies())
         for poll_id, closes_ts in self.polls.open_with_deadline():
             self._spawn(self._close_poll_at(poll_id, closes_ts))
@@ -171,10 +176,10 @@ class ShowController:
         if stage is not None and self.state.stage_status(stage) == "running":
             log.warning("resuming stage %d (%s) after a restart", stage, self.state.stages[stage]["title"])
             self._stage_task = self._spawn(self._run_stage(stage))
-        elif self.autopilot and self.state.status == "idle":
-            self._spawn(self.command("start", "autopilot-start", "autopilot"))
-        elif self.autopilot and self.state.status == "running":
-            self._spawn(self.command("next", f"autopilot-next-{stage}", "autopilot"))
+        elif self.pilot is not None and self.state.status == "idle":
+            self.pilot.open_show()
+        elif self.pilot is not None and self.state.status == "running" and stage is not None:
+            self.pilot.after_stage(stage)  # stopped between stages: carry on from that stage's end
 
     def _model_of(self, contestant) -> str:
         return getattr(self.script.engines[contestant.engine], "model", "")
@@ -525,14 +530,10 @@ class ShowController:
             self._after_stage(index)
 
     def _after_stage(self, index: int) -> None:
-        if index == len(self.script.stages) - 1:
+        if self.pilot is not None:
+            self.pilot.after_stage(index)  # its outro, then the next stage or the closing
+        elif index == len(self.script.stages) - 1:
             self._spawn(self._end_show_locked("completed"))
-        elif self.autopilot:
-            self._spawn(self._autopilot_next(index))
-
-    async def _autopilot_next(self, index: int) -> None:
-        await asyncio.sleep(self.script.show.autopilot_pause_s)
-        await self.command("next", f"autopilot-next-{index}", "autopilot")
 
     async def _end_show_locked(self, status: str) -> None:
         async with self._lock:

@@ -43,7 +43,7 @@ def one_side(side: str, sockets: int, events: int) -> dict:
         feeds.direct_writer = lambda _send: None  # every client the normal way
     tmp = Path(tempfile.mkdtemp(prefix="broadcast-"))
     script = tmp / "show.yaml"
-    script.write_text((REPO / "show_scripts" / "demo.yaml").read_text().replace("bank: banks/demo.yaml", f"bank: {REPO}/show_scripts/banks/demo.yaml"))
+    script.write_text((REPO / "show_scripts" / "rehearsal.yaml").read_text().replace("bank: banks/demo.yaml", f"bank: {REPO}/show_scripts/banks/demo.yaml"))
     with LiveStudio(Studio(load_script(script), tmp / "data", pool=engineless_pool())) as live:
         clients = [connect(f"{live.ws_base}/ws/audience?since=0", open_timeout=30) for _ in range(sockets)]
         got = [0] * sockets

@@ -1,7 +1,7 @@
 """Vote ingest over HTTP on one studio process with the real Redis: votes/s, latency, exactness.
 
 One studio (uvicorn on 127.0.0.1, its own process, engineless pool, the embedded Redis in a fresh
-data dir) runs a copy of ``show_scripts/demo.yaml`` whose ``audience:`` limits are raised so the
+data dir) runs a copy of ``show_scripts/rehearsal.yaml`` whose ``audience:`` limits are raised so the
 bench is not throttled (the per-IP and per-device limiters still run on every request). The
 director opens a poll (``POST /api/command poll_open``, 4 choices, allow_change false).
 
@@ -57,7 +57,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 TARGET_VOTES_PER_S = 20_000
-SHOW_ID = "demo"  # show_scripts/demo.yaml's show id
+SHOW_ID = "demo"  # show_scripts/rehearsal.yaml's show id
 POLL = "bench"
 RAISED = 1_000_000  # audience limits in the bench's script: high enough never to throttle
 AUDIENCE_RAISED = {
@@ -88,7 +88,7 @@ def _interrupt(*_) -> None:
 
 def write_script(workdir: Path, audience: dict) -> Path:
     """A copy of the demo script (banks by absolute path) with these ``audience:`` settings."""
-    text = (REPO / "show_scripts/demo.yaml").read_text().replace("bank: banks/", f"bank: {REPO}/show_scripts/banks/")
+    text = (REPO / "show_scripts/rehearsal.yaml").read_text().replace("bank: banks/", f"bank: {REPO}/show_scripts/banks/")
     lines = "".join(f"  {k}: {v}\n" for k, v in audience.items())
     path = workdir / "show.yaml"
     path.write_text(text + (f"\naudience:\n{lines}" if lines else ""))
@@ -710,7 +710,7 @@ def main(argv: list[str] | None = None) -> int:
         f"({repeats / args.votes:.0%}, half another choice -> 409 already_voted); poll of {args.choices} choices, allow_change false"
     )
     print(
-        f"studio: one uvicorn process (production server_config), engineless pool, embedded Redis; demo.yaml copy with audience limits "
+        f"studio: one uvicorn process (production server_config), engineless pool, embedded Redis; rehearsal.yaml copy with audience limits "
         f"raised to {RAISED:,}/s and burst (per IP, per device, new devices) so the bench is not throttled (the limiters still run per request); "
         f"device tokens signed in the bench with the studio's signing secret"
     )

@@ -262,11 +262,14 @@
         return state;
       }
 
-      case "question.asked":
+      case "question.asked": {
         state.question = d;
         state.answers = {};
-        for (const c of state.contestants) state.answers[c.id] = newAnswer();
+        // Only those who answer it get an answer (the duel shows their columns alone).
+        const answering = Array.isArray(d.contestants) ? d.contestants : state.contestants.map((c) => c.id);
+        for (const id of answering) if (typeof id === "string") state.answers[id] = newAnswer();
         return state;
+      }
 
       case "answer.started":
         answerEntry(state, d, true);

@@ -57,15 +57,26 @@ def models_prepare(
     cache_dir: Optional[Path] = typer.Option(None, help="Where converted models live (default $GAVEL_CACHE or ~/.cache/gavel)."),
 ) -> None:
     """Convert the SmolLM2-135M-Instruct GGUF shipped on PyPI into a safetensors folder, and train
-    the demo contestant's LoRA adapter from the repository's data with ms-swift (each once)."""
-    from contestants.prepared_adapters import RECIPES, prepare_adapter
+    the shipped episodes' contestants (LoRA adapters) from the repository's data with ms-swift
+    (each once, then cached)."""
+    from contestants.prepared_adapters import RECIPES, is_prepared, prepare_adapter
     from engine_pool.model_files import prepare_model
 
     path = prepare_model(cache_dir=cache_dir, progress=True)
     typer.echo(str(path))
+    trained, started = [], time.monotonic()
     for name in sorted(RECIPES):
-        typer.echo(f"adapter {name}: trained once with ms-swift, then cached", err=True)
-        typer.echo(str(prepare_adapter(name, cache_dir=cache_dir)))
+        if is_prepared(name, cache_dir=cache_dir):
+            typer.echo(f"adapter {name}: cached", err=True)
+            typer.echo(str(prepare_adapter(name, cache_dir=cache_dir)))
+        else:
+            typer.echo(f"adapter {name}: training with ms-swift ({RECIPES[name].kind}, {RECIPES[name].steps} steps)…", err=True)
+            begun = time.monotonic()
+            typer.echo(str(prepare_adapter(name, cache_dir=cache_dir)))
+            typer.echo(f"adapter {name}: trained in {time.monotonic() - begun:.0f} s", err=True)
+            trained.append(name)
+    if trained:
+        typer.echo(f"contestants' adapters: {len(trained)} trained in {time.monotonic() - started:.0f} s", err=True)
 
 
 @app.command()
@@ -88,6 +99,8 @@ def grade(bank: Path = typer.Argument(..., help="Question bank (JSON or YAML).")
 def check(script: Path = typer.Argument(..., help="Show script (YAML).")) -> None:
     """Validate a show script and every bank it names, without starting anything."""
     loaded = _load_script_or_exit(script)
+    for warning in loaded.warnings:
+        typer.secho(f"warning: {warning}", fg="yellow", err=True)
     typer.echo(f"{script}: ok — {len(loaded.stages)} stages, {len(loaded.contestants)} contestants")
 
 
@@ -176,12 +189,31 @@ async def _serve(studio, host: str, port: int, until_finished: bool) -> None:
             await asyncio.sleep(0.05)
         _print_urls(studio, host, port)
         if until_finished:
+            # Unattended, a show whose engine did not start would only air DNFs: stop at once.
             finished = asyncio.create_task(studio.controller.finished.wait())
-            await asyncio.wait({serving, finished}, return_when=asyncio.FIRST_COMPLETED)
+            engines = asyncio.create_task(_engines_failed(studio.pool))
+            done, _ = await asyncio.wait({serving, finished, engines}, return_when=asyncio.FIRST_COMPLETED)
+            finished.cancel()
+            engines.cancel()
             server.should_exit = True
+            await serving
+            if engines in done:
+                raise EnginesFailed(engines.result())
         await serving
     finally:
         await studio.stop()
+
+
+class EnginesFailed(Exception):
+    """An engine of the show did not start; one line per engine."""
+
+
+async def _engines_failed(pool) -> list[str]:
+    """Returns (once the pool has tried them all) the engines that did not start, if any."""
+    await pool.ready.wait()
+    if not pool.start_errors:
+        await asyncio.Event().wait()  # all started: nothing to report, ever
+    return [f"engine {name} did not start: {' '.join(error.split())}" for name, error in sorted(pool.start_errors.items())]
 
 
 def _run_studio(studio, host: str, port: int, until_finished: bool, verbose: bool) -> None:
@@ -238,16 +270,23 @@ def demo(
     studio = Studio(loaded, data_dir, autopilot=True)
     attach_studio(formatter, studio)
     started = time.time()
-    _run_studio(studio, host, port, until_finished=headless, verbose=verbose)
+    engine_failures: list[str] = []
+    try:
+        _run_studio(studio, host, port, until_finished=headless, verbose=verbose)
+    except EnginesFailed as exc:
+        engine_failures = exc.args[0]
     state = studio.controller.state
-    result = show_summary(state, started_at=started)
+    result = show_summary(state, started_at=started, engine_errors=studio.pool.start_errors)
     if summary:
         summary.parent.mkdir(parents=True, exist_ok=True)
         summary.write_text(json.dumps(result, indent=2, ensure_ascii=False))
         typer.echo(f"summary written to {summary}")
     typer.echo(json.dumps(result["contestants"], indent=2, ensure_ascii=False))
-    if state.status != "completed":
-        typer.secho(f"the show did not complete (status: {state.status})", fg="red", err=True)
+    for line in engine_failures:
+        typer.secho(f"gavel: {line}", fg="red", err=True)
+    if engine_failures or state.status != "completed":
+        if not engine_failures:
+            typer.secho(f"the show did not complete (status: {state.status})", fg="red", err=True)
         raise typer.Exit(1)
 
 

@@ -98,6 +98,7 @@ class QuestionAskedData(_Data):
     choices: list[str] | None = None
     time_limit_s: float
     deadline_ts: float  # server wall clock: overlays count down to this, not their own clock
+    contestants: list[str] | None = None  # who answers it (None: everyone); the duel shows only them
 
 
 class AnswerStartedData(_Data):

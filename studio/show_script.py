@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from contestants.prepared_adapters import PREFIX as PREPARED_PREFIX
 from contestants.prepared_adapters import RECIPES as PREPARED_RECIPES
 
+from .graphics_plan import ShowGraphics, StageGraphics
 from .locale import Locale
 from .yaml_source import SourceError, format_loc, format_validation_error, load_with_lines
 
@@ -79,7 +80,13 @@ class ContestantSpec(_Strict):
     system_prompt: str = "You are a quiz contestant. Answer briefly and precisely."
 
 
-class _AsksBankQuestions(_Strict):
+class _StageSpec(_Strict):
+    """What every stage kind has: the graphics that go on air with it (default: its kind's)."""
+
+    graphics: StageGraphics | None = None
+
+
+class _AsksBankQuestions(_StageSpec):
     """What stages that put bank questions to everyone share: sampling, time limit, the prompt."""
 
     sampling: SamplingSpec = Field(default_factory=SamplingSpec)
@@ -116,7 +123,7 @@ class SurpriseStageSpec(_AsksBankQuestions):
     vote_s: float = Field(20.0, gt=0, le=600)  # the poll closes by itself after this
 
 
-class DebateStageSpec(_Strict):
+class DebateStageSpec(_StageSpec):
     """Two contestants argue a motion: opening, rebuttals, closing, each turn seeing the transcript."""
 
     kind: Literal["debate"]
@@ -142,7 +149,7 @@ class Dilemma(_Strict):
     text: str = Field(min_length=5, max_length=2000)
 
 
-class ValuesArenaStageSpec(_Strict):
+class ValuesArenaStageSpec(_StageSpec):
     """Contestants (e.g. a base model and its DPO-tuned twin) answer the same moral dilemma."""
 
     kind: Literal["values_arena"]
@@ -167,7 +174,7 @@ class ValuesArenaStageSpec(_Strict):
 SUBTITLE_PROMPT_FIELDS = ("source_lang", "target_lang", "line", "previous")
 
 
-class SubtitlesStageSpec(_Strict):
+class SubtitlesStageSpec(_StageSpec):
     """Live subtitles (实时字幕): timed source lines (a transcript file and/or typed live by an
     operator) are shown and translated line by line by every contestant; the lag is the score."""
 
@@ -183,8 +190,7 @@ class SubtitlesStageSpec(_Strict):
     time_limit_s: float = Field(10.0, gt=0, le=600)  # per line, from when its translation starts
     # {line} the line to translate; {previous} the source line before it ("" for the first)
     prompt: str = (
-        "Translate this {source_lang} subtitle line into {target_lang}. Reply with the translation only.\n"
-        "{source_lang}: {line}\n{target_lang}:"
+        "Translate this {source_lang} subtitle line into {target_lang}. Reply with the translation only.\n\n{line}"
     )
 
     @field_validator("prompt")
@@ -210,7 +216,7 @@ class SubtitlesStageSpec(_Strict):
         return self
 
 
-class ImagePoemStageSpec(_Strict):
+class ImagePoemStageSpec(_StageSpec):
     """Image to poem (图生文): every contestant writes a poem about a picture shown on air. VLM
     engines (``vision: true``) see the picture; text models are told what a classifier sees in it."""
 
@@ -344,7 +350,9 @@ class ShowScript(_Strict):
     audience: AudienceSpec = Field(default_factory=AudienceSpec)
     safety: SafetySpec = Field(default_factory=SafetySpec)
     explain: ExplainSpec = Field(default_factory=ExplainSpec)
+    graphics: ShowGraphics = Field(default_factory=ShowGraphics)  # what autopilot airs: studio/graphics_plan.py
     path: Path | None = Field(None, exclude=True)
+    warnings: list[str] = Field(default_factory=list, exclude=True)  # problems that do not stop a show
 
     @model_validator(mode="after")
     def _cross_references(self) -> "ShowScript":
@@ -467,7 +475,28 @@ def load_script(path: str | Path) -> ShowScript:
             problems.append(f"{where}: no folder {c.adapter!r}")
     if problems:
         raise SourceError(problems)
+    script.warnings = identical_contestants(script, path, lines)
     return script
+
+
+def identical_contestants(script: ShowScript, path: Path, lines: dict) -> list[str]:
+    """Contestants that would give the same answers: the same engine (model), adapter and system
+    prompt, asked with the same sampling by every stage."""
+    first: dict[tuple, int] = {}
+    warnings = []
+    for i, c in enumerate(script.contestants):
+        engine = script.engines[c.engine].model_dump_json()
+        key = (engine, c.adapter, c.system_prompt.strip())
+        if key in first:
+            twin = script.contestants[first[key]]
+            warnings.append(
+                f"{path}:{lines.get(('contestants', i))}: contestants[{i}]: {c.id} is identical to {twin.id} "
+                f"(line {lines.get(('contestants', first[key]))}: same engine, adapter, system prompt and sampling): "
+                "they will give the same answers"
+            )
+        else:
+            first[key] = i
+    return warnings
 
 
 

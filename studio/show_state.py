@@ -57,6 +57,9 @@ class ShowState:
     # after a crash replaces its half-finished first attempt instead of counting twice)
     results: dict[int, dict[str, dict[str, QuestionResult]]] = field(default_factory=dict)
     closed_questions: dict[int, list[str]] = field(default_factory=dict)
+    # stage index -> contestant -> question id -> the text that aired, in the order answers ended
+    # (answers, debate turns, poems, live translations; "" once dumped): the summary's record
+    aired: dict[int, dict[str, dict[str, str]]] = field(default_factory=dict)
     question_texts: dict[str, str] = field(default_factory=dict)  # every question asked, by id
     # output ("program" / "preview") -> graphic name -> {"visible": bool, "data": {...}}
     graphics: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {"program": {}, "preview": {}})
@@ -78,6 +81,9 @@ class ShowState:
     training: dict[str, dict[str, Any]] = field(default_factory=dict)
     last_seq: int = 0
     first_token_ts: float | None = None  # when the first token went on air (cold-start figure)
+
+    def _record_aired(self, stage: int, contestant: str, question_id: str, text: str) -> None:
+        self.aired.setdefault(stage, {}).setdefault(contestant, {})[question_id] = text
 
     @property
     def ended(self) -> bool:
@@ -108,7 +114,8 @@ class ShowState:
             case ev.QuestionAsked():
                 self.question = data.model_dump()
                 self.question_texts[data.question_id] = data.text
-                self.answers = {c["id"]: AnswerState() for c in self.contestants}
+                answering = data.contestants if data.contestants is not None else [c["id"] for c in self.contestants]
+                self.answers = {c: AnswerState() for c in answering}
             case ev.AnswerStarted():
                 if self._on_screen(data.question_id):
                     self.answers.setdefault(data.contestant, AnswerState())
@@ -142,6 +149,7 @@ class ShowState:
                 if data.status == "cancelled":  # stopped by the director: not a result to score
                     per_question.pop(data.contestant, None)
                 else:
+                    self._record_aired(stage, data.contestant, data.question_id, "" if answer is not None and answer.dumped else data.text)
                     per_question[data.contestant] = QuestionResult(
                         status=data.status, tokens=data.metrics.output_tokens, metrics=data.metrics.model_dump(), text=data.text
                     )
@@ -227,6 +235,7 @@ class ShowState:
                     final = data.model_dump(include={"text", "status", "reason", "lag_s", "ttft_lag_s", "waited_s"})
                     line["translations"][data.contestant] = {**final, "text": "", "dumped": True} if dumped else final
                 if data.status != "cancelled":
+                    self._record_aired(data.stage, data.contestant, data.question_id, "" if line and line["translations"][data.contestant].get("dumped") else data.text)
                     self.subtitle_lags.setdefault(data.contestant, []).append(
                         {"stage": data.stage, "line": data.line, "lag_s": data.lag_s, "ttft_lag_s": data.ttft_lag_s, "status": data.status}
                     )
@@ -253,6 +262,9 @@ class ShowState:
                 if self.image_poem is not None and self.image_poem["question_id"] == data.question_id:
                     self.image_poem["forms"][data.contestant] = data.model_dump()
             case ev.AnswerDumped():
+                for per_contestant in self.aired.values():
+                    if data.question_id in per_contestant.get(data.contestant, {}):
+                        per_contestant[data.contestant][data.question_id] = ""
                 for line in (self.subtitles or {}).get("lines", []):  # a dumped live translation
                     tr = line["translations"].get(data.contestant) if line["question_id"] == data.question_id else None
                     if tr is not None:

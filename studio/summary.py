@@ -8,7 +8,7 @@ from .scoring import score_rows
 from .show_state import ShowState
 
 
-def show_summary(state: ShowState, started_at: float | None = None) -> dict[str, Any]:
+def show_summary(state: ShowState, started_at: float | None = None, engine_errors: dict[str, str] | None = None) -> dict[str, Any]:
     ids = [c["id"] for c in state.contestants]
     names = {c["id"]: c["name"] for c in state.contestants}
     rows = score_rows(ids, state.results.values())
@@ -20,7 +20,15 @@ def show_summary(state: ShowState, started_at: float | None = None) -> dict[str,
         "title": state.title,
         "status": state.status,
         "cold_start_to_first_token_s": cold_start,
-        "stages": [{"index": s["index"], "title": s["title"], "status": s["status"]} for s in state.stages],
+        "engine_errors": dict(engine_errors or {}),  # engine -> why it did not start
+        # per stage, each contestant's aired answers in order (turns, poems, translations too)
+        "stages": [
+            {
+                "index": s["index"], "kind": s["kind"], "title": s["title"], "status": s["status"],
+                "answers": {c: list(texts.values()) for c, texts in state.aired.get(s["index"], {}).items()},
+            }
+            for s in state.stages
+        ],
         "contestants": {
             row.contestant: {
                 "name": names.get(row.contestant, row.contestant),

@@ -24,7 +24,7 @@ from studio.show_script import load_script
 from .studio_harness import ARTIFACTS, CHROMIUM_ARGS, LiveStudio, engineless_pool
 
 REPO = Path(__file__).resolve().parent.parent
-DEMO = REPO / "show_scripts" / "demo.yaml"
+DEMO = REPO / "show_scripts" / "rehearsal.yaml"
 MARKUP = '<b>x</b><img src=x onerror="window.__pwned=1">'
 PHONE = dict(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=2)
 TABLET = dict(viewport={"width": 820, "height": 1180}, is_mobile=True, has_touch=True)

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    text = (REPO / "show_scripts/demo.yaml").read_text().replace("bank: banks/", f"bank: {REPO}/show_scripts/banks/")
+    text = (REPO / "show_scripts/rehearsal.yaml").read_text().replace("bank: banks/", f"bank: {REPO}/show_scripts/banks/")
     path = tmp_path_factory.mktemp("training-panel") / "show.yaml"
     path.write_text(text)
     with LiveStudio(Studio(load_script(path), path.parent / "data", pool=engineless_pool())) as live:

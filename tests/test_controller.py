@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 def script(tmp_path):
     path = tmp_path / "show.yaml"
     path.write_text(
-        (REPO / "show_scripts/demo.yaml").read_text().replace("bank: banks/demo.yaml", f"bank: {REPO}/show_scripts/banks/demo.yaml")
+        (REPO / "show_scripts/rehearsal.yaml").read_text().replace("bank: banks/demo.yaml", f"bank: {REPO}/show_scripts/banks/demo.yaml")
         + f"""  - kind: speed_qa
     title: "Second round"
     bank: {REPO}/show_scripts/banks/demo.yaml

@@ -22,7 +22,7 @@ from studio.show_script import load_script
 from .studio_harness import ARTIFACTS, CHROMIUM_ARGS, LiveStudio
 
 REPO = Path(__file__).resolve().parent.parent
-DEMO = REPO / "show_scripts" / "demo.yaml"
+DEMO = REPO / "show_scripts" / "rehearsal.yaml"
 
 
 @pytest.fixture(scope="module")

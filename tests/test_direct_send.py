@@ -26,7 +26,7 @@ from .conftest import run
 from .studio_harness import LiveStudio, engineless_pool
 
 REPO = Path(__file__).resolve().parent.parent
-DEMO = REPO / "show_scripts" / "demo.yaml"
+DEMO = REPO / "show_scripts" / "rehearsal.yaml"
 SIZES = (3, 150, 70_000)  # one-byte, two-byte and eight-byte payload lengths in the frame header
 
 

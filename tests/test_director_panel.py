@@ -28,7 +28,7 @@ from studio.show_script import load_script
 from .studio_harness import ARTIFACTS, CHROMIUM_ARGS, LiveStudio
 
 REPO = Path(__file__).resolve().parent.parent
-DEMO = REPO / "show_scripts" / "demo.yaml"
+DEMO = REPO / "show_scripts" / "rehearsal.yaml"
 MARKUP = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script><b>bold</b>'
 
 

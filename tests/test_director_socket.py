@@ -22,7 +22,7 @@ from studio.show_script import load_script
 from .studio_harness import LiveStudio, engineless_pool
 
 REPO = Path(__file__).resolve().parent.parent
-DEMO = REPO / "show_scripts" / "demo.yaml"
+DEMO = REPO / "show_scripts" / "rehearsal.yaml"
 
 
 def _token(i: int) -> ev.AnswerToken:

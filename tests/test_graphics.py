@@ -36,7 +36,7 @@ from studio.show_state import ShowState
 from .studio_harness import ARTIFACTS, CHROMIUM_ARGS, LiveStudio
 
 REPO = Path(__file__).resolve().parent.parent
-DEMO = REPO / "show_scripts" / "demo.yaml"
+DEMO = REPO / "show_scripts" / "rehearsal.yaml"
 DEMO_IDS = sorted(c.id for c in load_script(DEMO).contestants) 
 DEMO_NAMES = sorted(c.name for c in load_script(DEMO).contestants)
 VALIDATOR = REPO.parent / "shared" / "specs" / "ograf-v1" / "validate.py"

@@ -88,7 +88,7 @@ def test_a_port_in_use_is_one_line_before_anything_starts(tmp_path):
     with socket.create_server(("127.0.0.1", 0)) as busy:
         port = busy.getsockname()[1]
         result = _start_failure(
-            ["serve", str(REPO / "show_scripts/demo.yaml"), "--port", str(port), "--data-dir", str(tmp_path / "d")], tmp_path, newcomer_env()
+            ["serve", str(REPO / "show_scripts/rehearsal.yaml"), "--port", str(port), "--data-dir", str(tmp_path / "d")], tmp_path, newcomer_env()
         )
     last = result.stderr.strip().splitlines()[-1]
     assert last == f"gavel: the studio did not start: cannot listen on 127.0.0.1:{port}: Address already in use"
@@ -98,12 +98,39 @@ def test_a_port_in_use_is_one_line_before_anything_starts(tmp_path):
 def test_an_unreachable_redis_is_one_line(tmp_path):
     env = {**newcomer_env(), "REDIS_URL": f"redis://127.0.0.1:{free_port()}"}
     result = _start_failure(
-        ["serve", str(REPO / "show_scripts/demo.yaml"), "--port", str(free_port()), "--data-dir", "d"], tmp_path, env
+        ["serve", str(REPO / "show_scripts/rehearsal.yaml"), "--port", str(free_port()), "--data-dir", "d"], tmp_path, env
     )
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("gavel: the studio did not start: ") and "127.0.0.1" in last, result.stderr
     verbose = subprocess.run(
-        [*GAVEL, "serve", str(REPO / "show_scripts/demo.yaml"), "--port", str(free_port()), "--data-dir", "d", "--verbose"],
+        [*GAVEL, "serve", str(REPO / "show_scripts/rehearsal.yaml"), "--port", str(free_port()), "--data-dir", "d", "--verbose"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
     )
     assert verbose.returncode == 3 and "Traceback" in verbose.stderr
+
+
+UNPLUGGED = """\
+show: {id: unplugged, title: Nobody home}
+engines:
+  remote: {kind: openai, base_url: "http://127.0.0.1:9/v1", model: nobody, timeout_s: 2}
+contestants:
+  - {id: ada, name: Ada, engine: remote}
+  - {id: bao, name: Bao, engine: remote, system_prompt: You are Bao.}
+stages:
+  - {kind: speed_qa, bank: BANK, questions: 1}
+"""
+
+
+def test_a_headless_show_whose_engine_did_not_start_fails_in_one_line(tmp_path):
+    script = tmp_path / "show.yaml"
+    script.write_text(UNPLUGGED.replace("BANK", str(REPO / "show_scripts/banks/demo.yaml")))
+    result = subprocess.run(
+        [*GAVEL, "demo", "--headless", "--script", str(script), "--summary", str(tmp_path / "s.json"),
+         "--port", str(free_port()), "--data-dir", str(tmp_path / "d")],
+        cwd=tmp_path, env=newcomer_env(), capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 1, result.stderr[-3000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("gavel: engine remote did not start: ") and "127.0.0.1:9" in last, result.stderr[-2000:]
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["status"] != "completed" and "remote" in summary["engine_errors"]

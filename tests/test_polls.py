@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def _script(tmp_path: Path, audience: str = ""):
-    text = (REPO / "show_scripts/demo.yaml").read_text().replace("bank: banks/", f"bank: {REPO}/show_scripts/banks/")
+    text = (REPO / "show_scripts/rehearsal.yaml").read_text().replace("bank: banks/", f"bank: {REPO}/show_scripts/banks/")
     path = tmp_path / "show.yaml"
     path.write_text(text + (f"\naudience:\n{audience}" if audience else ""))
     return load_script(path)

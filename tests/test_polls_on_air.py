@@ -25,7 +25,7 @@ from studio.show_script import load_script
 from .studio_harness import ARTIFACTS, CHROMIUM_ARGS, LiveStudio, engineless_pool
 
 REPO = Path(__file__).resolve().parent.parent
-DEMO = REPO / "show_scripts" / "demo.yaml"
+DEMO = REPO / "show_scripts" / "rehearsal.yaml"
 TITLE = 'Who answered best? <b>bold</b><img src=x onerror="window.__pwned=1">'
 HOSTILE_NAME = '<img src=x onerror="window.__pwned=2">'
 

@@ -40,7 +40,7 @@ def cluster(tmp_path_factory):
 @pytest.fixture(scope="module")
 def live(cluster, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cluster-show")
-    text = (REPO / "show_scripts/demo.yaml").read_text().replace("bank: banks/", f"bank: {REPO}/show_scripts/banks/")
+    text = (REPO / "show_scripts/rehearsal.yaml").read_text().replace("bank: banks/", f"bank: {REPO}/show_scripts/banks/")
     (tmp / "show.yaml").write_text(text + AUDIENCE)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("REDIS_URL", cluster.url)

@@ -26,7 +26,7 @@ ROLES = ("nobody", "viewer", "judge", "graphics", "director")
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("roles")
-    text = (REPO / "show_scripts/demo.yaml").read_text().replace("bank: banks/", f"bank: {REPO}/show_scripts/banks/")
+    text = (REPO / "show_scripts/rehearsal.yaml").read_text().replace("bank: banks/", f"bank: {REPO}/show_scripts/banks/")
     (tmp / "show.yaml").write_text(text + "\njudging:\n  judges: [{id: li, name: Judge Li}]\n")
     with LiveStudio(Studio(load_script(tmp / "show.yaml"), tmp / "data", pool=engineless_pool())) as studio:
         assert studio.post_command("poll_open", {"poll": "p1", "title": "Which?", "choices": ["a", "b"], "allow_change": True}).json()["changed"]

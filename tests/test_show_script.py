@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -40,8 +42,8 @@ def _problems(path: Path) -> str:
     return str(info.value)
 
 
-def test_the_demo_script_loads_with_its_bank():
-    script = load_script(REPO / "show_scripts/demo.yaml")
+def test_the_rehearsal_script_loads_with_its_bank():
+    script = load_script(REPO / "show_scripts/rehearsal.yaml")
     assert [s.kind for s in script.stages] == ["speed_qa"]
     assert len(script.contestants) >= 2
     assert script.resolve(script.stages[0].bank).exists()
@@ -94,3 +96,27 @@ def test_a_broken_bank_is_reported_through_the_script(tmp_path):
 def test_yaml_syntax_errors_name_the_line(tmp_path):
     message = _problems(_write(tmp_path, GOOD.replace("    name: Ada\n", "    name: [Ada\n")))
     assert "show.yaml:" in message and "not valid YAML" in message
+
+
+def test_identical_contestants_are_warned_of_with_their_lines(tmp_path):
+    text = GOOD.replace(
+        "    engine: local\n",
+        "    engine: local\n  - id: bao\n    name: Bao\n    engine: local\n  - id: cyd\n    name: Cyd\n    engine: local\n"
+        "    system_prompt: You are Cyd.\n",
+    )
+    script = load_script(_write(tmp_path, text))
+    assert script.warnings == [
+        f"{tmp_path / 'show.yaml'}:11: contestants[1]: bao is identical to ada (line 8: same engine, adapter, system prompt "
+        "and sampling): they will give the same answers"
+    ]
+    result = subprocess.run([sys.executable, "-m", "studio.cli", "check", str(tmp_path / "show.yaml")], capture_output=True, text=True)
+    assert result.returncode == 0 and "warning:" in result.stderr and "bao is identical to ada" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["full_show.yaml", "full_show.zh.yaml", "demo.yaml"])
+def test_the_shipped_episodes_have_four_different_trained_contestants(name):
+    script = load_script(REPO / "show_scripts" / name)
+    assert not script.warnings
+    assert len(script.contestants) >= 4
+    adapters = [c.adapter for c in script.contestants]
+    assert all(a and a.startswith("prepared:") for a in adapters) and len(set(adapters)) == len(adapters)

@@ -66,7 +66,7 @@ def test_the_lean_event_wakes_every_waiter_and_waits_again_after_clear():
 
 def test_studio_sockets_use_it_and_let_the_handshake_go(tmp_path):
     path = tmp_path / "show.yaml"
-    path.write_text((REPO / "show_scripts/demo.yaml").read_text().replace("bank: banks/", f"bank: {REPO}/show_scripts/banks/"))
+    path.write_text((REPO / "show_scripts/rehearsal.yaml").read_text().replace("bank: banks/", f"bank: {REPO}/show_scripts/banks/"))
     with LiveStudio(Studio(load_script(path), tmp_path / "data", pool=engineless_pool())) as live:
         with connect(f"{live.ws_base}/ws/audience?since=0", open_timeout=30):
             protocols = [(type(p), p.request, p.response, type(p.queue), type(p.writable))

@@ -17,8 +17,9 @@ The rule, exactly:
    ``= _ \ @ # & + < > . ' ~ | ^ % $ -`` ("src=x", "Paris-based", "Paris's"). An acronym of 2–4
    capitals ("USA", "US") matches only in capitals ("tell us" is not the USA). A Chinese answer
    of two or more characters matches anywhere (Chinese has no spaces); one of a single character
-   only standing alone or after 是/为/吃/选/答/成, and never followed by another letter ("竹" is
-   not in "竹笋"). Overlapping mentions keep the longest.
+   only between non-letters, where the letter before may be 是为吃选答成或者和与非说 and the one
+   after 了吧啊呀呢啦哦或还和与也就不吗 ("竹" is in "是竹。", not in "竹笋"). Overlapping mentions
+   keep the longest; at most the first and last 20 mentions are read, each within 240 characters.
 3. The reply is cut into sentences (. ! ? ; newline and their CJK forms) and clauses (, — ( ) and
    before but/however/actually/rather/instead/although/但/但是/不过/可是/然而/其实/而是/却/...).
    The *leftover* of a clause is what remains after removing the words of the question (loosely
@@ -174,8 +175,8 @@ class _Mention:
 
 
 _JOINERS = frozenset("=_\\@#&+<>.'~|^%$-")
-_CJK_ONE_LEFT = frozenset("是为吃选答成")
-_CJK_ONE_RIGHT = frozenset("了吧啊呀呢啦哦")
+_CJK_ONE_LEFT = frozenset("是为吃选答成或者和与非说")
+_CJK_ONE_RIGHT = frozenset("了吧啊呀呢啦哦或还和与也就不吗")
 _GAP_ALWAYS = frozenset(" .-'·")
 _GAP_AT_BREAK = frozenset(",&")
 

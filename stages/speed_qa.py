@@ -103,15 +103,18 @@ async def ask_everyone(ctx: StageContext, question: Question, number: int, of: i
     messages = [{"role": "user", "content": render_prompt(spec.prompt, question)}]
 
     async def grade_it(result: AnsweredOnAir) -> None:
-        verdict = grade(question, result.raw_text) if result.status == "done" else None  # the raw answer is graded
+        # The raw answer is graded; an uncertain verdict (correct None) is published as it is and
+        # decided later from the panel: the stage never waits for it.
+        verdict = grade(question, result.raw_text) if result.status == "done" else None
         await ctx.publish(
             ev.AnswerGraded(
                 data=ev.AnswerGradedData(
                     question_id=question.id,
                     contestant=result.contestant,
-                    correct=bool(verdict and verdict.correct),
+                    correct=verdict.correct if verdict else False,
                     extracted=verdict.extracted if verdict else None,
                     expected=question.answer,
+                    reason=verdict.reason if verdict else f"no answer to grade ({result.status})",
                 )
             )
         )

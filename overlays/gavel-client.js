@@ -329,9 +329,10 @@
           a.uncertain = correct === null;
           a.decided_by = d.decided_by == null ? null : d.decided_by;
         }
-        if (correct === null) {
+        if (correct === null) { // the answer as aired (blank if dumped), for whoever decides
           const stage = waiting ? waiting.stage : state.question ? state.question.stage : (state.current_stage || 0);
-          state.uncertain[key] = Object.assign({}, d, { stage: stage, ts: ev.ts });
+          const text = a ? a.text : waiting ? waiting.text : "";
+          state.uncertain[key] = Object.assign({}, d, { stage: stage, ts: ev.ts, text: text });
         }
         return state;
       }

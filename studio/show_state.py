@@ -154,6 +154,7 @@ class ShowState:
             case ev.AnswerGraded():
                 key = f"{data.question_id}:{data.contestant}"
                 waiting = self.uncertain.pop(key, None)  # a decision (or a re-grade) settles it
+                answer = None
                 if self._on_screen(data.question_id):
                     answer = self.answers.setdefault(data.contestant, AnswerState())
                     answer.correct, answer.extracted, answer.grade_reason = data.correct, data.extracted, data.reason
@@ -162,8 +163,9 @@ class ShowState:
                 result = self.results.get(stage, {}).get(data.question_id, {}).get(data.contestant)
                 if result is not None:
                     result.correct, result.extracted = data.correct, data.extracted
-                if data.correct is None:
-                    self.uncertain[key] = {**data.model_dump(), "stage": stage, "ts": event.ts}
+                if data.correct is None:  # the answer as aired (blank if dumped), for whoever decides
+                    text = answer.text if answer is not None else waiting.get("text", "") if waiting else ""
+                    self.uncertain[key] = {**data.model_dump(), "stage": stage, "ts": event.ts, "text": text}
             case ev.QuestionClosed():
                 closed = self.closed_questions.setdefault(data.stage, [])
                 if data.question_id not in closed:

@@ -9,6 +9,7 @@ streaming recorded replies (no model), the director's panel and program.html in 
   with the reason, in the command log.
 - Under autopilot the panel counts down to autopilot's own decision (the script's
   grading.uncertain_timeout_s), and autopilot then decides it wrong, logged as its command.
+- A judge decides one from the judges' page: logged as judge:<id>; a second decision is refused.
 Screenshots land in tests/artifacts/uncertain-*.png.
 """
 
@@ -17,14 +18,16 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 from playwright.sync_api import expect, sync_playwright
 
+from studio import events as ev
 from studio.runtime import Studio
 from studio.show_script import load_script
 
-from .studio_harness import ARTIFACTS, CHROMIUM_ARGS, LiveStudio
+from .studio_harness import ARTIFACTS, CHROMIUM_ARGS, LiveStudio, engineless_pool
 from .test_safety_panel import Pages, director_commands, press, wait_for_commands
 
 BANK = {
@@ -173,3 +176,42 @@ def test_under_autopilot_the_panel_counts_down_and_autopilot_decides_wrong(tmp_p
         expect(panel.get_by_test_id("log")).to_contain_text("autopilot")
         expect(pages.program.get_by_test_id("badge-bao")).to_contain_text("✗", timeout=15_000)
         pages.close()
+
+
+def test_a_judge_decides_an_uncertain_verdict_from_the_judges_page(tmp_path, browser):
+    script = load_script(_script(tmp_path, "judging: {judges: [{id: li, name: Judge Li}]}"))
+    with LiveStudio(Studio(script, tmp_path / "data", pool=engineless_pool())) as live:
+        publish = live.studio.controller.publish
+        for event in [  # what the stage publishes for a hedged answer
+            ev.QuestionAsked(data=ev.QuestionAskedData(stage=0, number=1, of=2, question_id="q-paris", text="What is the capital of France?",
+                                                       kind="exact", time_limit_s=30, deadline_ts=time.time() + 30)),
+            ev.AnswerFinished(data=ev.AnswerFinishedData(question_id="q-paris", contestant="ada", status="done", text="Either Paris or <b>Lyon</b>.",
+                                                         metrics=ev.AnswerMetrics(e2e=1.0, output_tokens=5))),
+            ev.AnswerGraded(data=ev.AnswerGradedData(question_id="q-paris", contestant="ada", correct=None, extracted="Either Paris or <b>Lyon</b>",
+                                                     expected="Paris", reason="hedges: “Paris” is one of two answers")),
+        ]:
+            live.call(lambda e=event: publish(e))
+        token = live.studio.tokens.judges["li"]
+        page = browser.new_page()
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(f"{live.base}/judge?token={token}")
+        box = page.get_by_test_id("decide")
+        expect(box).to_be_visible(timeout=15_000)
+        expect(page.get_by_test_id("decide-why")).to_contain_text("hedges: “Paris” is one of two answers")
+        expect(page.get_by_test_id("answer")).to_have_text("Either Paris or <b>Lyon</b>.")  # as text, never markup
+        page.get_by_test_id("decide-wrong").click()
+        expect(page.get_by_test_id("decide-message")).to_have_text("You decided: wrong.", timeout=15_000)
+        expect(page.get_by_test_id("decide-wrong")).to_be_hidden(timeout=15_000)  # nothing waits any more
+        page.screenshot(path=str(ARTIFACTS / "uncertain-judge-decided.png"))
+        state = live.state()
+        assert state["uncertain"] == {} and state["answers"]["ada"]["decided_by"] == "judge:li"
+        assert state["answers"]["ada"]["correct"] is False
+        again = httpx.post(f"{live.base}/api/judge/decide", json={"question_id": "q-paris", "contestant": "ada", "correct": True},
+                           headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert again.status_code == 409 and "nothing uncertain to decide" in again.json()["error"]
+        director = httpx.post(f"{live.base}/api/judge/decide", json={"question_id": "q-paris", "contestant": "ada", "correct": True},
+                              headers={"Authorization": f"Bearer {live.director_token}"}, timeout=10)
+        assert director.status_code == 403  # a judge's token only
+        page.close()
+        assert not errors, errors

@@ -14,12 +14,14 @@ The rule, exactly:
    and digits appear in a row, punctuation between them ignored ("Washington DC" = "Washington,
    D.C.", "U.S.A" = "USA"), spaces allowed only where the answer has a break. Latin-script answers
    must stand as whole words: not inside another word ("Parisian"), nor inside a token joined by
-   ``= _ \ @ # & + < > . ' ~ | ^ % $ -`` ("src=x", "Paris-based", "Paris's"). An acronym of 2–4
+   ``= _ \ @ # & + < > . ' ~ | ^ % $ -`` ("src=x", "Paris-based", "Paris's"; but "answer=Paris"). An acronym of 2–4
    capitals ("USA", "US") matches only in capitals ("tell us" is not the USA). A Chinese answer
    of two or more characters matches anywhere (Chinese has no spaces); one of a single character
    only between non-letters, where the letter before may be 是为吃选答成或者和与非说 and the one
    after 了吧啊呀呢啦哦或还和与也就不吗 ("竹" is in "是竹。", not in "竹笋"). Overlapping mentions
-   keep the longest; at most the first and last 20 mentions are read, each within 240 characters.
+   keep the longest; at most the first and last 20 mentions are read, each within 240 characters
+   (and, for other answers in step 5, the first and last 100 clauses without a mention).
+   A Chinese kind-of-place character right after a mention belongs to it (北京市, 长江 for 长).
 3. The reply is cut into sentences (. ! ? ; newline and their CJK forms) and clauses (, — ( ) and
    before but/however/actually/rather/instead/although/但/但是/不过/可是/然而/其实/而是/却/...).
    The *leftover* of a clause is what remains after removing the words of the question (loosely
@@ -27,38 +29,49 @@ The rule, exactly:
    words (articles, pronouns, copulas, "I think", "definitely", "of course", 的/是/吧/我觉得/
    应该/...), and generic nouns (city, river, planet, 城市, 国家, ...).
 4. Each mention gets one status, the first that applies:
-   hedged    — "不是X就是Y", "要么X要么Y", two of maybe/perhaps/possibly/could be/might be/可能/
-               也许/或许 in one sentence, "between X and Y", or the answer next to "or", "/",
-               或/或者/还是/、 with something else on the other side ("or rather", "or so" are
-               not hedges);
+   hedged    — asked rather than answered ("是不是X", "是否X", "whether X", "X吗"), "不是X就是Y", "要么X要么Y", two of maybe/perhaps/possibly/could be/might be/可能/
+               也许/或许 in one sentence, "between X and Y" / "either X or Y", or the answer next
+               to "or", "/", 或/或者/还是/、 with something else on the other side ("or rather",
+               "or so" are not hedges);
    negated   — "not/n't/never/no longer/nor/neither/rather than/instead of/other than/except/
                unlike/不是/并非/并不是/而非/而不是/不会是/不可能是/绝不是" right before it (fillers
                between allowed, so "I don't think it's X" is negated; "not sure", "not only",
                "no doubt" are not negations); or after it "is wrong/incorrect/a common mistake",
                "不对/不正确/是错的", "is not / isn't / 不是" followed by nothing but question words
-               ("Paris is not the capital", "北京不是答案"); or "X? No…";
+               ("Paris is not the capital", "北京不是答案"); or "X? No…" (not "No idea");
    attributed — in the same sentence before it, with no correction in between: "many/some/
                people … think/say/believe/guess/confuse…", "you might think", "a common mistake
                is", "confused with", "although/though/while/despite/unlike/compared with",
                很多人/有人/人们 … 以为/认为, 容易误认为, 以为, 虽然/尽管/相比 — unless followed by
                "and they're right";
+   (a word of a longer name: the answer followed by one word that is all its clause says beyond
+               the question, "Water vapour.", is a commitment to that name, wrong;)
    committed — its clause's leftover is empty once the mention is taken out ("The capital of France
-               is Paris.", "It's Paris, of course."), or it ends its clause right after a copula
-               or "say/go with/pick/think/认为/选" ("The city you want is Paris"), or it opens its
-               clause followed by is/was/是 and words of the question ("Mars is known as the Red
-               Planet"), or it opens the reply followed by a copula or the clause's end;
+               is Paris.", "It's Paris, of course."), or it ends its clause (or only a phrase
+               starting in/on/at/during/since/because/which/with… follows) right after a copula,
+               becomes/turns into, "was … by", or say/go with/pick/think/认为/选 ("The city you
+               want is Paris", "It was written by Shakespeare in the 1590s"), or it opens its
+               clause followed by is/was/是 and nothing beyond question words and fillers ("Mars
+               is known as the Red Planet"), or it opens the reply followed by a copula or the
+               clause's end ("Paris is where…");
    passing   — anything else ("Lyon is two hours from Paris").
-5. Other answers: a clause without a mention whose leftover is 1–3 words (1–6 Chinese
-   characters) at its end is a commitment to something else when, before that leftover, there is
-   a copula, "answer", a commitment verb (say/go with/pick/choose/think/believe/认为/选), the
-   question's own words, a correction or contrast (but/actually/rather/不是…而是/其实), or
-   nothing at all in the reply's first clause ("Lyon, not Paris."). It must not be negated,
-   attributed, hedged ("or maybe Lyon" is a hedge) or start with "a/an" (a description).
+5. Other answers: a clause without a mention whose leftover is 1–3 words or 1–6 Chinese
+   characters (not both; 40 characters at most) at its end is a commitment to something else
+   when, in its clause before that leftover, there is a copula (is/'s/was/would be/是/为/就是/
+   才是/应该是), "answer", ":", a commitment verb (say/go with/pick/choose/think/believe/认为/觉得/
+   选) or a correction (actually/rather/instead/in fact/而是/其实/实际上); or a correction or
+   conclusion earlier in its sentence; or nothing at all before it in the reply's first clause
+   ("Lyon, not Paris.") or after a negated mention ("Not Mars — Venus."); or it is a whole
+   sentence by itself ("Paris. Lyon.", a list "- Paris / - Lyon": two answers). It must not be
+   negated ("我不确定", "not sure"), attributed, a heading ending in ":", a list number ("1."),
+   start with "a/an" (a description), or be followed by a negation; after or/maybe/perhaps/
+   possibly/或/也可能/也许/或许 it is a hedge ("…, but maybe Lyon": uncertain).
 6. Decide. Hedged mentions are uncertain, committed mentions right, negated mentions and other
    answers wrong, in the order of the reply. A later one that disagrees replaces the earlier when a
    correction or conclusion comes between them (actually, no, wait, rather, so, therefore, the
    answer is, but, 其实, 不对, 所以, 答案是, 但是, ...) or the earlier was a hedge; otherwise the
-   reply commits to two things and is uncertain. No mention at all: wrong (extracted: the other
+   reply commits to two things and is uncertain — unless a later conclusion settles it ("Let me
+   think… So the answer is Paris."). No mention at all: wrong (extracted: the other
    answer, else a statement after "answer is", else a short reply as it stands). Mentions but no
    commitment, negation or other answer: uncertain ("no commitment found").
 
@@ -71,6 +84,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from studio.safety.normalize import normalize_char
@@ -175,6 +189,7 @@ class _Mention:
 
 
 _JOINERS = frozenset("=_\\@#&+<>.'~|^%$-")
+_ANSWER_KEY = re.compile(r"(?:answer|result)\s*$")
 _CJK_ONE_LEFT = frozenset("是为吃选答成或者和与非说")
 _CJK_ONE_RIGHT = frozenset("了吧啊呀呢啦哦或还和与也就不吗")
 _GAP_ALWAYS = frozenset(" .-'·")
@@ -188,6 +203,8 @@ def _bounded(norm: str, i: int, step: int) -> bool:
     c = norm[i]
     if _is_word(c):
         return False
+    if c == "=" and step < 0 and _ANSWER_KEY.search(norm, max(0, i - 12), i):
+        return True  # "answer=Paris": a statement, not a token
     if c in _JOINERS:
         beyond = i + step
         return not (0 <= beyond < len(norm) and _is_word(norm[beyond]))
@@ -261,6 +278,8 @@ _FILLERS = frozenset(
     say says said saying think thinks thought believe believes guess reckon suppose answer answers answered
     go goes going with pick choose chose choice option final correct correctly right definitely certainly
     surely obviously clearly probably likely undoubtedly absolutely indeed simply just really actually
+    maybe perhaps possibly let lets let's see consider recall remember great good question hope helps thanks
+    thank glad happy help hello hi
     of course sure pretty fairly quite very so yes yeah yep well hmm um uh ok okay oh
     in at on from into to by for called named known as one ones only exactly precisely also too
     and then thus therefore hence here now boxed text bold but however yet whereas rather instead again
@@ -286,6 +305,7 @@ _LATIN_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 # few thousand tokens, and grading runs on the show's event loop, so the work stays linear.
 WINDOW = 240
 MAX_MENTIONS = 40
+MAX_CLAUSES = 200  # clauses without a mention read for other answers: the first and last 100
 CAPTION_MAX = 40
 
 
@@ -405,7 +425,7 @@ _FILL = (
 )
 _NEGATION_BEFORE = re.compile(
     r"(?:\bnot|n't|\bnever|\bno longer|\bnor|\bneither|\brather than|\binstead of|\bother than|\bexcept(?: for)?|"
-    r"\banything but|\bunlike|不是|并非|并不是|而非|而不是|不会是|不可能是|绝不是|绝非|并不)" + _FILL + r"$"
+    r"\banything but|\bunlike|(?<!是)不是|并非|并不是|而非|而不是|不会是|不可能是|绝不是|绝非|并不)" + _FILL + r"$"
 )
 _NEGATION_AFTER_DIRECT = re.compile(
     r"^\s*(?:,\s*)?(?:(?:is|was|would be|'s)\s+(?:(?:definitely|clearly|simply|just|quite)\s+)?"
@@ -413,7 +433,8 @@ _NEGATION_AFTER_DIRECT = re.compile(
     r"distractor|error|myth))\b|不对|不正确|是错的|是错误的|错了|可不是|不算)"
 )
 _NEGATION_AFTER_COPULA = re.compile(r"^\s*(?:(?:is|was|'s)\s+(?:not|never)\b|isn't|wasn't|不是|并非|并不是)")
-_NO_AFTER_QUESTION = re.compile(r"^\s*\?\s*(?:no\b|nope\b|wrong\b|不|错)")
+_WHETHER_BEFORE = re.compile(r"(?:是不是|是否|\bwhether(?: or not)?)" + _FILL + r"$")
+_NO_AFTER_QUESTION = re.compile(r"^\s*\?\s*(?:no\b(?!\s+(?:idea|clue|doubt))|nope\b|wrong\b|不(?!知道|确定)|错)")
 _HEDGE_WORDS = re.compile(r"\b(?:maybe|perhaps|possibly|could be|might be)\b|可能|也许|或许")
 _OR_AFTER = re.compile(
     r"^\s*,?\s*(?:\bor\b|/|或者|或是|或|还是|、)\s*(?!(?:so|not|rather|something|anything|whatever|else|otherwise|"
@@ -431,7 +452,7 @@ _ATTRIBUTION = re.compile(
     r"|\b(?:often|commonly|frequently|sometimes|usually) (?:confused|mistaken|thought|called)|\bconfused with"
     r"|\bmistaken for|\bnot to be confused|\bcontrary to|\bdespite|\balthough|\bthough|\beven if|\bwhile|\bwhereas"
     r"|\bcompared (?:to|with)|\bunlike|\bsimilar to|\bmistakenly|\bwrongly|\bthe obvious (?:answer|guess)|\btrap"
-    r"|\bdistractor|\bfamous|(?:很多|许多|不少|有些|有的|好多)人|有人|人们|大家|容易(?:被)?(?:误认为|误以为|以为|混淆|搞混|弄混)"
+    r"|\bdistractor|(?:很多|许多|不少|有些|有的|好多)人|有人|人们|大家|容易(?:被)?(?:误认为|误以为|以为|混淆|搞混|弄混)"
     r"|误以为|误认为|以为|虽然|尽管|虽说|不像|相比|比起|混淆|搞混"
 )
 _THEY_ARE_RIGHT = re.compile(r"^\W*(?:and|which|as)\s+(?:they|they're|they are|that's|that is|it is|is)\s+(?:right|correct)|^\W*(?:没错|确实如此|是对的)")
@@ -455,6 +476,7 @@ _COMMIT_BEFORE_OTHER = re.compile(
 )
 _COMPOUND = re.compile(r"^ ([^\W\d_]+)(?=\s*(?:[.!?,;:)]|$))")
 _INDEFINITE = re.compile(r"\b(?:a|an)\s+(?:\w+\s+){0,2}$")
+_LIST_MARKER = re.compile(r"\d{1,2}[.)](?:\s|$)")  # "1. Paris": the 1 is a list's, not an answer
 _NOT_AN_ANSWER = frozenset("no not sure none nothing wrong false true correct right sorry unknown idea".split())
 
 
@@ -492,6 +514,8 @@ def grade_exact(question_text: str, answers: list[str], text: str) -> ExactVerdi
     standing, conflict = events[0], None
     for event in events[1:]:
         if _polarity(event) == _polarity(standing):
+            if conflict and _CORRECTION.search(doc.norm, max(standing.end, event.pos - WINDOW), event.pos):
+                conflict = None  # "…so the answer is Paris" settles what came before
             if not (event.kind == "no" and standing.kind == "other"):
                 standing = event
         elif standing.kind == "hedge" or _CORRECTION.search(doc.norm, max(standing.end, event.pos - WINDOW), event.pos):
@@ -527,13 +551,19 @@ def _read(doc: _Doc, question: _Question, mentions: list[_Mention], read: set[_M
     events: list[_Event] = []
     notes: list[str] = []
     sentences = _sentences(norm)
+    starts = [m.start for m in mentions]  # mentions are in reply order
     first_clause = True
     negated_before = False
-    for s_index, (ss, se) in enumerate(sentences):
-        clauses = _clauses(norm, ss, se)
+    every = [(s_index, ss, se, _clauses(norm, ss, se)) for s_index, (ss, se) in enumerate(sentences)]
+    total = sum(len(clauses) for *_, clauses in every)
+    seen = 0
+    for s_index, ss, se, clauses in every:
         for c_index, (cs, ce) in enumerate(clauses):
-            inside = [m for m in mentions if cs <= m.start < ce]
+            seen += 1
+            inside = mentions[bisect_left(starts, cs) : bisect_left(starts, ce)]
             if not inside:
+                if MAX_CLAUSES // 2 < seen <= total - MAX_CLAUSES // 2:
+                    continue  # a very long reply: its first and last clauses are where it commits
                 other = _other_answer(doc, question, ss, cs, ce, first_clause, negated_before, c_index == 0 and len(clauses) == 1)
                 if other is not None:
                     events.append(other)
@@ -583,6 +613,10 @@ def _status(doc: _Doc, question: _Question, sentences, s_index: int, sentence, c
         if _leftover(norm, ss, se, question, skip=(m.start, m.end)):
             return "hedged", f"hedges: “{hedges[0].group()} … {hedges[1].group()}” names {said} and another answer"
 
+    # asked, not answered: "是不是北京", "whether it's Paris", "是北京吗"
+    if _WHETHER_BEFORE.search(left) or re.match(r"\s*[吗么]", right):
+        return "hedged", f"asks rather than answers: “{m.raw}” in a question"
+
     # negated
     if _NEGATION_BEFORE.search(left):
         cue = _NEGATION_BEFORE.search(left).group().strip(" ,:\"'*")
@@ -594,7 +628,7 @@ def _status(doc: _Doc, question: _Question, sentences, s_index: int, sentence, c
         return "negated", f"rejects {said} (“{m.raw}{right.rstrip()}”)"
     if _NO_AFTER_QUESTION.match(norm, m.end, min(len(norm), m.end + 12)) or (
         sent_right.strip() == "?" and s_index + 1 < len(sentences)
-        and re.match(r"\s*(?:no\b|nope\b|wrong\b|不|错)", norm[sentences[s_index + 1][0] : sentences[s_index + 1][1]])
+        and _NO_AFTER_QUESTION.match("?" + norm[sentences[s_index + 1][0] : sentences[s_index + 1][1]])
     ):
         return "negated", f"rejects {said} (“{m.raw}? No”)"
 
@@ -646,7 +680,9 @@ def _other_answer(doc: _Doc, question: _Question, ss: int, cs: int, ce: int, fir
                   negated_before: bool, whole_sentence: bool) -> _Event | None:
     """A commitment to something other than the answer in a clause that does not mention it."""
     norm = doc.norm
-    pieces = _leftover(norm, cs, ce, question)
+    if norm[cs:ce].rstrip().endswith(":"):
+        return None  # a heading ("Top answer:") introduces what follows
+    pieces = [p for p in _leftover(norm, cs, ce, question) if not _LIST_MARKER.match(norm, p.start)]
     if not pieces:
         return None
     # the leftover must be one short phrase at the clause's end
@@ -658,8 +694,8 @@ def _other_answer(doc: _Doc, question: _Question, ss: int, cs: int, ce: int, fir
         return None
     if norm[phrase_start:phrase_end].count(" ") > 3 or _leftover(norm, phrase_end, ce, question):
         return None
-    if any(p.text in _NOT_AN_ANSWER for p in pieces):
-        return None
+    if any(p.text in _NOT_AN_ANSWER or p.text.startswith(("不", "没", "非")) for p in pieces):
+        return None  # "not sure", "我不确定": no answer named
     if phrase_end - phrase_start > CAPTION_MAX:
         return None
     before = norm[max(cs, phrase_start - WINDOW) : phrase_start]
@@ -671,11 +707,6 @@ def _other_answer(doc: _Doc, question: _Question, ss: int, cs: int, ce: int, fir
     if re.search(r"\b(?:or|maybe|perhaps|possibly)\b|或|也可能|也许|或许", before):
         return _Event(phrase_start, phrase_end, "hedge", doc.raw_span(phrase_start, phrase_end),
                       f"hedges with “{doc.raw_span(cs, ce).strip()}”")
-    attribution = None
-    for a in _ATTRIBUTION.finditer(sent_before):
-        attribution = a
-    if attribution and not _CORRECTION.search(sent_before, attribution.end()):
-        return None
     if _NEGATION_AFTER_DIRECT.match(norm, phrase_end, ce) or _NEGATION_AFTER_COPULA.match(norm[phrase_end:ce]):
         return None
     signal = (
@@ -683,9 +714,14 @@ def _other_answer(doc: _Doc, question: _Question, ss: int, cs: int, ce: int, fir
         or _CORRECTION.search(norm, max(ss, phrase_start - WINDOW), phrase_start)
         or (first_clause and not before.strip(" \"'*:([-"))
         or (negated_before and not before.strip(" \"'*:([-,"))
-        or (whole_sentence and first_clause)
+        or whole_sentence  # a sentence that is only a short phrase ("Lyon.", "- Lyon") names an answer
     )
     if not signal:
+        return None
+    attribution = None  # checked last: the costliest look
+    for a in _ATTRIBUTION.finditer(sent_before):
+        attribution = a
+    if attribution and not _CORRECTION.search(sent_before, attribution.end()):
         return None
     label = doc.raw_span(phrase_start, phrase_end)
     return _Event(phrase_start, phrase_end, "other", label, f"commits to “{label}”")

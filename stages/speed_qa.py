@@ -4,6 +4,7 @@ sampling parameters and seed; answers stream live, are graded, and the scoreboar
 
 from __future__ import annotations
 
+import asyncio
 import random
 
 from engine_pool.base import Sampling
@@ -103,9 +104,10 @@ async def ask_everyone(ctx: StageContext, question: Question, number: int, of: i
     messages = [{"role": "user", "content": render_prompt(spec.prompt, question)}]
 
     async def grade_it(result: AnsweredOnAir) -> None:
-        # The raw answer is graded; an uncertain verdict (correct None) is published as it is and
-        # decided later from the panel: the stage never waits for it.
-        verdict = grade(question, result.raw_text) if result.status == "done" else None
+        # The raw answer is graded (in a thread: a long reply must not hold up the other streams);
+        # an uncertain verdict (correct None) is published as it is and decided later from the
+        # panel: the stage never waits for it.
+        verdict = await asyncio.to_thread(grade, question, result.raw_text) if result.status == "done" else None
         await ctx.publish(
             ev.AnswerGraded(
                 data=ev.AnswerGradedData(

@@ -139,6 +139,15 @@ CASES = [
     ("exact", "Paris", {}, "I love Paris in spring.", None, None),  # no commitment found
     ("exact", "Paris", {}, "Lyon. No wait, it's Paris.", True, "Paris"),  # a correction wins
     ("exact", "Paris", {}, "It's Lyon. It's Paris.", None, None),  # two answers, no correction
+    ("exact", "Paris", {}, "- Paris\n- Lyon", None, None),  # a list of two is two answers
+    ("exact", "Paris", {}, "1. Paris\n2. Lyon", None, None),
+    ("exact", "Paris", {}, "I think Paris, but maybe Lyon.", None, "Lyon"),
+    ("exact", "Paris", {}, "Let me think. France is in Europe. Its capital is Paris. So the answer is Paris.", True, "Paris"),
+    ("exact", "Paris", {}, "Top answer:\n1) Paris", True, "Paris"),
+    ("exact", "Paris", {}, "Answer=Paris", True, "Paris"),
+    ("exact", "Paris", {}, "Paris? No idea.", True, "Paris"),
+    ("exact", "北京", {}, "我不知道是不是北京", None, "我不知道是不是北京"),  # 是不是: whether, not a negation
+    ("exact", "北京", {}, "北京还是上海？我不确定。", None, "北京还是上海"),
     # exact: Chinese
     ("exact", "北京", {"aliases": ["Beijing"]}, "北京", True, "北京"),
     ("exact", "北京", {"aliases": ["Beijing"]}, "中国的首都是北京。", True, "北京"),

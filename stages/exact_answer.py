@@ -29,10 +29,11 @@ The rule, exactly:
    words (articles, pronouns, copulas, "I think", "definitely", "of course", 的/是/吧/我觉得/
    应该/...), and generic nouns (city, river, planet, 城市, 国家, ...).
 4. Each mention gets one status, the first that applies:
-   hedged    — asked rather than answered ("是不是X", "是否X", "whether X", "X吗"), "不是X就是Y", "要么X要么Y", two of maybe/perhaps/possibly/could be/might be/可能/
-               也许/或许 in one sentence, "between X and Y" / "either X or Y", or the answer next
-               to "or", "/", 或/或者/还是/、 with something else on the other side ("or rather",
-               "or so" are not hedges);
+   hedged    — asked rather than answered ("是不是X", "是否X", "whether X", "X吗"); "不是X就是Y",
+               "要么X要么Y", two of maybe/perhaps/possibly/could be/might be/可能/也许/或许 in one
+               sentence, "between X and Y" / "either X or Y", or the answer next to "or", "/",
+               或/或者/还是/、 with something else on the other side ("or rather", "or so" are not
+               hedges);
    negated   — "not/n't/never/no longer/nor/neither/rather than/instead of/other than/except/
                unlike/不是/并非/并不是/而非/而不是/不会是/不可能是/绝不是" right before it (fillers
                between allowed, so "I don't think it's X" is negated; "not sure", "not only",
@@ -290,9 +291,9 @@ _FILLERS = frozenset(
 )
 _CJK_FILLERS = sorted(
     """
-    的 了 吧 啊 呀 呢 啦 哦 嗯 吗 么 嘛 呗 喔 哈 是 为 乃 就 才 也 都 我 我们 认为 觉得 想 猜 应该 应当 肯定
-    但是 但 不过 可是 然而 却 所以 因此 变成 成为 变为
-    当然 一定 大概 也许 可能 或许 答案 正确 其实 实际上 事实上 而是 就是 这 那 它 他 她 个 该 选 最 还 很 非常 真的
+    的 了 吧 啊 呀 呢 啦 哦 嗯 吗 么 嘛 呗 喔 哈 是 为 乃 就 才 也 都 我 我们 认为 觉得 想 猜
+    应该 应当 肯定 但是 但 不过 可是 然而 却 所以 因此 变成 成为 变为 当然 一定 大概 也许
+    可能 或许 答案 正确 其实 实际上 事实上 而是 就是 这 那 它 他 她 个 该 选 最 还 很 非常 真的
     城市 国家 星球 行星 语言 动物 字母
     """.split(),
     key=len,
@@ -452,10 +453,12 @@ _ATTRIBUTION = re.compile(
     r"|\b(?:often|commonly|frequently|sometimes|usually) (?:confused|mistaken|thought|called)|\bconfused with"
     r"|\bmistaken for|\bnot to be confused|\bcontrary to|\bdespite|\balthough|\bthough|\beven if|\bwhile|\bwhereas"
     r"|\bcompared (?:to|with)|\bunlike|\bsimilar to|\bmistakenly|\bwrongly|\bthe obvious (?:answer|guess)|\btrap"
-    r"|\bdistractor|(?:很多|许多|不少|有些|有的|好多)人|有人|人们|大家|容易(?:被)?(?:误认为|误以为|以为|混淆|搞混|弄混)"
-    r"|误以为|误认为|以为|虽然|尽管|虽说|不像|相比|比起|混淆|搞混"
+    r"|\bdistractor|(?:很多|许多|不少|有些|有的|好多)人|有人|人们|大家"
+    r"|容易(?:被)?(?:误认为|误以为|以为|混淆|搞混|弄混)|误以为|误认为|以为|虽然|尽管|虽说|不像|相比|比起|混淆|搞混"
 )
-_THEY_ARE_RIGHT = re.compile(r"^\W*(?:and|which|as)\s+(?:they|they're|they are|that's|that is|it is|is)\s+(?:right|correct)|^\W*(?:没错|确实如此|是对的)")
+_THEY_ARE_RIGHT = re.compile(
+    r"^\W*(?:and|which|as)\s+(?:they|they're|they are|that's|that is|it is|is)\s+(?:right|correct)|^\W*(?:没错|确实如此|是对的)"
+)
 _CORRECTION = re.compile(
     r"\b(?:actually|in fact|no|nope|wait|correction|i mean|rather|instead|on second thought|so|therefore|thus|hence|"
     r"final answer|answer is|answer:|in conclusion|overall|but|however|yet|scratch that)\b"

@@ -5,11 +5,12 @@ after the studio is killed it rebuilds itself from the log and carries on at the
 
 Commands — the rundown (start, next, pause, resume, skip, abort), graphics (cue, take, panic,
 refresh), polls (poll_open, poll_close, poll_reveal), safety (dump, approve, reject), grading
-(decide: an uncertain verdict, studio/decisions.py) and the debate's cut — are serialised by one lock, logged as events with who gave them and their args,
-and idempotent twice over: a command repeated with the same ``command_id``
-returns the first result without acting again, and a command whose effect already holds (start
-while running, pause while paused) changes nothing. A command that makes no sense now (next while
-a stage is still running) is refused with the reason, and also changes nothing.
+(decide an uncertain verdict: studio/decisions.py) and the debate's cut — are serialised by one
+lock, logged as events with who gave them and their args, and idempotent twice over: a command
+repeated with the same ``command_id`` returns the first result without acting again, and a command
+whose effect already holds (start while running, pause while paused) changes nothing. A command
+that makes no sense now (next while a stage is still running) is refused with the reason, and also
+changes nothing.
 """
 
 from __future__ import annotations
@@ -104,7 +105,9 @@ class ShowController:
         self.safety = SafetyDesk(script_rules(script), self.publish, script.safety.hold_timeout_s, script_classifier(script))
         self.delay = DelayLine(event_log, script.safety.delay_s) if script.safety.delay_s > 0 else None
         self.explain = ExplainDesk(attention_dir, pool, self.publish, script.explain.aggregate, script.explain.max_answer_tokens)
-        self.decisions = DecisionDesk(self.state, self.publish, self.command, self._spawn, clock, autopilot, script.grading.uncertain_timeout_s)
+        self.decisions = DecisionDesk(
+            self.state, self.publish, self.command, self._spawn, clock, autopilot, script.grading.uncertain_timeout_s
+        )
         self._command_by = ""  # who gave the command being run (under the lock): decisions record it
 
     # -- the event log ------------------------------------------------------------------------

@@ -104,6 +104,7 @@
       judged: {},         // target -> judge -> {criterion: score}  (director channel)
       leaderboard: null,  // the latest leaderboard event's data
       held: {},           // "question:contestant" -> the content-filter hold awaiting the director
+      uncertain: {},      // "question:contestant" -> an uncertain verdict awaiting a decision (+ stage, ts)
       debate: null,       // the debate on now: started data + turn + result
       subtitles: null,    // the subtitles stage on now: started data + lines [{..., translations}] + summary
       subtitle_lags: {},  // contestant -> finished lines' lags (the radar's translation-lag axis)
@@ -118,7 +119,8 @@
   }
 
   function newAnswer() {
-    return { text: "", status: "streaming", reason: "", tokens: 0, correct: null, extracted: null, metrics: null, dumped: false, path: [], fairness: null };
+    return { text: "", status: "streaming", reason: "", tokens: 0, correct: null, extracted: null, grade_reason: "", uncertain: false, decided_by: null,
+      metrics: null, dumped: false, path: [], fairness: null };
   }
 
   function newPoll(d) {
@@ -145,7 +147,7 @@
     const s = Object.assign(emptyState(), data, {
       show: null, stages: [], contestants: [], current_stage: null, question: null, answers: {}, scoreboard: null,
       graphics: { program: {}, preview: {} }, clients: {}, polls: {}, current_poll: null, judged: {}, leaderboard: null, held: {},
-      debate: null, subtitles: null, subtitle_lags: {}, image_poem: null, attention: {}, training: {},
+      uncertain: {}, debate: null, subtitles: null, subtitle_lags: {}, image_poem: null, attention: {}, training: {},
     });
     if (isObject(data.show)) s.show = Object.assign({ show_id: "", title: "", status: "idle", locale: "en", messages: {} }, data.show);
     if (Array.isArray(data.stages)) s.stages = data.stages.filter(isObject).map((st) => Object.assign({ status: "pending" }, st));
@@ -175,6 +177,7 @@
     if (isObject(data.judged)) s.judged = data.judged;
     if (isObject(data.leaderboard)) s.leaderboard = data.leaderboard;
     if (isObject(data.held)) s.held = data.held;
+    if (isObject(data.uncertain)) s.uncertain = data.uncertain;
     for (const key of ["debate", "subtitles", "image_poem"]) if (isObject(data[key])) s[key] = data[key];
     if (isObject(data.subtitle_lags)) s.subtitle_lags = data.subtitle_lags;
     if (isObject(data.attention)) s.attention = data.attention;
@@ -216,7 +219,7 @@
       case "show.opened": {
         // A (re)opened show starts from scratch, except graphics and clients (as in show_state.py).
         const s = emptyState();
-        for (const kept of ["graphics", "clients", "polls", "current_poll", "judged", "leaderboard", "held",
+        for (const kept of ["graphics", "clients", "polls", "current_poll", "judged", "leaderboard", "held", "uncertain",
                             "debate", "subtitles", "subtitle_lags", "image_poem", "attention", "training"]) {
           if (state[kept] !== undefined) s[kept] = state[kept];
         }
@@ -302,6 +305,7 @@
       }
 
       case "answer.finished": {
+        delete state.uncertain[d.question_id + ":" + d.contestant]; // a new attempt gets its own grade
         const a = answerEntry(state, d, true);
         if (a) {
           a.status = d.status;
@@ -317,10 +321,24 @@
       }
 
       case "answer.graded": {
+        // correct null is uncertain: it waits in state.uncertain until a second answer.graded
+        // (decided_by) settles it; the same rules as studio/show_state.py.
+        const key = d.question_id + ":" + d.contestant;
+        const waiting = state.uncertain[key];
+        delete state.uncertain[key];
         const a = answerEntry(state, d, true);
+        const correct = typeof d.correct === "boolean" ? d.correct : null;
         if (a) {
-          a.correct = typeof d.correct === "boolean" ? d.correct : null;
+          a.correct = correct;
           a.extracted = d.extracted === undefined ? null : d.extracted;
+          a.grade_reason = typeof d.reason === "string" ? d.reason : "";
+          a.uncertain = correct === null;
+          a.decided_by = d.decided_by == null ? null : d.decided_by;
+        }
+        if (correct === null) { // the answer as aired (blank if dumped), for whoever decides
+          const stage = waiting ? waiting.stage : state.question ? state.question.stage : (state.current_stage || 0);
+          const text = a ? a.text : waiting ? waiting.text : "";
+          state.uncertain[key] = Object.assign({}, d, { stage: stage, ts: ev.ts, text: text });
         }
         return state;
       }

@@ -301,6 +301,7 @@
     else if (status === "dnf") { cls = "dnf"; label = "DNF"; }
     else if (status === "timeout") { cls = "timeout"; label = "Timeout"; }
     else if (a && a.correct === false) { cls = "wrong"; mark = "✗"; label = extracted; }
+    else if (a && a.uncertain) { cls = "pending"; mark = "…"; } // uncertain: neither ✓ nor ✗ until decided
     else if (status === "cancelled") { cls = "cancelled"; label = "Cancelled"; }
     const bkey = `${cls}|${mark}|${label}`;
     if (bkey !== ui.badgeKey) {

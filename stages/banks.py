@@ -10,6 +10,12 @@ A question is ``{id, question, kind, answer, choices?, aliases?, lang?, source?}
 is ``numeric`` | ``mcq`` | ``exact`` | ``boolean``. An mcq answer may be a letter or the text of
 a choice; it is stored as the letter. YAML reads ``yes``/``no`` as booleans and ``42`` as an int:
 both are stored as strings ("yes", "42") so the bank keeps what the author meant.
+
+An exact question accepts several answers: ``answer`` may be a list (``["USA", "United States",
+"美国"]``; the first is the one shown on air, the others join ``aliases``), and ``aliases`` adds
+more. They are compared the way the content filter normalises text (width, case, punctuation,
+traditional → simplified; ``stages/exact_answer.py``), so an accepted answer needs a letter or a
+digit, and two that normalise alike are one.
 """
 
 from __future__ import annotations
@@ -19,9 +25,11 @@ from pathlib import Path
 from string import ascii_uppercase
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from studio.yaml_source import SourceError, format_validation_error, load_with_lines
+
+from .exact_answer import answer_key
 
 Kind = Literal["numeric", "mcq", "exact", "boolean"]
 
@@ -78,9 +86,30 @@ class Question(BaseModel):
             raise ValueError(f"only mcq questions have choices, this one is {kind}")
         return value
 
+    @model_validator(mode="before")
+    @classmethod
+    def _answer_list(cls, data: Any) -> Any:
+        """``answer: [first, *more]`` on an exact question: ``first`` is the answer, ``more`` are aliases."""
+        if isinstance(data, dict) and data.get("kind") == "exact" and isinstance(data.get("answer"), list):
+            items = [str(a) if isinstance(a, (int, float)) and not isinstance(a, bool) else a for a in data["answer"]]
+            if items and all(isinstance(a, str) and a.strip() for a in items):
+                aliases = data.get("aliases", [])
+                extra = list(aliases) if isinstance(aliases, list) else aliases
+                return {**data, "answer": items[0], "aliases": [*items[1:], *extra] if isinstance(extra, list) else extra}
+        return data
+
     @field_validator("answer", mode="before")
     @classmethod
-    def _yaml_bool_to_word(cls, value: Any) -> Any:
+    def _yaml_bool_to_word(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, list):  # a list that _answer_list did not take
+            kind = info.data.get("kind")
+            if kind != "exact":
+                raise ValueError(f"only exact questions may list several answers, this one is {kind}")
+            if not value:
+                raise ValueError("a list of answers must not be empty")
+            for i, item in enumerate(value):
+                if not isinstance(item, (str, int, float)) or isinstance(item, bool) or not str(item).strip():
+                    raise ValueError(f"answer [{i}]: every accepted answer must be non-blank text, got {item!r}")
         return ("yes" if value else "no") if isinstance(value, bool) else value
 
     @field_validator("answer")
@@ -96,6 +125,8 @@ class Question(BaseModel):
             raise ValueError(f"a boolean answer must be yes/no/true/false/是/否/对/错, got {value!r}")
         if kind == "mcq" and info.data.get("choices"):
             return _mcq_letter(value, info.data["choices"])
+        if kind == "exact" and not answer_key(value):
+            raise ValueError(f"an exact answer needs a letter or a digit, got {value!r}")
         return value
 
     @field_validator("aliases")
@@ -104,7 +135,15 @@ class Question(BaseModel):
         kind = info.data.get("kind")
         if value and kind is not None and kind != "exact":
             raise ValueError(f"only exact questions have aliases, this one is {kind}")
+        for i, alias in enumerate(value):
+            if not answer_key(alias):
+                raise ValueError(f"[{i}]: an accepted answer needs a letter or a digit, got {alias!r}")
         return value
+
+    @property
+    def accepted(self) -> list[str]:
+        """Every accepted answer of an exact question, the one shown on air first."""
+        return [self.answer, *self.aliases]
 
     @property
     def number(self) -> Decimal:

@@ -3,7 +3,9 @@
 Used to check a bank against real model output before a show, and to re-grade a recorded one.
 RESPONSES is a JSON list of ``{"id": ..., "text": ...}`` (other keys, such as the contestant, are
 allowed and ignored). Every problem in the file is reported at once, by item index and id, so a
-broken file is fixed in one pass.
+broken file is fixed in one pass. Each verdict is ``{"id", "correct", "extracted", "reason"}``:
+``correct`` is true, false, or null when the grader cannot tell (an exact answer hedged between
+two, or named without a commitment; on air the director decides it).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from studio.yaml_source import SourceError, read_text
 
 
 def grade_responses(bank_path: str | Path, responses_path: str | Path) -> list[dict]:
-    """One ``{"id", "correct", "extracted"}`` per response, in the order of the file."""
+    """One ``{"id", "correct", "extracted", "reason"}`` per response, in the order of the file."""
     bank = load_bank(bank_path)
     items = _read_responses(Path(responses_path))
     problems = []
@@ -39,7 +41,7 @@ def grade_responses(bank_path: str | Path, responses_path: str | Path) -> list[d
     results = []
     for item in items:
         verdict = grade(bank.get(str(item["id"])), item["text"])
-        results.append({"id": str(item["id"]), "correct": verdict.correct, "extracted": verdict.extracted})
+        results.append({"id": str(item["id"]), "correct": verdict.correct, "extracted": verdict.extracted, "reason": verdict.reason})
     return results
 
 

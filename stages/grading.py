@@ -29,18 +29,27 @@ The rule, exactly:
    boolean — yes/no/true/false ("not true" is false; "no" only where it ends a clause or starts a
              sentence, so "no doubt" is not an answer), and standalone 是/是的/对/正确/没错 versus
              不是/否/不对/错/错误/不正确;
-   exact   — the answer or an alias, ignoring case, punctuation and articles, as whole words; a
-             Chinese answer of ≥2 characters as a substring, of one character only as the whole
-             span. Only a statement (a) or the reply (d) is searched, and a statement without the
-             answer is the contestant's (wrong) answer.
-4. Hedging: the chosen candidate and any candidates chained to it by nothing but list separators
-   (, / ; & ( ) - ~ "or" "and" "to" "either" "maybe" 或 或者 还是 和 与 、) must share one value,
-   else the reply is wrong with extracted=None ("42 or 43", "A, B, C"; "B) Brussels" is fine).
-   For exact, the answer next to "or", "/", 或 or 还是 is hedging.
-5. Compare: numbers by value (3.50 == 3.5), mcq by letter, boolean by truth, exact by the match.
+   exact   — read by stages/exact_answer.py, not by the places above: see its docstring for the
+             rule, exactly. In short: the accepted answers (``answer``, a list ``answer``, and
+             ``aliases``) are normalised like the content filter's text; a mention counts only as
+             a whole word (Latin scripts) and only where the reply commits to it — not negated
+             ("not Paris", "不是北京"), not attributed or conceded ("many think Paris, but…"),
+             not hedged with another answer ("Paris or Lyon", "可能是X也可能是Y"), not in
+             passing. It is right when the reply commits to the answer, wrong when it rejects
+             it, commits to something else or never names it, and **uncertain** (``correct`` is
+             None) when it hedges between the answer and another, commits to both, or names the
+             answer without committing to anything.
+4. Hedging (numeric, mcq, boolean): the chosen candidate and any candidates chained to it by
+   nothing but list separators (, / ; & ( ) - ~ "or" "and" "to" "either" "maybe" 或 或者 还是 和
+   与 、) must share one value, else the reply is wrong with extracted=None ("42 or 43",
+   "A, B, C"; "B) Brussels" is fine): the rule on screen asks for one number or one letter.
+5. Compare: numbers by value (3.50 == 3.5), mcq by letter, boolean by truth. No candidate
+   anywhere: wrong.
 
-Known limits: negation outside "not true/false" is not understood ("not Paris" still contains
-Paris), and an mcq choice written as a number matches only as written ("1,760", not "1760").
+Every verdict carries ``reason``: the span it took, where it was found and why it decided, for
+the director's panel and the log ("took “69” (statement after “answer is”); it is the answer 69").
+
+Known limit: an mcq choice written as a number matches only as written ("1,760", not "1760").
 """
 
 from __future__ import annotations
@@ -53,12 +62,14 @@ from decimal import Decimal
 from string import ascii_uppercase
 
 from stages.banks import Question, parse_number
+from stages.exact_answer import grade_exact
 
 
 @dataclass(frozen=True)
 class Verdict:
-    correct: bool
+    correct: bool | None  # None: uncertain (exact answers only) — decided later from the panel
     extracted: str | None  # what the contestant answered, fit for a caption ("69", "B", "Brussels")
+    reason: str = ""  # which span was taken and why, in words
 
 
 @dataclass(frozen=True)
@@ -72,18 +83,38 @@ class _Candidate:
 def grade(question: Question, text: str) -> Verdict:
     text = unicodedata.normalize("NFKC", text).replace("−", "-")
     if question.kind == "exact":
-        return _grade_exact(question, text)
+        verdict = grade_exact(question.question, question.accepted, text)
+        return Verdict(verdict.correct, verdict.extracted, verdict.reason)
     find, target = _FINDERS[question.kind](question)
+    expected = _EXPECTED[question.kind](question)
     for span, tier in _spans(text):
         candidates = _drop_overlaps(find(span, tier))
         if not candidates:
             continue
         index = len(candidates) - 1 if tier == "reply" and question.kind == "numeric" else 0
-        if len({c.value for c in _chained(span, candidates, index)}) > 1:
-            return Verdict(False, None)
+        chained = _chained(span, candidates, index)
+        if len({c.value for c in chained}) > 1:
+            named = " and ".join(dict.fromkeys(f"“{c.label}”" for c in sorted(chained, key=lambda c: c.start)))
+            return Verdict(False, None, f"hedges: names {named} side by side in the {_TIERS[tier]}")
         chosen = candidates[index]
-        return Verdict(chosen.value == target, chosen.label)
-    return Verdict(False, None)
+        where = _TIERS[tier] if tier != "reply" else ("last " if index else "first ") + "candidate in the reply"
+        ok = chosen.value == target
+        return Verdict(ok, chosen.label, f"took “{chosen.label}” ({where}); {'it is' if ok else 'not'} the answer {expected}")
+    return Verdict(False, None, f"no {_NOUN[question.kind]} found; the answer is {expected}")
+
+
+_TIERS = {
+    "statement": "statement after “answer is”",
+    "emphasis": "bold or boxed text",
+    "equation": "equation",
+    "reply": "reply",
+}
+_NOUN = {"numeric": "number", "mcq": "choice letter or choice text", "boolean": "yes/no or true/false"}
+_EXPECTED: dict[str, Callable[[Question], str]] = {
+    "numeric": lambda q: q.answer,
+    "mcq": lambda q: q.answer,
+    "boolean": lambda q: "yes" if q.truth else "no",
+}
 
 
 # --- where to look -------------------------------------------------------------------------------
@@ -339,13 +370,13 @@ def _booleans(span: str, tier: str) -> list[_Candidate]:
 _FINDERS = {"numeric": _numeric, "mcq": _mcq, "boolean": _boolean}
 
 
-# --- exact ---------------------------------------------------------------------------------------
+
+
+# --- choice text (mcq) ----------------------------------------------------------------------------
 
 _PHRASE_WORDS = re.compile(r"[^\W_]+")
 _ARTICLES = frozenset({"a", "an", "the"})
 _WORD_JOINER = r"[\W_]+(?:(?:a|an|the)[\W_]+)?"
-_HEDGE_BEFORE = re.compile(r"(?:\bor|/|或者?|还是)\s*$", re.IGNORECASE)
-_HEDGE_AFTER = re.compile(r"\s*,?\s*(?:or\b|/|或|还是)", re.IGNORECASE)
 
 
 def _is_cjk(char: str) -> bool:
@@ -365,25 +396,3 @@ def _phrase(phrase: str) -> re.Pattern:
     before = "" if _is_cjk(core[0][0]) else r"(?<![A-Za-z0-9])"
     after = "" if _is_cjk(core[-1][-1]) else r"(?![A-Za-z0-9])"
     return re.compile(before + body + after, re.IGNORECASE)
-
-
-def _grade_exact(question: Question, text: str) -> Verdict:
-    patterns = [_phrase(answer) for answer in (question.answer, *question.aliases)]
-    for span, tier in _spans(text):
-        if tier not in ("statement", "reply"):
-            continue
-        hits = sorted((m for p in patterns if (m := p.search(span))), key=lambda m: m.start(1))
-        if hits:
-            hit = hits[0]
-            if _HEDGE_BEFORE.search(span, 0, hit.start(1)) or _HEDGE_AFTER.match(span, hit.end(1)):
-                return Verdict(False, None)
-            return Verdict(True, hit.group(1))
-        if tier == "statement" and span.strip():
-            return Verdict(False, _caption(span))
-    return Verdict(False, _caption(text))
-
-
-def _caption(text: str) -> str | None:
-    """A short reply is its own answer on a caption; a long one is not worth showing."""
-    text = text.strip().rstrip(".!?。！？").strip()
-    return text if 0 < len(text) <= 40 and "\n" not in text else None

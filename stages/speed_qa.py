@@ -4,6 +4,7 @@ sampling parameters and seed; answers stream live, are graded, and the scoreboar
 
 from __future__ import annotations
 
+import asyncio
 import random
 
 from engine_pool.base import Sampling
@@ -106,15 +107,19 @@ async def ask_everyone(ctx: StageContext, question: Question, number: int, of: i
     messages = [{"role": "user", "content": render_prompt(spec.prompt, question, ctx.messages)}]
 
     async def grade_it(result: AnsweredOnAir) -> None:
-        verdict = grade(question, result.raw_text) if result.status == "done" else None  # the raw answer is graded
+        # The raw answer is graded (in a thread: a long reply must not hold up the other streams);
+        # an uncertain verdict (correct None) is published as it is and decided later from the
+        # panel: the stage never waits for it.
+        verdict = await asyncio.to_thread(grade, question, result.raw_text) if result.status == "done" else None
         await ctx.publish(
             ev.AnswerGraded(
                 data=ev.AnswerGradedData(
                     question_id=question.id,
                     contestant=result.contestant,
-                    correct=bool(verdict and verdict.correct),
+                    correct=verdict.correct if verdict else False,
                     extracted=verdict.extracted if verdict else None,
                     expected=question.answer,
+                    reason=verdict.reason if verdict else f"no answer to grade ({result.status})",
                 )
             )
         )

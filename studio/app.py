@@ -313,6 +313,7 @@ def create_app(studio: Studio, manage_studio: bool = True) -> StudioApp:
             Route("/api/judge/me", judge_api.me),
             Route("/api/judge/targets", judge_api.targets),
             Route("/api/judge/score", judge_api.score, methods=["POST"]),
+            Route("/api/judge/decide", judge_api.decide, methods=["POST"]),
             Route("/overlays/version.json", overlay_version),
             Route("/vendor/plotly.min.js", plotly_js),
             Route("/figures/radar", radar),

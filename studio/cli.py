@@ -82,7 +82,8 @@ def models_prepare(
 @app.command()
 def grade(bank: Path = typer.Argument(..., help="Question bank (JSON or YAML)."),
           responses: Path = typer.Argument(..., help='JSON list of {"id", "text"}.')) -> None:
-    """Grade a responses file against a bank; print one JSON verdict per line."""
+    """Grade a responses file against a bank; print one JSON verdict per line: correct (true,
+    false, or null when the grader cannot tell and the director would decide), extracted, reason."""
     from stages.grade_file import grade_responses
 
     try:

@@ -4,12 +4,13 @@ Its state is ``ShowState`` folded over the director channel of the event log and
 after the studio is killed it rebuilds itself from the log and carries on at the same stage.
 
 Commands — the rundown (start, next, pause, resume, skip, abort), graphics (cue, take, panic,
-refresh), polls (poll_open, poll_close, poll_reveal), safety (dump, approve, reject) and the
-debate's cut — are serialised by one lock, logged as events with who gave them and their args,
-and idempotent twice over: a command repeated with the same ``command_id``
-returns the first result without acting again, and a command whose effect already holds (start
-while running, pause while paused) changes nothing. A command that makes no sense now (next while
-a stage is still running) is refused with the reason, and also changes nothing.
+refresh), polls (poll_open, poll_close, poll_reveal), safety (dump, approve, reject), grading
+(decide an uncertain verdict: studio/decisions.py) and the debate's cut — are serialised by one
+lock, logged as events with who gave them and their args, and idempotent twice over: a command
+repeated with the same ``command_id`` returns the first result without acting again, and a command
+whose effect already holds (start while running, pause while paused) changes nothing. A command
+that makes no sense now (next while a stage is still running) is refused with the reason, and also
+changes nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from stages.registry import make_stage
 
 from . import events as ev
 from .autopilot import Autopilot
+from .decisions import DecisionDesk
 from .delay_line import UNDELAYED, DelayLine
 from .event_log import EventLog
 from .explain_desk import ExplainDesk
@@ -48,7 +50,8 @@ GRAPHICS_COMMANDS = ("cue", "take", "panic", "refresh")
 POLL_COMMANDS = ("poll_open", "poll_close", "poll_reveal")
 SAFETY_COMMANDS = ("dump", "approve", "reject")
 STAGE_COMMANDS = ("cut", "subtitle_line", "explain")
-COMMANDS = SHOW_COMMANDS + GRAPHICS_COMMANDS + POLL_COMMANDS + SAFETY_COMMANDS + STAGE_COMMANDS
+GRADING_COMMANDS = ("decide",)
+COMMANDS = SHOW_COMMANDS + GRAPHICS_COMMANDS + POLL_COMMANDS + SAFETY_COMMANDS + STAGE_COMMANDS + GRADING_COMMANDS
 # What the leaderboard is computed from (studio/leaderboard.py); kept in memory, in log order.
 RATED_EVENTS = (
     ev.ShowOpened, ev.AnswerFinished, ev.AnswerGraded, ev.QuestionClosed, ev.JudgeScored, ev.PollOpened, ev.PollClosed,
@@ -104,10 +107,15 @@ class ShowController:
         self.delay = DelayLine(event_log, script.safety.delay_s) if script.safety.delay_s > 0 else None
         self.explain = ExplainDesk(attention_dir, pool, self.publish, script.explain.aggregate, script.explain.max_answer_tokens)
         self.pilot = Autopilot(script, self.state, self.command) if autopilot else None
+        self.decisions = DecisionDesk(
+            self.state, self.publish, self.command, self._spawn, clock, autopilot, script.grading.uncertain_timeout_s
+        )
+        self._command_by = ""  # who gave the command being run (under the lock): decisions record it
 
     # -- the event log ------------------------------------------------------------------------
 
     async def publish(self, event: ev.Event, channels=ev.ON_AIR) -> None:
+        self.decisions.stamp(event)  # under autopilot an uncertain verdict says when it will be decided
         if self.delay is not None and "program" in channels and not isinstance(event, UNDELAYED):
             self.delay.put(event)  # air gets it delay_s later (and not at all if dumped by then)
             channels = [c for c in channels if c != "program"]
@@ -120,9 +128,10 @@ class ShowController:
                 self.pilot.observe(event)
 
     def _after_publish(self, event: ev.Event) -> None:
+        self.decisions.seen(event)
         if isinstance(event, RATED_EVENTS):
             self._rated.append(event)
-            if isinstance(event, RERATE_ON):
+            if isinstance(event, RERATE_ON) or (isinstance(event, ev.AnswerGraded) and event.data.decided_by):
                 self._rerate.set()
 
     async def open(self) -> None:
@@ -139,6 +148,7 @@ class ShowController:
         if self.pilot is not None:
             self._spawn(self.pilot.run())
         self._spawn(self.polls.run_tallies())
+        self.decisions.rearm()
         for poll_id, closes_ts in self.polls.open_with_deadline():
             self._spawn(self._close_poll_at(poll_id, closes_ts))
         if not self.state.show_id:
@@ -209,6 +219,7 @@ class ShowController:
             earlier = await self.log.client.get(self._result_key(command_id))
             if earlier is not None:
                 return CommandResult(**json.loads(earlier))
+            self._command_by = by
             ok, changed, reason = await getattr(self, f"_do_{name}")(args)
             result = CommandResult(name, command_id, ok, changed, reason, self.state.status, self.state.current_stage)
             await self.publish(
@@ -437,6 +448,10 @@ class ShowController:
         if aggregate is not None and not isinstance(aggregate, str):
             return False, False, "aggregate: mean, max or layer:<n>"
         return await self.explain.request(question_id, contestant, aggregate)
+
+    async def _do_decide(self, args: dict) -> tuple[bool, bool, str]:
+        """Decide an uncertain verdict: ``{question_id, contestant, correct}`` (studio/decisions.py)."""
+        return await self.decisions.decide(args, self._command_by)
 
     async def _do_cut(self, args: dict) -> tuple[bool, bool, str]:
         current = self.state.current_stage

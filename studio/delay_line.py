@@ -64,8 +64,8 @@ class DelayLine:
         key = _answer_key(event)
         if key is None or key not in self.dumped:
             return [self._shift(event)]
-        if isinstance(event, ev.AnswerGraded):  # the grade stays; the answer it quotes goes
-            return [event.model_copy(update={"data": event.data.model_copy(update={"extracted": None})})]
+        if isinstance(event, ev.AnswerGraded):  # the grade stays; the answer it quotes (extracted, reason) goes
+            return [event.model_copy(update={"data": event.data.model_copy(update={"extracted": None, "reason": ""})})]
         if not isinstance(event, ANSWER_TEXT):
             return [event]
         out: list[ev.Event] = []

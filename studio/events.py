@@ -160,11 +160,19 @@ class AnswerFairnessData(_Data):
 
 
 class AnswerGradedData(_Data):
+    """A verdict. ``correct`` None is uncertain: the grader could not tell (stages/exact_answer.py);
+    neither right nor wrong airs until a second ``answer.graded`` for the same answer, with
+    ``decided_by`` (``director``, ``judge:<id>`` or ``autopilot``), decides it. Under autopilot an
+    uncertain verdict carries ``autodecide_ts``: when autopilot will decide it wrong."""
+
     question_id: str
     contestant: str
-    correct: bool
+    correct: bool | None
     extracted: str | None
     expected: str
+    reason: str = ""  # which span the grader took and why (or who decided, and why)
+    decided_by: str | None = None
+    autodecide_ts: float | None = None  # server wall clock
 
 
 class QuestionClosedData(_Data):

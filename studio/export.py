@@ -3,8 +3,9 @@
 Everything comes from the director channel (every event is on it), folded in log order:
 
 - ``answers.csv`` — one row per answer (stage, question, contestant, status, text, tokens, TTFT,
-  TPOT, e2e) with its grade (correct, extracted, expected) where it was graded. A question asked
-  again after a crash keeps its last answers, as the scoreboard does.
+  TPOT, e2e) with its grade (correct, extracted, expected, grade_reason, decided_by) where it was
+  graded; correct is empty for an uncertain verdict nobody decided. A question asked again after a
+  crash keeps its last answers, as the scoreboard does.
 - ``judges.csv`` — one row per judge, answer and criterion.
 - ``votes.csv`` — one row per poll and choice with its final count (the audience's polls as closed).
 - ``leaderboard.csv`` — the last leaderboard: rank, headline rating, Elo, and per dimension the
@@ -24,7 +25,7 @@ from typing import Any
 from . import events as ev
 
 ANSWER_FIELDS = ["stage", "question_id", "question", "contestant", "status", "reason", "text", "output_tokens", "ttft_s", "tpot_s",
-                 "e2e_s", "correct", "extracted", "expected"]
+                 "e2e_s", "correct", "extracted", "expected", "grade_reason", "decided_by"]
 JUDGE_FIELDS = ["judge", "target", "stage", "item", "contestant", "criterion", "score"]
 VOTE_FIELDS = ["poll_id", "title", "kind", "dimension", "stage", "choice", "label", "votes", "total", "winner", "decided_by"]
 FAIRNESS_FIELDS = ["stage", "question_id", "contestant", "engine", "device", "hardware", "device_count", "temperature", "top_p",
@@ -62,12 +63,14 @@ def show_results(events: list[ev.Event]) -> dict[str, Any]:
                     "stage": asked["stage"], "question_id": data.question_id, "question": asked["text"], "contestant": data.contestant,
                     "status": data.status, "reason": data.reason, "text": data.text, "output_tokens": m.output_tokens,
                     "ttft_s": m.ttft, "tpot_s": m.tpot, "e2e_s": m.e2e, "correct": None, "extracted": None, "expected": None,
+                    "grade_reason": None, "decided_by": None,
                 }
             case ev.AnswerGraded():
                 asked = questions.get(data.question_id, {"stage": stage})
                 row = answers.get((asked["stage"], data.question_id, data.contestant))
                 if row is not None:
-                    row.update(correct=data.correct, extracted=data.extracted, expected=data.expected)
+                    row.update(correct=data.correct, extracted=data.extracted, expected=data.expected, grade_reason=data.reason,
+                               decided_by=data.decided_by)
             case ev.JudgeScored():
                 for criterion, score in data.scores.items():
                     judges.append({"judge": data.judge, "target": data.target, "stage": data.stage, "item": data.item,

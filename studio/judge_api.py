@@ -1,10 +1,15 @@
 """The judges' HTTP surface. A judge is whoever holds that judge's token; nothing in a request
 body can name someone else. Refusals are 4xx with the reason; nothing is recorded on a refusal.
+
+A judge may also decide an uncertain verdict (``POST /api/judge/decide``): it runs the director's
+``decide`` command as ``judge:<id>`` (logged and idempotent by command_id like every command;
+studio/decisions.py), so the panel sees who decided.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -71,3 +76,27 @@ async def score(request: Request) -> JSONResponse:
     except JudgeError as exc:
         return JSONResponse({"error": exc.message}, exc.status)
     return JSONResponse({"ok": True, "scored": data.model_dump()})
+
+
+async def decide(request: Request) -> JSONResponse:
+    """``{question_id, contestant, correct, command_id?}``: decide an uncertain verdict as this judge."""
+    judge, denied = _judge(request)
+    if denied:
+        return denied
+    raw = await request.body()
+    if len(raw) > MAX_SCORE_BODY:
+        return JSONResponse({"error": f"body over {MAX_SCORE_BODY} bytes"}, 413)
+    try:
+        payload = json.loads(raw or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return JSONResponse({"error": "body: must be JSON {question_id, contestant, correct}"}, 400)
+    if not isinstance(payload, dict):
+        return JSONResponse({"error": "body: must be a JSON object {question_id, contestant, correct}"}, 400)
+    command_id = payload.get("command_id") or uuid.uuid4().hex
+    if not isinstance(command_id, str) or not 1 <= len(command_id) <= 100:
+        return JSONResponse({"error": "command_id: a string of 1 to 100 characters"}, 400)
+    args = {k: payload.get(k) for k in ("question_id", "contestant", "correct")}
+    result = await request.app.state.studio.controller.command("decide", f"judge-{judge}-{command_id}"[:100], f"judge:{judge}", args)
+    if not result.ok:
+        return JSONResponse({"error": result.reason}, 409)
+    return JSONResponse({"ok": True, "reason": result.reason})

@@ -59,9 +59,18 @@ class JudgeDesk:
                             "answer": result.text,
                             "status": result.status,
                             "scored": self.state.judged.get(target, {}).get(judge),
+                            # an uncertain verdict a judge may decide (POST /api/judge/decide)
+                            "uncertain": self._uncertain(stage, question_id, contestant),
                         }
                     )
         return out
+
+    def _uncertain(self, stage: int, question_id: str, contestant: str) -> dict[str, Any] | None:
+        waiting = self.state.uncertain.get(f"{question_id}:{contestant}")
+        if waiting is None or waiting.get("stage") != stage:
+            return None
+        return {"question_id": question_id, "contestant": contestant, "expected": waiting.get("expected", ""),
+                "extracted": waiting.get("extracted"), "reason": waiting.get("reason", "")}
 
     def _find(self, target: str) -> tuple[int, str, str]:
         try:

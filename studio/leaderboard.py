@@ -7,7 +7,8 @@ rates:
 - Head-to-head Q&A (``question.closed``): every contestant answered the same question at the same
   moment. Accuracy: correct beats incorrect (a dnf or timeout is incorrect). Speed: only between
   two correct answers, lower end-to-end latency wins (within 5 % is a tie), so a fast wrong answer
-  earns nothing.
+  earns nothing. An uncertain verdict (``correct`` None) gives no verdict until it is decided; a
+  decision that comes after the question closed re-rates that question.
 - Judges (``judge.scored``): one judge's scores are compared only with the same judge's scores on
   the same item and criterion; judges' scales differ, and items differ in difficulty.
 - Audience verdicts (``poll.closed`` of a poll opened with a ``dimension``): the winning
@@ -59,6 +60,7 @@ class _MatchCollector:
         self.last_seq = 0
         self.answers: dict[tuple[str, str], ev.AnswerFinishedData] = {}  # (question, contestant)
         self.grades: dict[tuple[str, str], bool] = {}
+        self.closed: dict[str, ev.QuestionClosedData] = {}  # question -> its close, for late decisions
         self.judged: dict[tuple[str, str], dict[str, dict[str, int]]] = {}  # (judge, item) -> contestant -> scores
         self.verdict_polls: dict[str, tuple[str, list[str]]] = {}  # poll -> (dimension, choice ids)
         self.qualification: dict[str, float] = {}  # contestant -> latest score
@@ -79,8 +81,14 @@ class _MatchCollector:
             case ev.AnswerGraded():
                 key = (data.question_id, data.contestant)
                 if key in self.answers:
-                    self.grades[key] = data.correct
+                    if data.correct is None:  # uncertain: no verdict until decided
+                        self.grades.pop(key, None)
+                    else:
+                        self.grades[key] = data.correct
+                    if data.decided_by is not None and data.question_id in self.closed:
+                        self._question_closed(self.closed[data.question_id])  # decided after the close
             case ev.QuestionClosed():
+                self.closed[data.question_id] = data
                 self._question_closed(data)
             case ev.JudgeScored():
                 self._judge_scored(data)

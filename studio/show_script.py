@@ -333,6 +333,13 @@ class ExplainSpec(_Strict):
     max_answer_tokens: int = Field(256, ge=8, le=2048)  # longer answers are cut (memory stays bounded)
 
 
+class GradingSpec(_Strict):
+    """Verdicts the grader cannot make (an exact answer hedged between two, or never committed to)."""
+
+    # Under autopilot, an uncertain verdict nobody decided is decided wrong after this many seconds.
+    uncertain_timeout_s: float = Field(30.0, gt=0, le=3600)
+
+
 class ShowInfo(_Strict):
     id: str = Field(pattern=_ID)
     title: str = Field(min_length=1)
@@ -350,6 +357,7 @@ class ShowScript(_Strict):
     audience: AudienceSpec = Field(default_factory=AudienceSpec)
     safety: SafetySpec = Field(default_factory=SafetySpec)
     explain: ExplainSpec = Field(default_factory=ExplainSpec)
+    grading: GradingSpec = Field(default_factory=GradingSpec)
     graphics: ShowGraphics = Field(default_factory=ShowGraphics)  # what autopilot airs: studio/graphics_plan.py
     path: Path | None = Field(None, exclude=True)
     warnings: list[str] = Field(default_factory=list, exclude=True)  # problems that do not stop a show

@@ -22,6 +22,9 @@ class AnswerState:
     tokens: int = 0
     correct: bool | None = None
     extracted: str | None = None
+    grade_reason: str = ""  # why the grader (or whoever decided) gave this verdict
+    uncertain: bool = False  # graded, but neither right nor wrong until decided
+    decided_by: str | None = None
     metrics: dict[str, Any] | None = None
     dumped: bool = False  # withdrawn from air by the director: its text never shows again
     path: list[dict[str, Any]] = field(default_factory=list)  # generation path (PathStep), as aired
@@ -70,6 +73,8 @@ class ShowState:
     judged: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)  # target -> judge -> scores
     leaderboard: dict[str, Any] | None = None
     held: dict[str, dict[str, Any]] = field(default_factory=dict)  # "question:contestant" -> the hold hit
+    # "question:contestant" -> an uncertain verdict waiting for a decision (answer.graded data + stage, ts)
+    uncertain: dict[str, dict[str, Any]] = field(default_factory=dict)
     debate: dict[str, Any] | None = None  # the debate on now: started data + "turn" + "result"
     # the subtitles stage on now: started data + "lines" [{source..., "translations": {c: {...}}}] + "summary"
     subtitles: dict[str, Any] | None = None
@@ -135,6 +140,7 @@ class ShowState:
                     if answer.status == "streaming" and not answer.dumped:
                         answer.path.extend(step.model_dump() for step in data.steps)
             case ev.AnswerFinished():
+                self.uncertain.pop(f"{data.question_id}:{data.contestant}", None)  # a new attempt gets its own grade
                 answer = self.answers.setdefault(data.contestant, AnswerState()) if self._on_screen(data.question_id) else None
                 if answer is not None:
                     answer.status, answer.reason = data.status, data.reason
@@ -157,13 +163,20 @@ class ShowState:
                 if self._on_screen(data.question_id):
                     self.answers.setdefault(data.contestant, AnswerState()).fairness = data.model_dump()
             case ev.AnswerGraded():
+                key = f"{data.question_id}:{data.contestant}"
+                waiting = self.uncertain.pop(key, None)  # a decision (or a re-grade) settles it
+                answer = None
                 if self._on_screen(data.question_id):
                     answer = self.answers.setdefault(data.contestant, AnswerState())
-                    answer.correct, answer.extracted = data.correct, data.extracted
-                stage = self.question["stage"] if self.question else (self.current_stage or 0)
+                    answer.correct, answer.extracted, answer.grade_reason = data.correct, data.extracted, data.reason
+                    answer.uncertain, answer.decided_by = data.correct is None, data.decided_by
+                stage = waiting["stage"] if waiting else self.question["stage"] if self.question else (self.current_stage or 0)
                 result = self.results.get(stage, {}).get(data.question_id, {}).get(data.contestant)
                 if result is not None:
                     result.correct, result.extracted = data.correct, data.extracted
+                if data.correct is None:  # the answer as aired (blank if dumped), for whoever decides
+                    text = answer.text if answer is not None else waiting.get("text", "") if waiting else ""
+                    self.uncertain[key] = {**data.model_dump(), "stage": stage, "ts": event.ts, "text": text}
             case ev.QuestionClosed():
                 closed = self.closed_questions.setdefault(data.stage, [])
                 if data.question_id not in closed:
@@ -317,6 +330,7 @@ class ShowState:
             "judged": self.judged,
             "leaderboard": self.leaderboard,
             "held": self.held,
+            "uncertain": self.uncertain,
             "debate": self.debate,
             "subtitles": self.subtitles,
             "subtitle_lags": self.subtitle_lags,
@@ -351,6 +365,7 @@ class ShowState:
             judged=data.get("judged", {}),
             leaderboard=data.get("leaderboard"),
             held=data.get("held", {}),
+            uncertain=data.get("uncertain", {}),
             debate=data.get("debate"),
             subtitles=data.get("subtitles"),
             subtitle_lags=data.get("subtitle_lags", {}),

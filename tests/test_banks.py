@@ -176,7 +176,9 @@ def test_grade_responses_round_trip_in_input_order(tmp_path):
         {"id": "demo-4", "text": "No."},
         {"id": "demo-1", "text": "6"},
     ], ensure_ascii=False))
-    assert grade_responses(BANKS / "demo.yaml", responses) == [
+    graded = grade_responses(BANKS / "demo.yaml", responses)
+    assert all(g["reason"] for g in graded)  # every verdict says why
+    assert [{k: v for k, v in g.items() if k != "reason"} for g in graded] == [
         {"id": "demo-5", "correct": True, "extracted": "7"},
         {"id": "demo-1", "correct": True, "extracted": "5"},
         {"id": "demo-3", "correct": False, "extracted": None},

@@ -189,16 +189,20 @@ def test_demo_headless_writes_a_summary_and_exits_0(tmp_path):
 
 def test_grade_prints_one_verdict_per_response(tmp_path):
     responses = tmp_path / "responses.json"
-    responses.write_text(json.dumps([{"id": "demo-1", "text": "The answer is 5."}, {"id": "demo-2", "text": "London"}]))
+    responses.write_text(json.dumps([{"id": "demo-1", "text": "The answer is 5."}, {"id": "demo-2", "text": "London"},
+                                     {"id": "demo-2", "text": "Paris or London"}]))
     result = subprocess.run(
         [*GAVEL, "grade", str(REPO / "show_scripts/banks/demo.yaml"), str(responses)], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
     verdicts = [json.loads(line) for line in result.stdout.splitlines()]
-    assert verdicts == [
+    assert [{k: v for k, v in verdict.items() if k != "reason"} for verdict in verdicts] == [
         {"id": "demo-1", "correct": True, "extracted": "5"},
         {"id": "demo-2", "correct": False, "extracted": "London"},
+        {"id": "demo-2", "correct": None, "extracted": "Paris or London"},  # uncertain: null
     ]
+    assert verdicts[1]["reason"] == "does not name “Paris” (took “London”)"
+    assert verdicts[2]["reason"].startswith("hedges: “Paris”")
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps([{"id": "nope", "text": "x"}]))
     result = subprocess.run([*GAVEL, "grade", str(REPO / "show_scripts/banks/demo.yaml"), str(bad)], capture_output=True, text=True)

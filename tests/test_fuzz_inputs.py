@@ -32,7 +32,7 @@ json_values = st.recursive(
     max_leaves=12,
 )
 COMMANDS = ["start", "next", "pause", "resume", "skip", "abort", "cue", "take", "panic", "refresh", "poll_open", "poll_close",
-            "poll_reveal", "dump", "approve", "reject", "cut", "subtitle_line", "nonsense"]
+            "poll_reveal", "dump", "approve", "reject", "cut", "subtitle_line", "decide", "nonsense"]
 command_bodies = st.one_of(
     st.binary(max_size=200),
     json_values.map(lambda v: json.dumps(v).encode()),
@@ -40,7 +40,7 @@ command_bodies = st.one_of(
         {"command": st.sampled_from(COMMANDS)},
         optional={"command_id": json_values, "args": st.dictionaries(st.sampled_from(
             ["poll", "title", "choices", "graphic", "visible", "data", "target", "winner", "contestant", "question_id", "text",
-             "duration_s", "dimension", "kind", "allow_change"]), json_values, max_size=5)},
+             "duration_s", "dimension", "kind", "allow_change", "correct"]), json_values, max_size=5)},
     ).map(lambda v: json.dumps(v).encode()),
 )
 

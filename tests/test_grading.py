@@ -123,22 +123,40 @@ CASES = [
     ("exact", "Paris", {}, "The answer is: **Paris**", True, "Paris"),
     ("exact", "the Nile", {}, "Nile", True, "Nile"),
     ("exact", "Nile", {}, "It is the Nile river.", True, "Nile"),
-    ("exact", "Washington, D.C.", {}, "Washington DC", False, "Washington DC"),
+    ("exact", "Washington, D.C.", {}, "Washington DC", True, "Washington DC"),  # punctuation ignored, as the filter does
     ("exact", "Washington, D.C.", {}, "washington d.c.", True, "washington d.c"),
     ("exact", "egg", {"aliases": ["eggs"]}, "From eggs.", True, "eggs"),
     ("exact", "Paris", {}, "Parisian", False, "Parisian"),
     ("exact", "Paris", {}, "London", False, "London"),
     ("exact", "Paris", {}, "The answer is London. Paris is also nice.", False, "London"),
-    ("exact", "Paris", {}, "Paris or London", False, None),
-    ("exact", "Paris", {}, "London or Paris", False, None),
-    ("exact", "Paris", {}, "Paris/London", False, None),
+    ("exact", "Paris", {}, "Paris or London", None, "Paris or London"),  # hedged: uncertain
+    ("exact", "Paris", {}, "London or Paris", None, "London or Paris"),
+    ("exact", "Paris", {}, "Paris/London", None, "Paris/London"),
+    ("exact", "Paris", {}, "It is not Paris; it is Lyon.", False, "Lyon"),
+    ("exact", "Paris", {}, "Comparison: the Paris of the north is Brussels, but the capital is Lyon.", False, "Lyon"),
+    ("exact", "Mars", {}, "I'd say Venus, not Mars.", False, "Venus"),
+    ("exact", "x", {}, "<img src=x onerror=alert(1)>", False, "<img src=x onerror=alert(1)>"),  # x inside a token; the short reply is its caption
+    ("exact", "Paris", {}, "I love Paris in spring.", None, None),  # no commitment found
+    ("exact", "Paris", {}, "Lyon. No wait, it's Paris.", True, "Paris"),  # a correction wins
+    ("exact", "Paris", {}, "It's Lyon. It's Paris.", None, None),  # two answers, no correction
+    ("exact", "Paris", {}, "- Paris\n- Lyon", None, None),  # a list of two is two answers
+    ("exact", "Paris", {}, "1. Paris\n2. Lyon", None, None),
+    ("exact", "Paris", {}, "I think Paris, but maybe Lyon.", None, "Lyon"),
+    ("exact", "Paris", {}, "Let me think. France is in Europe. Its capital is Paris. So the answer is Paris.", True, "Paris"),
+    ("exact", "Paris", {}, "Top answer:\n1) Paris", True, "Paris"),
+    ("exact", "Paris", {}, "Answer=Paris", True, "Paris"),
+    ("exact", "Paris", {}, "Paris? No idea.", True, "Paris"),
+    ("exact", "北京", {}, "我不知道是不是北京", None, "我不知道是不是北京"),  # 是不是: whether, not a negation
+    ("exact", "北京", {}, "北京还是上海？我不确定。", None, "北京还是上海"),
     # exact: Chinese
     ("exact", "北京", {"aliases": ["Beijing"]}, "北京", True, "北京"),
     ("exact", "北京", {"aliases": ["Beijing"]}, "中国的首都是北京。", True, "北京"),
     ("exact", "北京", {"aliases": ["Beijing"]}, "Beijing", True, "Beijing"),
     ("exact", "北京", {}, "答案是上海", False, "上海"),
-    ("exact", "北京", {}, "北京或上海", False, None),
-    ("exact", "北京", {}, "北京还是上海", False, None),
+    ("exact", "北京", {}, "北京或上海", None, "北京或上海"),
+    ("exact", "北京", {}, "北京还是上海", None, "北京还是上海"),
+    ("exact", "北京", {}, "不是北京,是上海。", False, "上海"),
+    ("exact", "北京", {}, "並非北京，而是上海。", False, "上海"),  # traditional 並 read as 并
     ("exact", "竹子", {"aliases": ["竹"]}, "竹。", True, "竹"),
     ("exact", "竹子", {"aliases": ["竹"]}, "大熊猫喜欢吃竹笋", False, "大熊猫喜欢吃竹笋"),
 ]
@@ -146,4 +164,24 @@ CASES = [
 
 @pytest.mark.parametrize(("kind", "answer", "fields", "text", "correct", "extracted"), CASES)
 def test_grade(kind, answer, fields, text, correct, extracted):
-    assert grade(question(kind, answer, **fields), text) == Verdict(correct, extracted)
+    verdict = grade(question(kind, answer, **fields), text)
+    assert (verdict.correct, verdict.extracted) == (correct, extracted), verdict.reason
+    assert verdict.reason  # every verdict says why
+
+
+def test_every_verdict_names_its_span_and_rule():
+    assert grade(question("numeric", "69"), "The answer is 69.") == Verdict(
+        True, "69", "took “69” (statement after “answer is”); it is the answer 69")
+    assert grade(question("numeric", "42"), "42 or 43").reason == "hedges: names “42” and “43” side by side in the reply"
+    assert grade(question("mcq", "B", choices=CAPITALS), "Nothing fits.").reason == "no choice letter or choice text found; the answer is B"
+    assert grade(question("exact", "Paris"), "It is not Paris; it is Lyon.").reason == "rejects “Paris” (“not Paris”); commits to “Lyon”"
+    assert grade(question("exact", "Paris"), "Paris or Lyon").reason == "hedges: “Paris” next to “or” another answer"
+
+
+def test_an_exact_question_accepts_a_list_of_answers_and_its_aliases():
+    usa = Question(id="q", question="Which country has the largest economy?", kind="exact",
+                   answer=["United States", "USA"], aliases=["美国"])
+    assert usa.answer == "United States" and usa.accepted == ["United States", "USA", "美国"]
+    assert grade(usa, "The USA.").correct is True
+    assert grade(usa, "美國").correct is True  # traditional 國 normalised to 国, as the content filter does
+    assert grade(usa, "Tell us: China.").correct is False  # an acronym matches only in capitals

@@ -17,7 +17,7 @@ from studio.show_state import ShowState
 from .studio_harness import CHROMIUM_ARGS
 
 CLIENT_JS = Path(__file__).resolve().parent.parent / "overlays" / "gavel-client.js"
-KEYS = ("answers", "polls", "current_poll", "judged", "leaderboard", "held", "debate", "subtitles", "subtitle_lags", "image_poem", "attention", "training")
+KEYS = ("answers", "polls", "current_poll", "judged", "leaderboard", "held", "uncertain", "debate", "subtitles", "subtitle_lags", "image_poem", "attention", "training")
 
 
 def step(index: int, text: str) -> ev.PathStep:
@@ -64,6 +64,14 @@ def _events() -> list[ev.Event]:
             stage=0, question_id="old", contestant="ada", engine="local", hardware=ev.HardwareInfo(device="none", name="r", count=0),
             sampling=ev.SamplingInfo(temperature=0.0, top_p=1.0, max_tokens=64, seed=None), adapter="lora-a", queue_wait_s=None,
             queue_wait_source="none", load_at_start=0, load_max=0, compared_with=[], flagged=False)),
+        # uncertain verdicts wait in state.uncertain until a second answer.graded decides them
+        ev.AnswerGraded(data=ev.AnswerGradedData(question_id="d-r1", contestant="bao", correct=None, extracted="Robots or <b>", expected="Robots",
+                                                 reason="hedges: “Robots” next to “or” another answer", autodecide_ts=now + 30)),
+        ev.AnswerGraded(data=ev.AnswerGradedData(question_id="old-q", contestant="ada", correct=None, extracted=None, expected="x", reason="no commitment")),
+        ev.AnswerGraded(data=ev.AnswerGradedData(question_id="old-q", contestant="bao", correct=None, extracted=None, expected="x", reason="no commitment")),
+        ev.AnswerGraded(data=ev.AnswerGradedData(question_id="old-q", contestant="ada", correct=False, extracted=None, expected="x",
+                                                 reason="decided wrong by the director", decided_by="director")),
+        ev.AnswerFinished(data=ev.AnswerFinishedData(question_id="old-q", contestant="bao", status="dnf", text="", metrics=ev.AnswerMetrics())),  # a new attempt
         ev.AnswerToken(data=ev.AnswerTokenData(question_id="d-r1", contestant="ada", index=2, text="never ")),  # never shows
         ev.AnswerPath(data=ev.AnswerPathData(question_id="d-r1", contestant="ada", steps=[step(2, "never ")])),  # nor its path
         ev.DebateResult(data=ev.DebateResultData(stage=0, debate_id="d", motion="M", sides={"pro": "ada", "con": "bao"}, judges={"ada": 7.0, "bao": None},
@@ -125,6 +133,8 @@ def test_both_reducers_agree_on_every_event_of_the_later_stages(page):
     assert js[1] == expected
     assert python.answers["ada"].dumped and python.answers["ada"].text == ""  # the dump outlives later tokens
     assert list(python.held) == ["d-r1:ada"]
+    assert list(python.uncertain) == ["d-r1:bao"] and python.uncertain["d-r1:bao"]["stage"] == 0
+    assert python.answers["bao"].uncertain and python.answers["bao"].correct is None and python.answers["bao"].grade_reason.startswith("hedges")
     assert python.subtitles["lines"][0]["translations"]["ada"] == {**python.subtitles["lines"][0]["translations"]["ada"], "text": "", "dumped": True}
     assert python.subtitles["lines_total"] == 2 and len(python.subtitles["lines"]) == 1
     assert python.image_poem["poems"] == {"bao": "Waves <i>rhyme</i>"}

@@ -22,7 +22,7 @@ from studio import events as ev
 
 from .base import StageContext
 from .generation_path import PathTracer
-from .scaffolding import LeadTrim
+from .scaffolding import LeadTrim, prompt_lines
 from .fairness import publish_fairness
 
 EmitText = Callable[[str, int], Awaitable[None]]  # (released text, engine tokens so far)
@@ -57,7 +57,7 @@ async def guarded_answer(
     Puts nothing on air itself, so a stage can air the text as its own events; an engine fault
     (failure, time limit) goes to the director as ``engine.fault``."""
     guard = ctx.safety.guard(question_id, contestant, emit) if ctx.safety else None
-    lead = LeadTrim()  # a label before the answer ("Answer:", "Rebuttal:") never airs
+    lead = LeadTrim(prompt_lines(messages))  # a label or an echoed prompt line before the answer never airs
 
     async def release(text: str, tokens: int) -> None:
         if text:

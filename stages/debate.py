@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 from statistics import mean
 
@@ -153,7 +153,10 @@ class DebateStage:
             stop = ctx.interrupt
             if stop is not None:
                 stop.clear()  # a cut is for the turn running when it is given
-            result = await stream_answer(ctx, qid, speaker, messages, sampling_from(spec.sampling), spec.turn_time_limit_s, stop=stop)
+            sampling = sampling_from(spec.sampling)
+            if sampling.seed is not None:  # one seed per round: a speaker's turns must not come out word for word the same
+                sampling = replace(sampling, seed=sampling.seed + turn.round - 1)
+            result = await stream_answer(ctx, qid, speaker, messages, sampling, spec.turn_time_limit_s, stop=stop)
             said.append(Said(turn.side, result.text))
         await self._decide(ctx, debate_id, sides, names)
 

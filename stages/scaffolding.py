@@ -2,9 +2,10 @@
 
 Stages put their instructions in the chat template's roles, so what a model writes next is the
 answer itself; small models still sometimes start with a label ("Answer:", "Rebuttal:",
-"Translation:", "答：") or run on into the next turn ("\\nUser: …"). ``LeadTrim`` drops such a
-label from the start of the stream, holding the first characters only while they could still be
-one; ``STOP_STRINGS`` end an answer where a model starts writing the other side of the chat.
+"Translation:", "答："), repeat a line of the prompt first, or run on into the next turn
+("\\nUser: …"). ``LeadTrim`` drops labels and echoed prompt lines from the start of the stream,
+holding the first characters only while they could still be one; ``STOP_STRINGS`` end an answer
+where a model starts writing the other side of the chat.
 """
 
 from __future__ import annotations
@@ -29,40 +30,70 @@ HOLD_AT_MOST = 40  # characters: past this, whatever it is, it is not a label
 STOP_STRINGS = ("\nUser:", "\nAssistant:", "<|im_start|>")
 
 
-class LeadTrim:
-    """Feed the answer's text as it streams; what comes back is what may air."""
+ECHO_AT_LEAST = 16  # characters: a prompt line this long, repeated before the answer, is an echo
 
-    def __init__(self) -> None:
+
+def prompt_lines(messages: list[dict]) -> list[str]:
+    """The lines of what the model was told (system and user messages, text only): a model that
+    repeats one before it answers ("An image classifier sees: …") has not answered yet."""
+    lines: list[str] = []
+    for message in messages:
+        if message.get("role") in ("system", "user") and isinstance(message.get("content"), str):
+            lines += [line.strip() for line in message["content"].splitlines() if len(line.strip()) >= ECHO_AT_LEAST]
+    return list(dict.fromkeys(lines))
+
+
+class LeadTrim:
+    """Feed the answer's text as it streams; what comes back is what may air. Labels and echoes of
+    the prompt's lines at the start are dropped, one after another ("Translation: " after an echoed
+    source line too); the text is held only while it could still be one."""
+
+    def __init__(self, echoes: list[str] = ()) -> None:
+        self.echoes = [e for e in echoes if e]
+        self.hold_limit = max([HOLD_AT_MOST, *(len(e) + 8 for e in self.echoes)])
         self.held = ""
         self.decided = False
-        self.trimmed = ""  # the label just dropped, if any (the caller reads it, then clears it)
-        self._after_label = False  # spaces after a dropped label do not air either
+        self.trimmed = ""  # what was just dropped, if anything (the caller reads it, then clears it)
+        self._dropped = False  # anything at all: then the spaces after it do not air either
 
     def feed(self, text: str) -> str:
         if self.decided:
-            if self._after_label:
-                kept = text.lstrip()
-                self.trimmed += text[: len(text) - len(kept)]
-                text, self._after_label = kept, not kept
             return text
         self.held += text
-        match = LEAD_LABEL.match(self.held, partial=True)
-        if match is not None and match.partial and len(self.held) < HOLD_AT_MOST:
-            return ""  # could still become a label: wait for more
-        self.decided = True
-        out, self.held = self.held, ""
-        if match is not None and not match.partial:
-            self.trimmed = out[: match.end()]
-            out = out[match.end():]
-            self._after_label = not out
-        return out
+        return self._settle(final=False)
 
     def finish(self) -> str:
-        """The end of the answer: what is still held is not a label (a label with no answer
-        after it airs nothing)."""
-        if self.decided:
-            return ""
-        self.decided = True
-        out, self.held = self.held, ""
-        match = LEAD_LABEL.fullmatch(out)
-        return "" if match is not None else out
+        """The end of the answer: what is still held is not scaffolding, unless it is a whole
+        label or echo (a label with no answer after it airs nothing)."""
+        return "" if self.decided else self._settle(final=True)
+
+    def _settle(self, final: bool) -> str:
+        while True:
+            body = self.held.lstrip()
+            spaces = len(self.held) - len(body)
+            cut = self._scaffold_at_start(body) if body else 0
+            if cut:
+                self.trimmed += self.held[: spaces + cut]
+                self.held = self.held[spaces + cut :]
+                self._dropped = True
+                continue
+            if body and not final and len(self.held) < self.hold_limit and self._could_become_scaffold(body):
+                return ""  # could still be a label or an echo: wait for more
+            if not body and not final:
+                return ""
+            self.decided = True
+            out, self.held = self.held, ""
+            if self._dropped:
+                self.trimmed += out[: len(out) - len(out.lstrip())]
+                out = out.lstrip()
+            return out
+
+    def _scaffold_at_start(self, body: str) -> int:
+        label = LEAD_LABEL.match(body)
+        if label is not None and label.end() > 0:
+            return label.end()
+        return next((len(e) for e in self.echoes if body.startswith(e)), 0)
+
+    def _could_become_scaffold(self, body: str) -> bool:
+        label = LEAD_LABEL.match(body, partial=True)
+        return (label is not None and label.partial) or any(e.startswith(body) for e in self.echoes)

@@ -136,6 +136,7 @@ def _print_urls(studio, host: str, port: int) -> None:
             [
                 "",
                 f"  Tokens (director, graphics, judges): {where}",
+                f"  Program monitor (every graphic of program): {base}/overlays/output.html{graphics}",
                 f"  On-air overlay (program): {base}/overlays/program.html{graphics}",
                 f"  Preview overlay:          {base}/overlays/program.html{graphics}&channel=preview",
                 f"  Director's panel:         {base}/director  (director token)",

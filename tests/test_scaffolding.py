@@ -7,11 +7,11 @@ import pytest
 
 from engine_pool.base import Chunk
 from stages.generation_path import PathTracer
-from stages.scaffolding import LeadTrim
+from stages.scaffolding import LeadTrim, prompt_lines
 
 
-def stream(chunks: list[str]) -> str:
-    trim = LeadTrim()
+def stream(chunks: list[str], echoes: list[str] = ()) -> str:
+    trim = LeadTrim(list(echoes))
     return "".join(trim.feed(c) for c in chunks) + trim.finish()
 
 
@@ -51,6 +51,31 @@ def test_a_label_before_the_answer_is_dropped(chunks, aired):
 )
 def test_an_answer_that_is_not_a_label_airs_whole(chunks):
     assert stream(chunks) == "".join(chunks)
+
+
+PROMPT = [
+    {"role": "system", "content": "You are Dao, an honest and kind contestant."},
+    {"role": "user", "content": "Write a poem of exactly 4 lines about this picture.\nAn image classifier sees: seashore (12%), beacon (9%).\nWrite only the poem."},
+]
+
+
+@pytest.mark.parametrize(
+    ("chunks", "aired"),
+    [
+        (["An image classifier ", "sees: seashore (12%), beacon (9%).", "\nWaves fold gold into the sea."], "Waves fold gold into the sea."),
+        (["Write a poem of exactly 4 lines about this picture.\n", "Write only the poem.\n", "Poem: Gold."], "Gold."),
+        (["An image classifier sees a beach."], "An image classifier sees a beach."),  # its own sentence: not an echo
+        (["You are Dao"], "You are Dao"),  # part of a line, then the end: released
+    ],
+)
+def test_a_prompt_line_repeated_before_the_answer_is_dropped(chunks, aired):
+    assert stream(chunks, prompt_lines(PROMPT)) == aired
+
+
+def test_only_the_prompts_own_lines_of_some_length_count_as_echoes():
+    lines = prompt_lines([*PROMPT, {"role": "assistant", "content": "An earlier turn of my own, long enough."}])
+    assert "Write only the poem." in lines and "An earlier turn of my own, long enough." not in lines
+    assert all(len(line) >= 16 for line in lines)
 
 
 def test_text_is_held_only_while_it_could_be_a_label():

@@ -86,6 +86,7 @@ def test_the_words_pages_look_up_by_name_exist_for_every_name():
 
     from studio.events import AnswerFinishedData, ImageFacts, TrainingFinishedData
     from studio.polls import REFUSALS
+    from studio.radar import AXIS_KEYS
     from studio.show_script import LEADERBOARD_DIMENSIONS
     from stages import image_features
 
@@ -97,7 +98,7 @@ def test_the_words_pages_look_up_by_name_exist_for_every_name():
     names += [f"train.status.{s}" for s in ("running", *lit(TrainingFinishedData, "status"))]
     names += [f"judge.status.{s}" for s in lit(AnswerFinishedData, "status")]
     names += [f"phone.refused.{r}" for r in REFUSALS]
-    names += ["att.agg.mean", "att.agg.max"]  # attention aggregates but layer:<n>
+    names += list(AXIS_KEYS.values()) + ["radar.na", "att.agg.mean", "att.agg.max"]  # attention aggregates but layer:<n>
     facts = [*lit(ImageFacts, "orientation"), *lit(ImageFacts, "tone")]
     for call in re.findall(r"_word\(.*", inspect.getsource(image_features.image_facts)):
         facts += re.findall(r'"([a-z -]+)"', call)
@@ -111,3 +112,36 @@ def test_the_words_pages_look_up_by_name_exist_for_every_name():
     missing = sorted({n for n in names if n not in table("en")})
     assert not missing, missing
 
+
+def test_the_studios_figures_speak_the_shows_language():
+    """The plotly figures are drawn by the studio: their axes and notes come from the same table."""
+    import numpy as np
+
+    from engine_pool.attention import AttentionMap
+    from studio import events as ev
+    from studio.attention_figure import attention_figure
+    from studio.locale import ON_AIR_FONT
+    from studio.radar import AXES, radar_figure
+    from studio.show_state import ShowState
+
+    zh = table("zh-CN")
+    state = ShowState()
+    state.apply(ev.ShowOpened(data=ev.ShowOpenedData(
+        show_id="s", title="t", stages=[], contestants=[ev.ContestantInfo(id="ada", name="艾达")], locale="zh-CN", messages=zh)))
+    state.apply(ev.QuestionAsked(data=ev.QuestionAskedData(stage=0, number=1, of=1, question_id="q", text="?", kind="open",
+                                                           time_limit_s=9, deadline_ts=0)))
+    state.apply(ev.AnswerFinished(data=ev.AnswerFinishedData(question_id="q", contestant="ada", status="done", text="x",
+                                                             metrics=ev.AnswerMetrics(ttft=0.5, tpot=0.05, e2e=1, output_tokens=11))))
+    figure = radar_figure(state)
+    theta = figure["data"][0]["theta"]
+    assert theta[: len(AXES)] == [zh["radar.axis." + a.lower().replace(" ", "_")] for a in AXES]
+    assert zh["radar.na"] in " ".join(figure["data"][0]["text"])  # the axes not measured yet
+    assert radar_figure(state, Messages("en"))["data"][0]["theta"][: len(AXES)] == list(AXES)  # the English names, as before
+    assert figure["layout"]["font"]["family"] == ON_AIR_FONT and "Noto Sans CJK SC" in ON_AIR_FONT
+
+    tokens = ["Q", " one", " a", " b"]
+    matrix = np.tril(np.ones((4, 4), np.float32))
+    amap = AttentionMap(tokens, matrix / matrix.sum(axis=1, keepdims=True), (0, 2), 2, "mean")
+    notes = [a["text"] for a in attention_figure(amap, 1, Messages("zh-CN"))["layout"]["annotations"]]
+    assert notes == [zh["att.question"], zh["att.answer"], Messages("zh-CN").t("att.which_words", word="b")]
+    assert [a["text"] for a in attention_figure(amap, 1)["layout"]["annotations"]][:2] == ["question", "answer"]

@@ -11,7 +11,7 @@
 (function () {
   "use strict";
 
-  const { setText, str, contestant } = window.GavelUI;
+  const { setText, str, t, word, contestant } = window.GavelUI;
   const q = (id) => document.querySelector(`[data-testid="${id}"]`);
   const parts = { title: q("at-title"), subtitle: q("at-subtitle"), plot: q("at-plot") };
   let page = null;
@@ -61,8 +61,10 @@
   function draw({ state, data }) {
     const chosen = pick(state, data);
     const c = chosen ? contestant(state, chosen.contestant) : null;
-    setText(parts.title, str(data.title) || "What the model looked at");
-    setText(parts.subtitle, chosen ? `${c ? c.name : chosen.contestant} · ${chosen.answer_tokens} answer tokens · ${chosen.aggregate}` : "no heatmap yet");
+    setText(parts.title, str(data.title) || t(state, "att.title"));
+    setText(parts.subtitle, chosen
+      ? t(state, "att.subtitle", { name: c ? c.name : chosen.contestant, tokens: chosen.answer_tokens, aggregate: word(state, "att.agg.", chosen.aggregate) })
+      : t(state, "att.none"));
     if (!chosen) return;
     const at = Math.max(0, Math.floor(Number(data.at) || 0));
     wanted = `${chosen.key}|${at}`;

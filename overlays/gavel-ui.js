@@ -71,6 +71,20 @@
     return template.replace(/\{(\w+)\}/g, (m, name) => (params && params[name] != null ? String(params[name]) : ""));
   }
 
+  // A count's text: `key` itself, or `key_one` (where the table has it) when the count is 1.
+  function plural(state, key, count, params) {
+    const table = state && state.show && state.show.messages;
+    const one = count === 1 && table && typeof table[`${key}_one`] === "string" ? `${key}_one` : key;
+    return t(state, one, Object.assign({ count }, params));
+  }
+
+  // A word from the studio's own small vocabularies (a dimension, a colour, "warm"): its entry
+  // under `prefix` (spaces and dashes as "_"), else the word as it came.
+  function word(state, prefix, value) {
+    const w = str(value);
+    return (w && t(state, prefix + w.toLowerCase().replace(/[\s-]+/g, "_"))) || w;
+  }
+
   let localized = null; // the table last applied to the markup
   function localize(root, state) {
     const table = state && state.show && state.show.messages;
@@ -233,7 +247,7 @@
   }
 
   global.GavelUI = {
-    mount, el, setText, toggle, humanize, str, t, localize, shorten, fmtSeconds, fmtNumber, contestant, slot, currentStage,
+    mount, el, setText, toggle, humanize, str, t, plural, word, localize, shorten, fmtSeconds, fmtNumber, contestant, slot, currentStage,
     rankRows, parseUpdate, flag, params,
   };
 })(typeof window !== "undefined" ? window : globalThis);

@@ -10,7 +10,7 @@
 (function () {
   "use strict";
 
-  const { el, setText, toggle, str, contestant, slot } = window.GavelUI;
+  const { el, setText, toggle, str, t, contestant, slot } = window.GavelUI;
   const q = (id) => document.querySelector(`[data-testid="${id}"]`);
   const parts = {
     title: q("gp-title"), name: q("gp-name"), answer: q("gp-answer"), at: q("gp-at"), bars: q("gp-bars"), roads: q("gp-roads"),
@@ -18,7 +18,7 @@
   const ROADS = 5;
   const pct = (logprob) => Math.exp(logprob) * 100;
   const fmtPct = (p) => (p >= 10 ? p.toFixed(0) : p.toFixed(1)) + "%";
-  const visible = (t) => String(t).replace(/\n/g, "⏎");
+  const visible = (s) => String(s).replace(/\n/g, "⏎");
 
   function closeCalls(path, threshold) {
     return path.filter((s) => typeof s.margin === "number" && s.margin < threshold)
@@ -35,13 +35,13 @@
     }));
   }
 
-  function drawBars(step) {
+  function drawBars(state, step) {
     if (!step) {
-      setText(parts.at, "waiting for tokens…");
+      setText(parts.at, t(state, "path.waiting"));
       parts.bars.replaceChildren();
       return;
     }
-    setText(parts.at, `token ${step.index}: “${visible(step.text)}” · ${fmtPct(pct(step.logprob))}`);
+    setText(parts.at, t(state, "path.at", { index: step.index, text: visible(step.text), p: fmtPct(pct(step.logprob)) }));
     const alternatives = Array.isArray(step.alternatives) ? step.alternatives : [];
     parts.bars.replaceChildren(...alternatives.map((a) => {
       const p = pct(a.logprob);
@@ -54,12 +54,12 @@
     }));
   }
 
-  function drawRoads(calls) {
+  function drawRoads(state, calls) {
     parts.roads.replaceChildren(...calls.slice(0, ROADS).map((s) => {
       const other = (s.alternatives || []).find((a) => a.text !== s.text);
       const li = el("li", "gp-road");
       li.append(el("span", "gp-said", `“${visible(s.text)}” ${fmtPct(pct(s.logprob))}`));
-      if (other) li.append(el("span", "gp-vs", " instead of "), el("span", "gp-other", `“${visible(other.text)}” ${fmtPct(pct(other.logprob))}`));
+      if (other) li.append(el("span", "gp-vs", ` ${t(state, "path.instead_of")} `), el("span", "gp-other", `“${visible(other.text)}” ${fmtPct(pct(other.logprob))}`));
       return li;
     }));
   }
@@ -73,12 +73,12 @@
     const calls = closeCalls(path, threshold);
     const wanted = Number(data.token);
     const chosen = (wanted && path.find((s) => s.index === wanted)) || calls[0] || path[path.length - 1] || null;
-    setText(parts.title, str(data.title) || "Generation path");
+    setText(parts.title, str(data.title) || t(state, "path.title"));
     setText(parts.name, c ? c.name : id);
     parts.name.dataset.slot = slot(state, id);
     drawAnswer(path, chosen, threshold);
-    drawBars(chosen);
-    drawRoads(calls);
+    drawBars(state, chosen);
+    drawRoads(state, calls);
   }
 
   window.GavelUI.mount({ graphic: "path", draw });

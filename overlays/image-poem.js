@@ -13,6 +13,10 @@
  *   contestant saying how it saw the picture.
  * - One column per contestant of the stage (image_poem.paths), its poem streaming in, and once
  *   the poem is checked its form badge: "4/4 lines ✓ · rhymes 1–2, 3–4", or ✗ with the notes.
+ * Every word of it is the show's language (the message table): the badges and the form check
+ * are built here from the poem.form's numbers, the colour and picture words (the studio's own
+ * small vocabularies, stages/image_features.py) are looked up, the classifier's labels are shown
+ * as they come.
  * Data fields (cue data or update()): title (the kicker; default the stage's title),
  * question (the line under it; default the live question's text). No steps.
  * Everything from a model, the classifier or the script enters the page through textContent.
@@ -20,7 +24,7 @@
 (function () {
   "use strict";
 
-  const { el, setText, toggle, str, slot } = window.GavelUI;
+  const { el, setText, toggle, str, t, plural, word, slot } = window.GavelUI;
   const root = document.getElementById("stage");
   const q = (id) => root.querySelector(`[data-testid="${id}"]`);
   const parts = {
@@ -30,12 +34,8 @@
   };
   const DATA_URI = /^data:image\/(?:png|jpeg|webp|gif);base64,[A-Za-z0-9+/]+=*$/;
   const MAX_URI = 400_000; // the studio sends at most 200 KB
-  const SEES = { vlm: "sees the picture", labels: "told in words" };
-  const BADGE = {
-    vlm: "The models see the picture",
-    labels: "Text models were told:",
-    mixed: "Some models see the picture · text models were told:",
-  };
+  const PATHS = new Set(["vlm", "labels", "mixed"]);
+  const sees = (state, path) => (path === "vlm" || path === "labels" ? t(state, `poem.sees.${path}`) : "");
   let shownSrc = null;
   const columns = new Map(); // contestant -> its column's elements
 
@@ -64,7 +64,18 @@
     return v > 0 && v < 1 ? "<1%" : `${Math.round(v)}%`;
   };
 
-  function drawPicture(ip) {
+  // A colour's name in the show's language: "dark blue" is a shade and a colour (both looked up);
+  // a name outside the vocabulary stays as it came.
+  function colourName(state, name) {
+    const words = str(name).toLowerCase().trim().split(/\s+/);
+    if (words.length > 2 || !t(state, `colour.${words[words.length - 1]}`)) return str(name);
+    const colour = word(state, "colour.", words[words.length - 1]);
+    if (words.length === 1) return colour;
+    const shade = t(state, `colour.shade.${words[0]}`);
+    return shade ? t(state, "colour.shade", { shade, colour }) : str(name);
+  }
+
+  function drawPicture(state, ip) {
     const uri = ip && typeof ip.image === "string" && ip.image.length <= MAX_URI && DATA_URI.test(ip.image) ? ip.image : "";
     if (uri !== shownSrc) {
       shownSrc = uri;
@@ -72,14 +83,14 @@
       else parts.img.removeAttribute("src");
     }
     toggle(parts.img, "is-empty", !uri);
-    setText(parts.waiting, ip ? (uri ? "" : "No picture") : "Waiting for the picture");
+    setText(parts.waiting, ip ? (uri ? "" : t(state, "poem.no_picture")) : t(state, "poem.waiting_picture"));
     toggle(parts.waiting, "is-empty", Boolean(uri));
   }
 
-  function drawTold(ip, names) {
-    const path = ip && BADGE[ip.path] ? ip.path : "";
+  function drawTold(state, ip, names) {
+    const path = ip && PATHS.has(ip.path) ? ip.path : "";
     root.dataset.path = path;
-    setText(parts.path, path ? BADGE[path] : "");
+    setText(parts.path, path ? t(state, `poem.path.${path}`) : "");
     parts.path.className = `ip-path path-${path || "none"}`;
     toggle(parts.path, "is-empty", !path);
 
@@ -89,9 +100,9 @@
     if (path === "mixed") {
       for (const id of names) {
         const chip = el("span", `ip-who-chip path-${paths[id] === "vlm" ? "vlm" : "labels"}`);
-        chip.dataset.slot = slot(stateRef, id);
+        chip.dataset.slot = slot(state, id);
         chip.dataset.testid = `ip-who-${id}`;
-        chip.append(el("b", "", nameOf(id)), el("span", "", SEES[paths[id]] || ""));
+        chip.append(el("b", "", nameOf(id)), el("span", "", sees(state, paths[id])));
         parts.who.append(chip);
       }
     }
@@ -125,15 +136,16 @@
       const css = colourCss(c.name);
       li.children[0].style.background = css;
       toggle(li.children[0], "unknown", !css);
-      setText(li.children[1], str(c.name));
+      setText(li.children[1], colourName(state, c.name));
       setText(li.children[2], pct(c.share));
     });
     toggle(parts.colours, "is-empty", !colours.length);
+    const fact = (w) => word(state, "poem.fact.", w);
     const words = [
-      str(facts.brightness_word),
-      facts.contrast_word ? `${str(facts.contrast_word)} contrast` : "",
-      facts.tone ? `${str(facts.tone)} tone` : "",
-      str(facts.orientation),
+      fact(facts.brightness_word),
+      facts.contrast_word ? t(state, "poem.contrast", { word: fact(facts.contrast_word) }) : "",
+      facts.tone ? t(state, "poem.tone", { word: fact(facts.tone) }) : "",
+      fact(facts.orientation),
     ].filter(Boolean);
     setText(parts.facts, words.join(" · "));
     toggle(parts.facts, "is-empty", !words.length);
@@ -182,25 +194,37 @@
     return c;
   }
 
-  function formWords(f) {
-    const pairs = (Array.isArray(f.rhyme_pairs) ? f.rhyme_pairs : [])
-      .filter((p) => Array.isArray(p) && p.length === 2)
-      .map((p) => `${str(p[0])}–${str(p[1])}`);
-    const words = [`${str(f.lines)}/${str(f.lines_asked)} lines ${f.meets_form ? "✓" : "✗"}`];
-    if (pairs.length) words.push(`rhymes ${pairs.join(", ")}`);
-    else if (f.rhyme_asked && f.meets_form) words.push("rhymes");
+  const rhymePairs = (f) => (Array.isArray(f.rhyme_pairs) ? f.rhyme_pairs : []).filter((p) => Array.isArray(p) && p.length === 2);
+
+  function formWords(state, f) {
+    const pairs = rhymePairs(f).map((p) => `${str(p[0])}–${str(p[1])}`);
+    const words = [t(state, "poem.form.lines", { lines: str(f.lines), asked: str(f.lines_asked), mark: f.meets_form ? "✓" : "✗" })];
+    if (pairs.length) words.push(t(state, "poem.form.rhymes", { pairs: pairs.join(", ") }));
+    else if (f.rhyme_asked && f.meets_form) words.push(t(state, "poem.form.rhymes_plain"));
     return words.join(" · ");
   }
 
-  function statusWords(a) {
+  // Why a poem misses its form, from the check's numbers (stages/poem_form.py words the same
+  // rules in its `notes`: "3 lines, 4 asked; 0 of 3 lines rhyme").
+  function formNotes(state, f) {
+    const lines = Number(f.lines) || 0;
+    const asked = Number(f.lines_asked) || 0;
+    const rhymed = Number.isInteger(f.rhymed_lines) ? f.rhymed_lines : new Set(rhymePairs(f).flat()).size;
+    const notes = [];
+    if (lines !== asked) notes.push(plural(state, "poem.notes.lines", lines, { lines, asked }));
+    if (f.rhyme_asked && (!lines || 2 * rhymed < lines)) notes.push(plural(state, "poem.notes.rhymed", lines, { rhymed, lines }));
+    return notes.join(t(state, "sep.list"));
+  }
+
+  function statusWords(state, a) {
     if (!a) return "";
-    if (a.dumped) return "Removed";
+    if (a.dumped) return t(state, "status.removed");
     switch (a.status) {
       case "streaming": return "";
       case "done": return "";
-      case "timeout": return a.reason ? `Time up · ${a.reason}` : "Time up";
-      case "dnf": return a.reason ? `DNF · ${a.reason}` : "DNF";
-      case "cancelled": return "Stopped";
+      case "timeout": return a.reason ? t(state, "status.time_up_reason", { reason: a.reason }) : t(state, "status.time_up");
+      case "dnf": return a.reason ? t(state, "status.dnf_reason", { reason: a.reason }) : t(state, "status.dnf");
+      case "cancelled": return t(state, "status.stopped");
       default: return str(a.status);
     }
   }
@@ -220,7 +244,7 @@
       c.box.dataset.slot = slot(state, id);
       c.box.dataset.status = a ? (a.dumped ? "dumped" : str(a.status)) : "waiting";
       setText(c.name, nameOf(id));
-      setText(c.path, ip.path === "mixed" ? SEES[paths[id]] || "" : "");
+      setText(c.path, ip.path === "mixed" ? sees(state, paths[id]) : "");
       c.path.className = `ip-poem-path path-${paths[id] === "vlm" ? "vlm" : "labels"}${ip.path === "mixed" ? "" : " is-empty"}`;
       const text = a && !a.dumped ? str(a.text) : "";
       if (c.text.textContent !== text) {
@@ -228,14 +252,15 @@
         c.text.scrollTop = c.text.scrollHeight; // the newest line stays in view
       }
       toggle(c.text, "streaming", Boolean(a && a.status === "streaming" && !a.dumped));
-      const status = statusWords(a);
+      const status = statusWords(state, a);
       setText(c.status, status);
       toggle(c.status, "is-empty", !status);
       const f = forms[id];
       if (f && typeof f === "object") {
-        setText(c.badge, formWords(f));
-        setText(c.notes, f.meets_form ? "" : str(f.notes));
-        toggle(c.notes, "is-empty", Boolean(f.meets_form) || !f.notes);
+        const notes = f.meets_form ? "" : formNotes(state, f);
+        setText(c.badge, formWords(state, f));
+        setText(c.notes, notes);
+        toggle(c.notes, "is-empty", !notes);
         c.form.dataset.meets = f.meets_form ? "true" : "false";
         toggle(c.form, "ok", Boolean(f.meets_form));
         toggle(c.form, "bad", !f.meets_form);
@@ -253,20 +278,20 @@
     stateRef = state;
     const ip = state.image_poem && typeof state.image_poem === "object" ? state.image_poem : null;
     const stage = ip ? state.stages.find((s) => s.index === ip.stage) : null;
-    setText(parts.title, data.title != null && str(data.title) ? str(data.title) : (stage && stage.title) || "Image to poem");
+    setText(parts.title, data.title != null && str(data.title) ? str(data.title) : (stage && stage.title) || t(state, "stage.kind.image_poem"));
     let question = "";
     if (data.question != null && str(data.question)) question = str(data.question);
     else if (ip && state.question && state.question.question_id === ip.question_id) question = str(state.question.text);
-    else if (ip && ip.lines) question = `A ${str(ip.lines)}-line${ip.rhyme ? " rhyming" : ""} poem about this picture`;
+    else if (ip && ip.lines) question = t(state, ip.rhyme ? "poem.brief_rhyming" : "poem.brief", { lines: str(ip.lines) });
     setText(parts.question, question);
     toggle(parts.question, "is-empty", !question);
     root.dataset.question = ip ? str(ip.question_id) : "";
-    drawPicture(ip);
+    drawPicture(state, ip);
     const paths = ip && ip.paths && typeof ip.paths === "object" ? ip.paths : {};
     // The stage's contestants, in the show's order first, then anyone the show does not list.
     const order = state.contestants.map((c) => c.id).filter((id) => id in paths)
       .concat(Object.keys(paths).filter((id) => !state.contestants.some((c) => c.id === id)));
-    drawTold(ip, order);
+    drawTold(state, ip, order);
     drawPoems(state, ip, order);
   }
 

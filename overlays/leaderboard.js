@@ -16,7 +16,7 @@
 (function () {
   "use strict";
 
-  const { el, setText, toggle, str, fmtNumber, fmtSeconds, contestant, slot, rankRows, currentStage } = window.GavelUI;
+  const { el, setText, toggle, str, t, word, fmtNumber, fmtSeconds, contestant, slot, rankRows, currentStage } = window.GavelUI;
   const q = (id) => document.querySelector(`[data-testid="${id}"]`);
   const parts = { title: q("lb-title"), subtitle: q("lb-subtitle"), list: q("lb-rows") };
   const rows = new Map(); // row id -> {li, rank, ...}
@@ -54,7 +54,6 @@
     });
   }
 
-  const DIMENSION_SHORT = { speed: "SPD", accuracy: "ACC", creativity: "CRE", logic: "LOG", values: "VAL", qualification: "QLF" };
   const finite = (v) => typeof v === "number" && isFinite(v);
 
   // state.leaderboard (LeaderboardData): rows already ranked by the studio.
@@ -66,7 +65,7 @@
       const dims = r.dimensions && typeof r.dimensions === "object" ? r.dimensions : {};
       const detail = Object.entries(dims)
         .filter(([, d]) => d && typeof d === "object" && finite(d.rating) && d.matches > 0)
-        .map(([name, d]) => `${DIMENSION_SHORT[name] || name.toUpperCase()} ${Math.round(d.rating)}`)
+        .map(([name, d]) => `${word(state, "dim.short.", name)} ${Math.round(d.rating)}`)
         .join(" · ");
       const delta = finite(r.elo_delta) ? Math.round(r.elo_delta * 10) / 10 : 0;
       return {
@@ -99,7 +98,7 @@
 
   function draw({ state, data }) {
     const stage = currentStage(state);
-    setText(parts.title, str(data.title) || "Leaderboard");
+    setText(parts.title, str(data.title) || t(state, "lb.title"));
     setText(parts.subtitle, data.subtitle != null ? str(data.subtitle) : stage ? stage.title : state.show ? state.show.title : "");
     const source = str(data.source) || "auto";
     let list = null;

@@ -6,7 +6,7 @@
 (function () {
   "use strict";
 
-  const { setText, toggle, str, contestant, slot } = window.GavelUI;
+  const { setText, toggle, str, t, contestant, slot } = window.GavelUI;
   const q = (id) => document.querySelector(`[data-testid="${id}"]`);
   const box = q("lower-third");
   const parts = { name: q("lt-name"), team: q("lt-team"), model: q("lt-model"), adapter: q("lt-adapter") };
@@ -21,6 +21,7 @@
       toggle(node, "is-empty", !text[k]);
     }
     box.dataset.slot = c ? slot(state, c.id) : "";
+    parts.adapter.dataset.label = t(state, "lt.adapter"); // drawn before the adapter's name (lower-third.css)
   }
 
   window.GavelUI.mount({ graphic: "lower_third", draw });

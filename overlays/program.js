@@ -156,7 +156,7 @@
     toggle(els.strip, "is-empty", !title && !num);
   }
 
-  function buildColumn(c) {
+  function buildColumn(state, c) {
     const col = el("article", "col panel");
     col.dataset.testid = `answer-${c.id}`;
     col.dataset.contestant = c.id;
@@ -200,9 +200,9 @@
       stats.append(box);
       return num;
     };
-    const tokens = stat("Tokens", "", "tokens");
-    const rate = stat("Tokens/s", "", "tps");
-    const ttft = stat("TTFT", "s", "ttft");
+    const tokens = stat(t(state, "duel.tokens"), "", "tokens");
+    const rate = stat(t(state, "duel.tokens_per_s"), "", "tps");
+    const ttft = stat(t(state, "duel.ttft"), "s", "ttft");
 
     const fair = el("div", "fair-note");
     fair.dataset.testid = `fair-${c.id}`;
@@ -212,13 +212,14 @@
   }
 
   function drawColumns(state) {
-    const key = JSON.stringify(state.contestants.map((c) => [c.id, c.name, c.team, c.model]));
+    // The show's language is part of the key: the columns' labels come from its table.
+    const key = JSON.stringify([state.show && state.show.locale, state.contestants.map((c) => [c.id, c.name, c.team, c.model])]);
     if (key !== columnsKey) {
       columnsKey = key;
       columns = {};
       els.duel.replaceChildren();
       for (const c of state.contestants) {
-        columns[c.id] = buildColumn(c);
+        columns[c.id] = buildColumn(state, c);
         els.duel.append(columns[c.id].col);
       }
     }
@@ -258,7 +259,7 @@
     const dumped = !!(a && a.dumped);
     toggle(ui.col, "is-withdrawn", dumped);
     ui.col.dataset.withdrawn = String(dumped);
-    setText(ui.withdrawn, dumped ? "— withdrawn —" : "");
+    setText(ui.withdrawn, dumped ? t(state, "duel.withdrawn") : "");
     const text = a && !dumped ? a.text : "";
     if (ui.text.textContent !== text) {
       ui.text.textContent = text;
@@ -269,17 +270,17 @@
       body.scrollTop = over ? body.scrollHeight : 0;
     }
 
-    const t = trackers[c.id];
+    const tr = trackers[c.id]; // (not `t`: that is the message lookup)
     const m = a && a.metrics;
     const outTokens = m && typeof m.output_tokens === "number" ? m.output_tokens : 0;
     const tokens = a ? Math.max(a.tokens || 0, outTokens) : 0;
     setText(ui.tokens, a && (tokens || status !== "streaming") ? String(tokens) : "—");
-    const rate = status === "streaming" ? liveRate(t) : (finalRate(m) || liveRate(t));
+    const rate = status === "streaming" ? liveRate(tr) : (finalRate(m) || liveRate(tr));
     setText(ui.rate, fmtRate(rate));
     let ttft = m && typeof m.ttft === "number" ? m.ttft : null;
-    if (ttft == null && t && t.firstTs != null) {
-      const from = t.startTs != null ? t.startTs : askedTs;
-      if (from != null) ttft = t.firstTs - from;
+    if (ttft == null && tr && tr.firstTs != null) {
+      const from = tr.startTs != null ? tr.startTs : askedTs;
+      if (from != null) ttft = tr.firstTs - from;
     }
     const ttftText = fmtSeconds(ttft);
     setText(ui.ttft, ttftText);
@@ -289,20 +290,20 @@
     const flagged = !!(fairness && fairness.flagged);
     ui.col.dataset.flagged = String(flagged);
     const why = flagged && Array.isArray(fairness.flags) ? fairness.flags.join("; ") : "";
-    setText(ui.fair, flagged ? `⚠ Worse conditions: ${shorten(why, 90)}` : "");
+    setText(ui.fair, flagged ? t(state, "duel.worse_conditions", { why: shorten(why, 90) }) : "");
 
     // Badge: a correct answer wins; otherwise a DNF/timeout says more than a plain ✗.
     let cls = "";
     let mark = "";
     let label = "";
     const extracted = a && a.extracted != null && a.extracted !== "" ? ` ${shorten(a.extracted, 14)}` : "";
-    if (dumped) { cls = "withdrawn"; label = "Withdrawn"; } // no verdict: its extracted answer is its text
+    if (dumped) { cls = "withdrawn"; label = t(state, "badge.withdrawn"); } // no verdict: its extracted answer is its text
     else if (a && a.correct === true) { cls = "correct"; mark = "✓"; label = extracted; }
-    else if (status === "dnf") { cls = "dnf"; label = "DNF"; }
-    else if (status === "timeout") { cls = "timeout"; label = "Timeout"; }
+    else if (status === "dnf") { cls = "dnf"; label = t(state, "badge.dnf"); }
+    else if (status === "timeout") { cls = "timeout"; label = t(state, "badge.timeout"); }
     else if (a && a.correct === false) { cls = "wrong"; mark = "✗"; label = extracted; }
     else if (a && a.uncertain) { cls = "pending"; mark = "…"; } // uncertain: neither ✓ nor ✗ until decided
-    else if (status === "cancelled") { cls = "cancelled"; label = "Cancelled"; }
+    else if (status === "cancelled") { cls = "cancelled"; label = t(state, "badge.cancelled"); }
     const bkey = `${cls}|${mark}|${label}`;
     if (bkey !== ui.badgeKey) {
       ui.badgeKey = bkey;
@@ -330,7 +331,7 @@
     toggle(ui.col, "is-debater", !!side);
     toggle(ui.col, "is-speaking", speaking);
     toggle(ui.col, "is-winner", result === "winner");
-    setText(ui.verdict, result === "winner" ? "Winner" : result === "tie" ? "Tie" : "");
+    setText(ui.verdict, result === "winner" ? t(state, "debate.winner") : result === "tie" ? t(state, "debate.tie") : "");
   }
 
   function drawScoreboard(state) {

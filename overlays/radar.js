@@ -9,7 +9,7 @@
 (function () {
   "use strict";
 
-  const { setText, str, currentStage } = window.GavelUI;
+  const { setText, str, t, currentStage } = window.GavelUI;
   const q = (id) => document.querySelector(`[data-testid="${id}"]`);
   const parts = { title: q("rd-title"), subtitle: q("rd-subtitle"), plot: q("rd-plot") };
   const REFETCH_ON = new Set(["scoreboard", "snapshot", "show.opened"]);
@@ -52,7 +52,7 @@
 
   function draw({ state, data, batch }) {
     const stage = currentStage(state);
-    setText(parts.title, str(data.title) || "Contestant radar");
+    setText(parts.title, str(data.title) || t(state, "radar.title"));
     setText(parts.subtitle, data.subtitle != null ? str(data.subtitle) : stage ? stage.title : state.show ? state.show.title : "");
     if (batch.some((ev) => REFETCH_ON.has(ev.type))) refresh();
   }

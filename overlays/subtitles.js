@@ -19,7 +19,7 @@
 (function () {
   "use strict";
 
-  const { el, setText, toggle, str, slot, shorten } = window.GavelUI;
+  const { el, setText, toggle, str, t, plural, slot, shorten } = window.GavelUI;
   const root = document.getElementById("stage");
   const q = (id) => root.querySelector(`[data-testid="${id}"]`);
   const parts = {
@@ -73,11 +73,11 @@
     return r;
   }
 
-  function dnfWords(tr) {
-    if (tr.status === "timeout") return "DNF · timeout";
-    if (tr.status === "cancelled") return "Stopped";
+  function dnfWords(state, tr) {
+    if (tr.status === "timeout") return t(state, "status.dnf_timeout");
+    if (tr.status === "cancelled") return t(state, "status.stopped");
     const reason = str(tr.reason);
-    return reason ? `DNF · ${shorten(reason, 28)}` : "DNF";
+    return reason ? t(state, "status.dnf_reason", { reason: shorten(reason, 28) }) : t(state, "status.dnf");
   }
 
   // What one contestant's row shows: the first line it has not finished, else the latest.
@@ -117,7 +117,7 @@
         r.li.dataset.line = String(v.index);
         setText(r.text, v.tr && !gone ? str(v.tr.text) : "");
         toggle(r.text, "streaming", v.working);
-        setText(r.behind, v.behind > 0 ? `${v.behind} ${v.behind === 1 ? "line" : "lines"} behind` : "");
+        setText(r.behind, v.behind > 0 ? plural(state, "sub.behind", v.behind) : "");
         toggle(r.behind, "is-empty", v.behind <= 0);
         r.li.dataset.behind = String(v.behind);
         toggle(r.lag, "is-empty", false);
@@ -125,7 +125,7 @@
         r.lag.title = "";
         if (gone) {
           r.li.dataset.status = "dumped";
-          setText(r.lag, "Removed");
+          setText(r.lag, t(state, "status.removed"));
           r.lag.classList.add("dnf");
           r.lag.dataset.lag = "";
         } else if (v.working) {
@@ -143,7 +143,7 @@
           r.lag.dataset.lag = isNum(v.tr.lag_s) ? String(v.tr.lag_s) : "";
         } else {
           r.li.dataset.status = str(v.tr.status);
-          setText(r.lag, dnfWords(v.tr));
+          setText(r.lag, dnfWords(state, v.tr));
           r.lag.classList.add("dnf");
           r.lag.dataset.lag = "";
           if (v.tr.reason) r.lag.title = str(v.tr.reason);
@@ -188,18 +188,18 @@
     noteDumps(batch);
     const sub = state.subtitles && typeof state.subtitles === "object" ? state.subtitles : null;
     const stage = sub ? state.stages.find((s) => s.index === sub.stage) : null;
-    const title = data.title != null && str(data.title) ? str(data.title) : (sub && str(sub.title)) || (stage && stage.title) || "Live subtitles";
+    const title = data.title != null && str(data.title) ? str(data.title) : (sub && str(sub.title)) || (stage && stage.title) || t(state, "stage.kind.subtitles");
     setText(parts.title, title);
     setText(parts.langs, sub ? `${str(sub.source_lang)} → ${str(sub.target_lang)}` : "");
     const lines = sub && Array.isArray(sub.lines) ? sub.lines.filter((l) => l && typeof l === "object") : [];
     const latest = lines.length ? lines[lines.length - 1] : null;
     // (subtitle.started's own `lines`, the transcript's length, is replaced by the lines array in
     // the state, so the total is not known here: the count of lines so far and the speech clock.)
-    const progress = latest ? `Line ${lines.length}${isNum(latest.t) ? ` · ${clock(latest.t)}` : ""}` : "";
+    const progress = latest ? `${t(state, "sub.progress", { number: lines.length })}${isNum(latest.t) ? ` · ${clock(latest.t)}` : ""}` : "";
     setText(parts.progress, progress);
     setText(parts.lang, sub ? str(sub.source_lang) : "");
     toggle(parts.lang, "is-empty", !sub);
-    setText(parts.source, latest ? str(latest.text) : "Waiting for the first line");
+    setText(parts.source, latest ? str(latest.text) : t(state, "sub.waiting"));
     toggle(parts.source, "waiting", !latest);
     parts.box.dataset.line = latest ? String(latest.line) : "";
     parts.box.dataset.stage = sub ? str(sub.stage) : "";

@@ -10,10 +10,9 @@
 (function () {
   "use strict";
 
-  const { el, setText, toggle, str, contestant, slot, fmtSeconds } = window.GavelUI;
+  const { el, setText, toggle, str, t, word, contestant, slot, fmtSeconds } = window.GavelUI;
   const q = (id) => document.querySelector(`[data-testid="${id}"]`);
   const parts = { title: q("tr-title"), subtitle: q("tr-subtitle"), rows: q("tr-rows"), empty: q("tr-empty") };
-  const STATUS = { running: "TRAINING", completed: "DONE", budget_exceeded: "BUDGET SPENT · LAST CHECKPOINT KEPT", failed: "FAILED" };
 
   function row(state, id, job) {
     const c = contestant(state, id);
@@ -29,17 +28,17 @@
     bar.append(fill);
     const figures = [];
     if (job.kind) figures.push(String(job.kind).toUpperCase());
-    if (job.job) figures.push(max ? `step ${step}/${max}` : `step ${step}`);
-    if (typeof job.loss === "number") figures.push(`loss ${job.loss.toFixed(3)}`);
-    if (job.status === "running" && typeof job.eta_s === "number") figures.push(`ETA ${fmtSeconds(job.eta_s)} s`);
-    if (Number(job.world_size) > 1) figures.push(`${job.world_size} ranks`);
+    if (job.job) figures.push(max ? t(state, "train.step", { step, max }) : t(state, "train.step_only", { step }));
+    if (typeof job.loss === "number") figures.push(t(state, "train.loss", { loss: job.loss.toFixed(3) }));
+    if (job.status === "running" && typeof job.eta_s === "number") figures.push(t(state, "train.eta", { eta: fmtSeconds(job.eta_s) }));
+    if (Number(job.world_size) > 1) figures.push(t(state, "train.ranks", { count: job.world_size }));
     const qual = job.qualification;
     li.append(
       el("div", "tr-name", c ? c.name : id),
-      el("div", "tr-status", job.job ? STATUS[job.status] || str(job.status).toUpperCase() : ""),
+      el("div", "tr-status", job.job ? word(state, "train.status.", job.status).toUpperCase() : ""),
       bar,
       el("div", "tr-figures", figures.join(" · ")),
-      el("div", "tr-qual", qual && typeof qual.score === "number" ? `qualification ${Math.round(qual.score * 100)}%` : ""),
+      el("div", "tr-qual", qual && typeof qual.score === "number" ? t(state, "train.qualification", { score: Math.round(qual.score * 100) }) : ""),
     );
     if (job.status === "failed" && job.reason) li.append(el("div", "tr-reason", str(job.reason)));
     return li;
@@ -49,8 +48,8 @@
     const only = str(data.contestant);
     const training = state.training || {};
     const ids = Object.keys(training).filter((id) => !only || id === only);
-    setText(parts.title, str(data.title) || "Training");
-    setText(parts.subtitle, str(data.subtitle) || "ms-swift LoRA · EvalScope qualification");
+    setText(parts.title, str(data.title) || t(state, "train.title"));
+    setText(parts.subtitle, str(data.subtitle) || t(state, "train.subtitle"));
     parts.rows.replaceChildren(...ids.map((id) => row(state, id, training[id])));
     toggle(parts.empty, "hidden", ids.length > 0);
   }

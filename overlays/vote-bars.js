@@ -17,11 +17,12 @@
 (function () {
   "use strict";
 
-  const { el, setText, toggle, str, fmtNumber } = window.GavelUI;
+  const { el, setText, toggle, str, t, plural, fmtNumber } = window.GavelUI;
   const q = (id) => document.querySelector(`[data-testid="${id}"]`);
   const parts = { box: q("vote-bars"), state: q("vb-state"), question: q("vb-question"), list: q("vb-options"), total: q("vb-total") };
   const rows = new Map(); // option id -> its row's elements (kept, so the bars animate)
   let step = 0;
+  let closing = false; // a poll's countdown is on screen: redraw between events
 
   const count = (v) => (typeof v === "number" && isFinite(v) && v > 0 ? v : 0);
 
@@ -96,12 +97,15 @@
     const picked = vote.winner; // a closed poll says who won (possibly the director's pick)
     setText(parts.question, vote.question);
     toggle(parts.question, "is-empty", !vote.question);
-    setText(parts.state, result ? "Result" : vote.missing ? "No poll" : "Live");
+    setText(parts.state, t(state, result ? "vote.state.result" : vote.missing ? "vote.state.none" : "vote.state.live"));
     toggle(parts.box, "revealed", result);
     parts.box.dataset.source = vote.source;
     parts.box.dataset.poll = vote.pollId || "";
     parts.box.dataset.status = vote.source === "poll" ? (vote.missing ? "none" : vote.closed ? "closed" : "open") : result ? "revealed" : "live";
     parts.box.dataset.decidedBy = vote.decidedBy || "";
+    // The winner's mark (vote-bars.css draws it after the label): the director's pick says so.
+    const mark = t(state, vote.decidedBy === "director" ? "vote.mark.directors_pick" : "vote.mark.winner");
+    const unit = t(state, "vote.unit");
     const keep = new Set();
     opts.forEach((o, i) => {
       const r = row(o.id);
@@ -113,6 +117,8 @@
       setText(r.label, o.label);
       setText(r.pct, `${Math.round(share * 100)}%`);
       setText(r.votes, fmtNumber(o.votes));
+      if (r.votes.dataset.unit !== unit) r.votes.dataset.unit = unit;
+      if (r.label.dataset.mark !== mark) r.label.dataset.mark = mark;
       const winner = picked != null ? o.id === picked : result && summed > 0 && o.votes === top;
       toggle(r.li, "winner", winner);
       r.li.dataset.votes = String(o.votes);
@@ -127,17 +133,18 @@
       }
     });
     for (const [id, r] of rows) if (!keep.has(id)) { r.li.remove(); rows.delete(id); }
-    const words = [`${fmtNumber(total)} ${total === 1 ? "vote" : "votes"}`];
+    const words = [plural(state, "vote.votes", total, { count: fmtNumber(total) })];
     if (vote.kind === "rating" && summed > 0) {
       const mean = opts.reduce((sum, o) => sum + (Number(o.id) || 0) * o.votes, 0) / summed;
-      words.push(`average ${mean.toFixed(1)} ★`);
+      words.push(t(state, "vote.average", { mean: mean.toFixed(1) }));
     }
-    if (vote.closesTs != null && client) words.push(`closes in ${clock(vote.closesTs - client.serverNow() / 1000)}`);
-    if (vote.source === "poll" && vote.closed && vote.decidedBy === "director") words.push("director's pick");
+    closing = vote.closesTs != null && !!client;
+    if (closing) words.push(t(state, "vote.closes_in", { time: clock(vote.closesTs - client.serverNow() / 1000) }));
+    if (vote.source === "poll" && vote.closed && vote.decidedBy === "director") words.push(t(state, "vote.directors_pick"));
     setText(parts.total, opts.length || !vote.missing ? words.join(" · ") : "");
   }
 
   const page = window.GavelUI.mount({ graphic: "vote_bars", draw, next: () => { step = 1; } });
   // The countdown to a poll's closes_ts moves between events: redraw twice a second while one runs.
-  page.every(500, () => { if (parts.total.textContent.includes("closes in")) page.redraw(); });
+  page.every(500, () => { if (closing) page.redraw(); });
 })();

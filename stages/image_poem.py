@@ -128,7 +128,7 @@ class ImagePoemStage:
                     data=ev.PoemFormData(
                         stage=ctx.index, question_id=question_id, contestant=result.contestant, lines=form.lines,
                         lines_asked=spec.lines, rhyme_asked=spec.rhyme, rhyme_pairs=form.rhyme_pairs,
-                        meets_form=form.meets_form, notes=form.notes,
+                        meets_form=form.meets_form, notes=form.notes, rhymed_lines=form.rhymed_lines,
                     )
                 )
             )

@@ -41,6 +41,7 @@ class PoemForm:
     lines_asked: int
     rhyme_asked: bool
     rhyme_pairs: list[tuple[int, int]] = field(default_factory=list)  # 1-based line numbers
+    rhymed_lines: int = 0  # lines that rhyme with a nearby line
     end_words: list[str] = field(default_factory=list)
     meets_form: bool = False
     notes: str = ""
@@ -114,6 +115,6 @@ def check_form(text: str, lines_asked: int, rhyme_asked: bool) -> PoemForm:
     if rhyme_asked and (not lines or 2 * len(rhymed) < len(lines)):
         problems.append(f"{len(rhymed)} of {len(lines)} line{' rhymes' if len(lines) == 1 else 's rhyme'}")
     return PoemForm(
-        lines=len(lines), lines_asked=lines_asked, rhyme_asked=rhyme_asked, rhyme_pairs=pairs, end_words=ends,
+        lines=len(lines), lines_asked=lines_asked, rhyme_asked=rhyme_asked, rhyme_pairs=pairs, rhymed_lines=len(rhymed), end_words=ends,
         meets_form=not problems, notes="; ".join(problems),
     )

@@ -11,6 +11,8 @@
 - ``/healthz`` (the process answers), ``/readyz`` (Redis answers and the engine pool has started:
   200, else 503 with the reason), ``/metrics`` (Prometheus text, studio/telemetry.py; the director
   or graphics token, as for every read-only figure).
+- ``GET /api/locale`` — the show's language and its message table (public: the phones' and the
+  judges' pages read their fixed text from it; the graphics get it in ``show.opened``).
 - ``/overlays/...`` — the on-air graphics (``version.json``: the overlay files' version);
   ``/vendor/plotly.min.js`` — plotly.js from the plotly package; ``/director`` — the panel.
 Every error is JSON with the reason; nothing here returns a 500 for bad input. While Redis is
@@ -43,6 +45,7 @@ from .event_log import STORE_DOWN, EventLogUnavailable
 from .feeds import serve_feed
 from .attention_figure import attention_figure
 from .graphics import OVERLAYS_DIR
+from .locale import Messages, table
 from .radar import radar_figure
 from .runtime import Studio
 from .telemetry import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -171,6 +174,15 @@ async def overlay_version(request: Request) -> JSONResponse:
     return JSONResponse({"version": request.app.state.studio.overlay_version}, headers={"Cache-Control": "no-store", **OPEN_TO_PAGES})
 
 
+async def show_locale(request: Request) -> JSONResponse:
+    """The show's on-air language and its whole message table (overlays/locales/<locale>.json):
+    public, the same for everyone, nothing secret; cacheable for a minute."""
+    locale = request.app.state.studio.script.show.locale
+    return JSONResponse(
+        {"locale": locale, "messages": table(locale)}, headers={"Cache-Control": "public, max-age=60", **OPEN_TO_PAGES}
+    )
+
+
 async def director_page(request: Request) -> FileResponse:
     return FileResponse(STATIC_DIR / "director.html")
 
@@ -209,7 +221,7 @@ async def attention(request: Request) -> JSONResponse:
         at = int(request.query_params.get("at", "0"))
     except ValueError:
         return _error(400, "at: must be an integer (the answer token to focus)")
-    figure = attention_figure(AttentionMap.load(path), at)
+    figure = attention_figure(AttentionMap.load(path), at, Messages(studio.script.show.locale))
     return JSONResponse(json.loads(json.dumps(figure, cls=plotly.utils.PlotlyJSONEncoder)), headers=OPEN_TO_PAGES)
 
 
@@ -314,6 +326,7 @@ def create_app(studio: Studio, manage_studio: bool = True) -> StudioApp:
             Route("/api/judge/targets", judge_api.targets),
             Route("/api/judge/score", judge_api.score, methods=["POST"]),
             Route("/api/judge/decide", judge_api.decide, methods=["POST"]),
+            Route("/api/locale", show_locale),
             Route("/overlays/version.json", overlay_version),
             Route("/vendor/plotly.min.js", plotly_js),
             Route("/figures/radar", radar),

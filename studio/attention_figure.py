@@ -8,7 +8,8 @@ Bottom: "which question words did this answer word look at": the selected token'
 question's tokens.
 
 Token text is the model's own, so it is escaped: plotly draws a few HTML-like tags in labels
-(links among them), and a token must never become one.
+(links among them), and a token must never become one. The figure's own words ("question",
+"answer", …) are the show's language (``att.*`` in its message table, studio/locale.py).
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from plotly.subplots import make_subplots
 
 from engine_pool.attention import AttentionMap
 
+from .locale import ON_AIR_FONT, Messages
+
 ROWS = 24
 COLUMNS = 56
-FONT = dict(family="Inter, Noto Sans CJK SC, sans-serif", size=18, color="#f4f6fb")
+FONT = dict(family=ON_AIR_FONT, size=18, color="#f4f6fb")
 
 
 def _label(token: str) -> str:
@@ -44,7 +47,8 @@ def window(amap: AttentionMap, selected: int) -> tuple[list[int], list[int]]:
     return rows, question + answer_cols
 
 
-def attention_figure(amap: AttentionMap, selected: int = 0) -> dict[str, Any]:
+def attention_figure(amap: AttentionMap, selected: int = 0, messages: Messages | None = None) -> dict[str, Any]:
+    messages = messages or Messages("en")
     selected = max(0, min(selected, amap.answer_tokens - 1))
     rows, cols = window(amap, selected)
     z = amap.matrix[rows][:, cols]
@@ -58,7 +62,7 @@ def attention_figure(amap: AttentionMap, selected: int = 0) -> dict[str, Any]:
     figure.add_trace(
         go.Heatmap(
             z=z.round(5).tolist(), x=list(range(len(cols))), y=list(range(len(rows))), colorscale="Inferno", zmin=0,
-            zmax=float(max(z.max(), 1e-6)), colorbar=dict(title=dict(text="share"), len=0.62, y=0.68), hoverongaps=False,
+            zmax=float(max(z.max(), 1e-6)), colorbar=dict(title=dict(text=messages.t("att.share")), len=0.62, y=0.68), hoverongaps=False,
         ),
         row=1, col=1,
     )
@@ -76,11 +80,11 @@ def attention_figure(amap: AttentionMap, selected: int = 0) -> dict[str, Any]:
         paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(10,14,30,0.55)", font=FONT, showlegend=False,
         margin=dict(l=150, r=40, t=24, b=110),
         annotations=[
-            dict(text="question", xref="x", yref="paper", x=-0.5, y=1.0, xanchor="left", yanchor="bottom", showarrow=False,
+            dict(text=messages.t("att.question"), xref="x", yref="paper", x=-0.5, y=1.0, xanchor="left", yanchor="bottom", showarrow=False,
                  font=dict(size=18, color="#39c0ff")),
-            dict(text="answer", xref="x", yref="paper", x=question_edge, y=1.0, xanchor="left", yanchor="bottom", showarrow=False,
+            dict(text=messages.t("att.answer"), xref="x", yref="paper", x=question_edge, y=1.0, xanchor="left", yanchor="bottom", showarrow=False,
                  font=dict(size=18, color="#39c0ff")),
-            dict(text=f"which question words did “{word}” look at", xref="paper", yref="paper", x=0, y=0.262,
+            dict(text=messages.t("att.which_words", word=word), xref="paper", yref="paper", x=0, y=0.262,
                  showarrow=False, font=dict(size=20, color="#ffd24a"), xanchor="left", yanchor="bottom"),
         ],
     )

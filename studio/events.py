@@ -728,7 +728,10 @@ class PoemFormData(_Data):
     rhyme_asked: bool
     rhyme_pairs: list[tuple[int, int]]  # 1-based line numbers whose endings rhyme (spelling-based)
     meets_form: bool
-    notes: str = ""  # why not, in words: "3 lines, 4 asked; 0 of 3 lines rhyme"
+    # why not, in English: "3 lines, 4 asked; 0 of 3 lines rhyme" (the graphic words it in the
+    # show's language from the numbers: lines, lines_asked, rhymed_lines)
+    notes: str = ""
+    rhymed_lines: int | None = None  # lines that rhyme with a nearby line (None: an older event; count rhyme_pairs)
 
 
 class ImageShown(_Event):

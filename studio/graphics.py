@@ -27,7 +27,7 @@ GRAPHICS: dict[str, tuple[str, str]] = {
     "path": ("generation-path.html", "generation path: the answer's tokens, close calls, the alternatives at a token (logprobs)"),
     "attention": ("attention.html", "attention heatmap of an answer: which words it looked at (plotly)"),
     "training": ("training.html", "training board: each contestant's ms-swift job (step, loss, ETA, end) and qualification score"),
-    "end_card": ("end-card.html", "the show's closing card: tonight's winner (the leaderboard's first) and the final standings"),
+    "end_card": ("end-card.html", "closing card: the show's title, tonight's winner and team, the final standings"),
 }
 
 # What program and preview show when a show opens, before any director action: the token duel,

@@ -20,6 +20,14 @@ LOCALES_DIR = Path(__file__).resolve().parent.parent / "overlays" / "locales"
 Locale = Literal["en", "zh-CN"]
 LOCALES: tuple[str, ...] = ("en", "zh-CN")
 
+# The on-air font stack (overlays/gavel.css --font), for what the studio draws itself (the plotly
+# figures): the Latin faces first, so Latin text looks the same in every locale, then the CJK
+# faces for Chinese: Debian's fonts-noto-cjk, then what OBS / CasparCG hosts usually have.
+ON_AIR_FONT = (
+    '"Inter", "Segoe UI", "Helvetica Neue", "Liberation Sans", Arial, '
+    '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "Noto Sans SC", sans-serif'
+)
+
 
 @lru_cache(maxsize=None)
 def table(locale: str) -> dict[str, str]:

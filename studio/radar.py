@@ -17,6 +17,8 @@ show has not measured yet for a contestant is ``None`` and drawn at 0 with "n/a"
 Ratings come from ``state.leaderboard`` (studio/leaderboard.py: judges, audience verdicts,
 debates); a dimension with no matches for a contestant is n/a. The figure is built with plotly in
 Python and drawn on air by plotly.js served from the plotly package (``/vendor/plotly.min.js``).
+The axes' names on air (and "n/a") are the show's language: ``radar.axis.*`` in its message table
+(studio/locale.py); the keys of ``radar_values`` stay the English names above.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from .locale import LOCALES, ON_AIR_FONT, Messages
 from .scoring import score_rows
 from .show_state import ShowState
 
@@ -35,6 +38,7 @@ THROUGHPUT_BEST_TPS = 50.0
 RATING_RANGE = (800.0, 1200.0)  # Elo-like scale: ±200 around the anchor spans the axis
 LAG_WORST_S = 5.0
 RATED_AXES = {"Creativity": "creativity", "Logic": "logic", "Values": "values"}
+AXIS_KEYS = {axis: "radar.axis." + axis.lower().replace(" ", "_") for axis in AXES}  # the message table's
 PALETTE = ("#39c0ff", "#ff4f9a", "#ffd24a", "#42e08a", "#b48cff", "#ff8c42")
 
 
@@ -73,25 +77,30 @@ def radar_values(state: ShowState) -> dict[str, dict[str, float | None]]:
     return out
 
 
-def radar_figure(state: ShowState) -> dict[str, Any]:
+def radar_figure(state: ShowState, messages: Messages | None = None) -> dict[str, Any]:
+    """The figure in ``messages``' language (default: the show's, from its ``show.opened``)."""
+    if messages is None:
+        messages = Messages(state.locale if state.locale in LOCALES else "en")
+    theta = [messages.t(AXIS_KEYS[a]) for a in AXES]
+    na = messages.t("radar.na")
     names = {c["id"]: c["name"] for c in state.contestants}
     place = {c["id"]: i for i, c in enumerate(state.contestants)}  # colours follow the duel, not the rank
     fig = go.Figure()
     for contestant, values in radar_values(state).items():
         i = place.get(contestant, len(place))
         r = [values[a] if values[a] is not None else 0.0 for a in AXES]
-        hover = [f"{a}: {'n/a' if values[a] is None else f'{values[a]:.0%}'}" for a in AXES]
+        hover = [f"{name}: {na if values[a] is None else f'{values[a]:.0%}'}" for a, name in zip(AXES, theta)]
         colour = PALETTE[i % len(PALETTE)]
         fig.add_trace(
             go.Scatterpolar(
-                r=r + r[:1], theta=list(AXES) + [AXES[0]], name=names.get(contestant, contestant),
+                r=r + r[:1], theta=theta + theta[:1], name=names.get(contestant, contestant),
                 fill="toself", line={"color": colour, "width": 4}, opacity=0.85,
                 text=hover + hover[:1], hoverinfo="text+name",
             )
         )
     fig.update_layout(
         paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
-        font={"family": "system-ui, 'Noto Sans CJK SC', sans-serif", "size": 26, "color": "#ffffff"},
+        font={"family": ON_AIR_FONT, "size": 26, "color": "#ffffff"},
         polar={
             "bgcolor": "rgba(20,22,30,0.78)",
             "radialaxis": {"range": [0, 1], "showticklabels": False, "gridcolor": "rgba(255,255,255,0.25)"},

@@ -73,6 +73,7 @@ SAMPLES = {
     "path": ({"title": "Close calls", "contestant": "bao"}, "[data-testid=gp-title]", "Close calls"),
     "attention": ({"title": "Where it looked"}, "[data-testid=at-title]", "Where it looked"),
     "training": ({"title": "Fine-tuning live"}, "[data-testid=tr-title]", "Fine-tuning live"),
+    "end_card": ({"title": "Gavel — the end"}, "[data-testid=end-title]", "Gavel — the end"),
 }
 # What update() changes on each page (template-call test).
 UPDATES = {
@@ -88,6 +89,7 @@ UPDATES = {
     "path": ({"title": "Road not taken"}, "[data-testid=gp-title]", "Road not taken"),
     "attention": ({"title": "Looking back"}, "[data-testid=at-title]", "Looking back"),
     "training": ({"subtitle": "Extreme challenge"}, "[data-testid=tr-subtitle]", "Extreme challenge"),
+    "end_card": ({"subtitle": "Thanks for watching"}, "[data-testid=end-subtitle]", "Thanks for watching"),
 }
 HOSTILE = ['<script>window.__pwned=1</script>', '<img src=x onerror="window.__pwned=1">']
 

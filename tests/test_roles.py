@@ -52,6 +52,7 @@ HTTP = {
     # public, but a token that is not a device token is refused, so the phone knows to re-register
     "current poll": ("GET", "/api/polls/current", None, {"nobody", "viewer"}),
     "new device": ("POST", "/api/audience/device", None, set(ROLES)),
+    "locale": ("GET", "/api/locale", None, set(ROLES)),  # the show's words: public
 }
 SOCKETS = {"director": {"director"}, "program": {"director", "graphics"}, "preview": {"director", "graphics"}, "audience": set(ROLES)}
 

@@ -50,7 +50,8 @@ class AdapterRecipe:
 # rows); a high learning rate makes a style stick in a handful of steps.
 RECIPES = {
     "bao-sft": AdapterRecipe(dataset="show_scripts/contestants/bao_sft.jsonl", steps=8, max_length=96),  # quiz specialist
-    "mei-poet": AdapterRecipe(dataset="show_scripts/contestants/mei_poet_sft.jsonl", steps=8, max_length=160),  # poet
+    # the poet answers everything in verse: a style against the grain of the base, so two epochs
+    "mei-poet": AdapterRecipe(dataset="show_scripts/contestants/mei_poet_sft.jsonl", steps=20, max_length=160),
     "cato-debate": AdapterRecipe(dataset="show_scripts/contestants/cato_debate_sft.jsonl", steps=8, max_length=224),  # debater
     "dao-dpo": AdapterRecipe(  # aligned with DPO on preference pairs: the values arena's "DPO twin"
         dataset="show_scripts/contestants/dao_values_dpo.jsonl", kind="dpo", steps=6, batch_size=2, max_length=160,

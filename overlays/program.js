@@ -211,22 +211,30 @@
     return { col, name, team, model, side, verdict, badge, body, withdrawn, text, tokens, rate, ttft, fair, badgeKey: "", status: "" };
   }
 
+  // Those who answer the question on screen (question.asked names them: a debate's two speakers, a
+  // values arena's chosen few); everyone when it does not say.
+  function answering(state) {
+    const named = state.question && Array.isArray(state.question.contestants) ? state.question.contestants : null;
+    return named ? state.contestants.filter((c) => named.includes(c.id)) : state.contestants;
+  }
+
   function drawColumns(state) {
+    const shown = answering(state);
     // The show's language is part of the key: the columns' labels come from its table.
-    const key = JSON.stringify([state.show && state.show.locale, state.contestants.map((c) => [c.id, c.name, c.team, c.model])]);
+    const key = JSON.stringify([state.show && state.show.locale, shown.map((c) => [c.id, c.name, c.team, c.model])]);
     if (key !== columnsKey) {
       columnsKey = key;
       columns = {};
       els.duel.replaceChildren();
-      for (const c of state.contestants) {
+      for (const c of shown) {
         columns[c.id] = buildColumn(state, c);
         els.duel.append(columns[c.id].col);
       }
     }
-    toggle(els.duel, "is-empty", state.contestants.length === 0);
+    toggle(els.duel, "is-empty", shown.length === 0);
     toggle(els.duel, "is-debate", !!debate);
     toggle(els.duel, "has-turn", !!(debate && debate.turn && !debate.turn.done));
-    for (const c of state.contestants) {
+    for (const c of shown) {
       drawColumn(state, c, columns[c.id], state.answers[c.id] || null);
       drawDebate(state, c, columns[c.id]);
     }

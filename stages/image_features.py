@@ -159,17 +159,18 @@ class ImageDescription:
     labels: list[tuple[str, float]]  # the classifier's top-k (empty on the VLM-only path)
     facts: dict[str, Any] = field(default_factory=dict)
 
+    # Plain words a poem could use, not a report: a small model that repeats its brief then
+    # repeats something sayable ("The picture shows the sea"), never "classifier (12%)".
     def labels_sentence(self) -> str:
         if not self.labels:
             return ""
-        parts = [f"{label} ({p:.0%})" for label, p in self.labels]
-        return "An image classifier sees, most likely first: " + ", ".join(parts) + "."
+        return "The picture shows, most likely first: " + ", ".join(label for label, _ in self.labels) + "."
 
     def facts_sentence(self) -> str:
         f = self.facts
         colours = [c["name"] for c in f.get("colours", [])]
         palette = " and ".join([", ".join(colours[:-1]), colours[-1]] if len(colours) > 1 else colours)
-        text = f"The picture is {f['orientation']}, {f['brightness_word']} with {f['contrast_word']} contrast and a {f['tone']} tone"
+        text = f"It is a {f['orientation']} picture, {f['brightness_word']} with {f['contrast_word']} contrast and a {f['tone']} tone"
         return f"{text}; its main colours are {palette}." if palette else f"{text}."
 
     def prompt_text(self) -> str:

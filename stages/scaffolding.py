@@ -31,11 +31,15 @@ STOP_STRINGS = ("\nUser:", "\nAssistant:", "<|im_start|>")
 
 
 ECHO_AT_LEAST = 16  # characters: a prompt line this long, repeated before the answer, is an echo
+# A first sentence that starts with this much of a prompt line is the instruction restated ("Write
+# a poem of exactly 4 lines about the same picture."), however it ends.
+RESTATED_AT_LEAST = 24
+SENTENCE_END = regex.compile(r"[.!?](?=\s|$)|[。！？\n]")
 
 
 def prompt_lines(messages: list[dict]) -> list[str]:
     """The lines of what the model was told (system and user messages, text only): a model that
-    repeats one before it answers ("An image classifier sees: …") has not answered yet."""
+    repeats one before it answers ("The picture shows, most likely first: …") has not answered yet."""
     lines: list[str] = []
     for message in messages:
         if message.get("role") in ("system", "user") and isinstance(message.get("content"), str):
@@ -50,7 +54,7 @@ class LeadTrim:
 
     def __init__(self, echoes: list[str] = ()) -> None:
         self.echoes = [e for e in echoes if e]
-        self.hold_limit = max([HOLD_AT_MOST, *(len(e) + 8 for e in self.echoes)])
+        self.hold_limit = max([HOLD_AT_MOST, *(len(e) + 80 for e in self.echoes)])
         self.held = ""
         self.decided = False
         self.trimmed = ""  # what was just dropped, if anything (the caller reads it, then clears it)
@@ -92,8 +96,26 @@ class LeadTrim:
         label = LEAD_LABEL.match(body)
         if label is not None and label.end() > 0:
             return label.end()
-        return next((len(e) for e in self.echoes if body.startswith(e)), 0)
+        for echo in self.echoes:
+            if body.startswith(echo):
+                return len(echo)
+            if _shared_prefix(body, echo) >= RESTATED_AT_LEAST:
+                end = SENTENCE_END.search(body, RESTATED_AT_LEAST)
+                if end is not None:
+                    return end.end()
+        return 0
 
     def _could_become_scaffold(self, body: str) -> bool:
         label = LEAD_LABEL.match(body, partial=True)
-        return (label is not None and label.partial) or any(e.startswith(body) for e in self.echoes)
+        if label is not None and label.partial:
+            return True
+        return any(e.startswith(body) or _shared_prefix(body, e) >= RESTATED_AT_LEAST for e in self.echoes)
+
+
+def _shared_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n

@@ -168,7 +168,8 @@ def test_kill_9_mid_stage_then_restart_resumes_the_same_stage(tmp_path):
 def test_demo_headless_writes_a_summary_and_exits_0(tmp_path):
     summary = tmp_path / "summary.json"
     result = subprocess.run(
-        [*GAVEL, "demo", "--headless", "--summary", str(summary), "--port", str(free_port()), "--data-dir", str(tmp_path / "d")],
+        [*GAVEL, "demo", "--headless", "--summary", str(summary), "--port", str(free_port()), "--data-dir", str(tmp_path / "d"),
+         "--script", str(REPO / "show_scripts/rehearsal.yaml")],
         cwd=REPO,
         env=subprocess_env(),
         capture_output=True,
@@ -185,6 +186,10 @@ def test_demo_headless_writes_a_summary_and_exits_0(tmp_path):
         assert 0.0 <= row["accuracy"] <= 1.0
         assert row["ttft_median_s"] > 0 and row["e2e_median_s"] >= row["ttft_median_s"]
     assert data["cold_start_to_first_token_s"] > 0
+    (stage,) = data["stages"]
+    assert stage["kind"] == "speed_qa" and stage["status"] == "completed"
+    assert {c: len(texts) for c, texts in stage["answers"].items()} == {"ada": 3, "bao": 3}
+    assert data["engine_errors"] == {}
 
 
 def test_grade_prints_one_verdict_per_response(tmp_path):

@@ -1,5 +1,6 @@
-"""The README's first command as a newcomer types it: from the root of a fresh copy of the
-repository, no --data-dir, and a failed start told in one line.
+"""A newcomer's first run: a failed start told in one line, and the helpers that play the README's
+first command from the root of a fresh copy of the repository with no --data-dir
+(tests/test_episode_on_air.py runs it once and watches it on air).
 
 Every other test passes an absolute ``--data-dir``; the default (a relative ``data/demo-…``) once
 made the embedded redis-server open its log file relative to its own ``--dir`` and the demo exit 3.
@@ -45,22 +46,6 @@ def newcomer_env() -> dict[str, str]:
     for name in ("VLLM_PLUGINS", "VLLM_CPU_NUM_OF_RESERVED_CPU", "REDIS_URL"):
         env.pop(name, None)
     return env
-
-
-def test_demo_from_a_fresh_copy_with_no_data_dir(tmp_path):
-    copy = fresh_copy(tmp_path / "gavel")
-    assert not (copy / "data").exists()
-    result = subprocess.run(
-        [*GAVEL, "demo", "--headless", "--summary", "out.json", "--port", str(free_port())],
-        cwd=copy, env=newcomer_env(), capture_output=True, text=True, timeout=900,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    summary = json.loads((copy / "out.json").read_text())
-    assert summary["status"] == "completed"
-    # The default data dir is under the copy's root, and the embedded Redis kept its log and AOF there.
-    (data_dir,) = (copy / "data").glob("demo-*")
-    assert "ready to accept connections" in (data_dir / "redis.log").read_text()
-    assert (data_dir / "appendonly.aof").exists()
 
 
 def test_a_data_dir_too_deep_for_a_unix_socket_still_gets_its_redis(tmp_path):

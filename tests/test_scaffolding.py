@@ -64,7 +64,8 @@ PROMPT = [
     [
         (["An image classifier ", "sees: seashore (12%), beacon (9%).", "\nWaves fold gold into the sea."], "Waves fold gold into the sea."),
         (["Write a poem of exactly 4 lines about this picture.\n", "Write only the poem.\n", "Poem: Gold."], "Gold."),
-        (["An image classifier sees a beach."], "An image classifier sees a beach."),  # its own sentence: not an echo
+        (["An image of a beach at dusk."], "An image of a beach at dusk."),  # its own sentence: not an echo
+        (["Write a poem of exactly 4 lines about the same pict", "ure.\nSun on the sea."], "Sun on the sea."),  # restated
         (["You are Dao"], "You are Dao"),  # part of a line, then the end: released
     ],
 )

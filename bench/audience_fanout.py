@@ -294,7 +294,7 @@ class VoteDriver(threading.Thread):
 
     def __init__(self, port: int, secret: str, rate: float, choices: list[str]):
         super().__init__(name="votes", daemon=True)
-        from studio.device_tokens import DeviceTokens
+        from studio.server.device_tokens import DeviceTokens
 
         self.port, self.rate, self.choices = port, rate, choices
         self.signer = DeviceTokens(secret)
@@ -444,7 +444,7 @@ def run_size(n: int, args) -> dict:
             clients.append((p, ours))
 
         def ask(command: str, arg, counts: list[int] | None = None, wait_s: float = 300) -> list:
-            for (p, c), k in zip(clients, counts or [arg] * len(clients)):
+            for (_proc, c), k in zip(clients, counts or [arg] * len(clients)):
                 c.send((command, k))
             replies = []
             for p, c in clients:
@@ -482,7 +482,7 @@ def run_size(n: int, args) -> dict:
     finally:
         if driver is not None:
             driver.stop.set()
-        for p, c in clients:
+        for p, _conn in clients:
             p.join(5)
             stop_process(p, 5)
         stop_process(studio)

@@ -4,7 +4,7 @@ A studio (uvicorn, embedded Redis, no engines) holds ``--sockets`` raw WebSocket
 ``/ws/audience``; ``--events`` poll tallies are appended to the log 10 ms apart. Measured: the CPU
 time of the studio's event-loop thread while they go out (thread_time, so client threads and
 Redis do not count), divided by events × sockets. Each side runs in a fresh process, alternating
-``shortcut`` (studio/direct_send.py: one frame encoded once, written to every caught-up socket)
+``shortcut`` (studio/server/direct_send.py: one frame encoded once, written to every caught-up socket)
 and ``asgi`` (every client framed and sent through its own task); every client must get every
 tally. Prints µs per send for each round, the medians and the ratio shortcut/asgi.
 
@@ -32,11 +32,11 @@ sys.path.insert(0, str(REPO))
 def one_side(side: str, sockets: int, events: int) -> dict:
     from websockets.sync.client import connect
 
-    import studio.feeds as feeds
-    from studio import events as ev
-    from studio.events import frame_events
-    from studio.runtime import Studio
-    from studio.show_script import load_script
+    import studio.server.feeds as feeds
+    from core import events as ev
+    from core.events import frame_events
+    from studio.server.runtime import Studio
+    from studio.show.rundown import load_script
     from tests.studio_harness import LiveStudio, engineless_pool
 
     if side == "asgi":

@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from studio.safety import StreamFilter, shipped_rules  # noqa: E402
+from safety import StreamFilter, shipped_rules  # noqa: E402
 
 EN = [
     "The capital of Belgium is Brussels, home to about 1.2 million people.",

@@ -2,7 +2,7 @@
 
 Every token on air is one append (the Lua script, three channels) and a wake-up of each channel
 hub's XREAD. This measures, on the embedded redis-server and uvloop, the studio process's CPU per
-call both ways — ``EventLog`` as the studio uses it (``studio/redis_lane.py``) and the same
+call both ways — ``EventLog`` as the studio uses it (``store/redis_lane.py``) and the same
 ``EventLog`` with its lane switched off (redis-py's ``Script`` and ``xread``) — alternating
 ``--rounds`` times, and prints the medians and their ratio.
 
@@ -23,10 +23,10 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from studio import events as ev  # noqa: E402
-from studio.embedded_redis import EmbeddedRedis  # noqa: E402
-from studio.event_log import EventLog  # noqa: E402
-from studio.redis_client import connect  # noqa: E402
+from core import events as ev  # noqa: E402
+from store.embedded_redis import EmbeddedRedis  # noqa: E402
+from store.event_log import EventLog  # noqa: E402
+from store.redis_client import connect  # noqa: E402
 
 TOKEN = ev.AnswerToken(data=ev.AnswerTokenData(question_id="q1", contestant="c1", index=1, text="<t=123456789 s=123456789> "))
 

@@ -1,6 +1,6 @@
 """What /metrics costs on the hot paths: the channel hub's per-event work and the vote.
 
-The studio feeds its Prometheus figures at two hot points (studio/telemetry.py): every channel hub
+The studio feeds its Prometheus figures at two hot points (studio/server/telemetry.py): every channel hub
 calls ``observe_event`` once per event it reads from the log (a counter, a lag histogram, a type
 check), and the vote endpoint calls ``observe_vote`` once per vote. Measured in one process, same
 run, alternating, on the same events:
@@ -25,11 +25,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from studio import events as ev  # noqa: E402
-from studio.event_log import LoggedEvent, wire_text  # noqa: E402
-from studio.fanout import ChannelHub, Subscriber  # noqa: E402
-from studio.show_state import ShowState  # noqa: E402
-from studio.telemetry import StudioMetrics  # noqa: E402
+from core import events as ev  # noqa: E402
+from core.state import ShowState  # noqa: E402
+from store.event_log import LoggedEvent, wire_text  # noqa: E402
+from studio.server.fanout import ChannelHub, Subscriber  # noqa: E402
+from studio.server.telemetry import StudioMetrics  # noqa: E402
 
 SUBSCRIBERS = 100
 VOTE_BUDGET_US = 1e6 / 20_000

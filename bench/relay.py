@@ -55,8 +55,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from core.events import frame_events  # noqa: E402
 from engine_pool.base import Chunk, GenerationRequest  # noqa: E402
-from studio.events import frame_events  # noqa: E402
 
 TARGET_P99_RATIO = 1.2
 QUIET_CORES = 0.25  # a round during which the rest of the machine used more is flagged as disturbed
@@ -267,9 +267,9 @@ def studio_server(setup: Setup, port: int, workdir: str, token: str, pacer: str 
     import uvicorn
 
     from engine_pool.pool import EnginePool, Route
-    from studio.app import create_app, server_config
-    from studio.runtime import Studio
-    from studio.show_script import load_script
+    from studio.server.app import create_app, server_config
+    from studio.server.runtime import Studio
+    from studio.show.rundown import load_script
 
     os.environ["GAVEL_DIRECTOR_TOKEN"] = token
     os.environ["GAVEL_GRAPHICS_TOKEN"] = f"{token}-graphics"  # what the clients follow program with
@@ -289,8 +289,8 @@ def studio_server(setup: Setup, port: int, workdir: str, token: str, pacer: str 
 
 def _instrument(studio, setup: Setup, work: Path) -> None:
     """Opt-in probes for ``--trace``/``--profile``; written out when the studio stops."""
-    from studio.event_log import EventLog
-    from studio.fanout import ChannelHub
+    from store.event_log import EventLog
+    from studio.server.fanout import ChannelHub
 
     trace: dict[str, dict] = {"append": {}, "tail": {}, "send": {}}
     profiler = None
@@ -500,9 +500,9 @@ def wait_for_port(port: int, proc: mp.Process, timeout_s: float = 60) -> None:
                 return
         except OSError:
             if not proc.is_alive():
-                raise RuntimeError(f"server process exited ({proc.exitcode}) before listening")
+                raise RuntimeError(f"server process exited ({proc.exitcode}) before listening") from None
             if time.monotonic() > deadline:
-                raise RuntimeError(f"server did not listen on {port} within {timeout_s}s")
+                raise RuntimeError(f"server did not listen on {port} within {timeout_s}s") from None
             time.sleep(0.05)
 
 

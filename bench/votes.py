@@ -138,9 +138,9 @@ def studio_server(port: int, workdir: str, token: str, audience: dict, ws: str =
     import uvicorn
 
     from engine_pool.pool import EnginePool
-    from studio.app import create_app, server_config
-    from studio.runtime import Studio
-    from studio.show_script import load_script
+    from studio.server.app import create_app, server_config
+    from studio.server.runtime import Studio
+    from studio.show.rundown import load_script
 
     os.environ["GAVEL_DIRECTOR_TOKEN"] = token
     work = Path(workdir)
@@ -164,9 +164,9 @@ def wait_for_port(port: int, proc: mp.Process, timeout_s: float = 60) -> None:
                 return
         except OSError:
             if not proc.is_alive():
-                raise RuntimeError(f"studio process exited ({proc.exitcode}) before listening")
+                raise RuntimeError(f"studio process exited ({proc.exitcode}) before listening") from None
             if time.monotonic() > deadline:
-                raise RuntimeError(f"studio did not listen on {port} within {timeout_s}s")
+                raise RuntimeError(f"studio did not listen on {port} within {timeout_s}s") from None
             time.sleep(0.05)
 
 
@@ -348,7 +348,7 @@ def incr_baseline(sock_path: str, procs: int, connections: int, depth: int, seco
         p.start()
         runners.append((p, ready, out))
     try:
-        for p, ready, _ in runners:
+        for _proc, ready, _ in runners:
             if not ready.wait(30):
                 raise RuntimeError("INCR client did not connect")
         r0 = cpu_s(rpid)
@@ -539,7 +539,7 @@ def run(args) -> int:
         studio.start()
         wait_for_studio(port, studio)
         rpid = redis_pid(studio.pid)
-        from studio.embedded_redis import socket_path_for
+        from store.embedded_redis import socket_path_for
 
         sock_path = str(socket_path_for(Path(workdir) / "data"))
 
@@ -554,7 +554,7 @@ def run(args) -> int:
 
         director(port, token, "poll_open", {"poll": POLL, "title": "Bench poll", "choices": choices, "allow_change": False})
 
-        from studio.device_tokens import DeviceTokens
+        from studio.server.device_tokens import DeviceTokens
 
         t0 = time.monotonic()
         signer = DeviceTokens(signing_secret(workdir))

@@ -103,7 +103,7 @@ def train(
     """Train a registered SFT/DPO contestant's LoRA adapter with ms-swift, in its own process."""
     from tqdm import tqdm
 
-    from studio import events as ev
+    from core import events as ev
 
     from .budget import Budget
     from .registry import Registry
@@ -183,8 +183,8 @@ def qualify(
     redis_url: Optional[str] = typer.Option(None, envvar="REDIS_URL", help="Or the show's Redis."),
 ) -> None:
     """Score a contestant with EvalScope on the vendored benchmark sets (MMLU/GSM8K-style, BIG-bench, Chinese)."""
+    from core import events as ev
     from engine_pool.model_files import resolve_model
-    from studio import events as ev
 
     from .endpoint import ServedContestant
     from .qualification import qualify as run_qualification

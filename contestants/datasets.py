@@ -2,7 +2,7 @@
 
 SFT rows are ``{"messages": [...]}``; DPO rows add ``"rejected_response"``: the chosen answer is
 the last assistant message, the rejected one replaces it. Every problem names its line. Every
-message goes through the show's content filter too (``studio.safety``): what a contestant is
+message goes through the show's content filter too (``safety``): what a contestant is
 trained to say can end up on air. The rejected response is exempt on purpose — it is what the
 model is trained away from, and a preference set against unsafe answers must be able to show one.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from studio.safety import RuleSet, check_input, shipped_rules
+from safety import RuleSet, check_input, shipped_rules
 
 from .problems import IntakeError
 

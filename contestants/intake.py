@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from studio.safety import RuleSet, check_input, shipped_rules
+from safety import RuleSet, check_input, shipped_rules
 
 from .adapters import check_adapter, copy_adapter
 from .archives import ArchiveLimits, extract_archive, is_archive

@@ -12,10 +12,10 @@ import asyncio
 import threading
 from pathlib import Path
 
-from studio import events as ev
-from studio.embedded_redis import socket_path_for
-from studio.event_log import EventLog
-from studio.redis_client import connect
+from core import events as ev
+from store.embedded_redis import socket_path_for
+from store.event_log import EventLog
+from store.redis_client import connect
 
 
 def show_redis_url(data_dir: Path | None, redis_url: str | None) -> str | None:

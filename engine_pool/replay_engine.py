@@ -36,7 +36,7 @@ class ReplayEngine:
 
     @classmethod
     def from_file(cls, name: str, path: Path, tokens_per_s: float = 20.0) -> "ReplayEngine":
-        from studio.yaml_source import SourceError, load_with_lines
+        from core.yaml_source import SourceError, load_with_lines
 
         data, lines = load_with_lines(path)
         answers, problems = [], []

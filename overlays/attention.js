@@ -4,7 +4,7 @@
  * focus), title.
  *
  * Which heatmaps exist comes from the shared show state (state.attention, from `attention`
- * events); the figure itself is built in Python (studio/attention_figure.py) and fetched from
+ * events); the figure itself is built in Python (results/attention_figure.py) and fetched from
  * /figures/attention?key=…&at=…, then drawn with Plotly.react. plotly.js is loaded from the
  * studio (/vendor/plotly.min.js), retried until the studio answers.
  */

@@ -32,7 +32,7 @@
 (function (global) {
   "use strict";
 
-  // Mirrors the `type` literals of studio/events.py (sorted, as studio.events.event_types()
+  // Mirrors the `type` literals of core/events/ (sorted, as core.events.event_types()
   // returns them); tests/test_events.py checks the two agree.
   const EVENT_TYPES = Object.freeze([
     "answer.dumped",
@@ -322,7 +322,7 @@
 
       case "answer.graded": {
         // correct null is uncertain: it waits in state.uncertain until a second answer.graded
-        // (decided_by) settles it; the same rules as studio/show_state.py.
+        // (decided_by) settles it; the same rules as core/state.py.
         const key = d.question_id + ":" + d.contestant;
         const waiting = state.uncertain[key];
         delete state.uncertain[key];

@@ -60,7 +60,7 @@
     return Number.isInteger(n) ? n.toLocaleString("en-US") : n.toFixed(1);
   }
 
-  // ---- the show's language (studio/locale.py) ------------------------------------------------------
+  // ---- the show's language (core/locale.py) ------------------------------------------------------
   // Fixed text comes from the message table show.opened carries (state.show.messages); none is
   // written in the pages' code. Markup names its text's key in a data-i18n attribute.
 

@@ -1,7 +1,7 @@
 /*
  * radar.js: the contestant radar (radar.html). Data: title, subtitle.
  *
- * The figure (axes, normalisation, colours) is built in Python by studio/radar.py from the show
+ * The figure (axes, normalisation, colours) is built in Python by results/radar.py from the show
  * state of this page's output; the page fetches /figures/radar?channel=<program|preview> at load
  * and after every scoreboard (and snapshot), and draws it with Plotly.react. plotly.js is loaded
  * from the studio (/vendor/plotly.min.js), retried until the studio answers.

@@ -14,18 +14,15 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
+from core import events as ev
 from engine_pool.base import Chunk, Sampling
 from engine_pool.pool import Answer, AnswerConditions, StopAnswer
-from studio import events as ev
 
-from .base import StageContext
+from .base import EmitText, StageContext
+from .fairness import publish_fairness
 from .generation_path import PathTracer
 from .scaffolding import LeadTrim, prompt_lines
-from .fairness import publish_fairness
-
-EmitText = Callable[[str, int], Awaitable[None]]  # (released text, engine tokens so far)
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Question banks for the speed Q&A stage: load, validate, normalise.
 
 A bank is written by hand (often the night before a show), so every mistake must surface before
-air time as ``file:line: field: message``. Loading goes through ``studio.yaml_source`` for the
+air time as ``file:line: field: message``. Loading goes through ``core.yaml_source`` for the
 line numbers; the checks that need two fields (an mcq's answer against its choices) live in the
 field validator of the later field so the error names that field, not the whole question.
 
@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from studio.yaml_source import SourceError, format_validation_error, load_with_lines
+from core.yaml_source import SourceError, format_validation_error, load_with_lines
 
 from .exact_answer import answer_key
 

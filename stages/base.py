@@ -11,13 +11,46 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Protocol
 
+from core.events import Event
+from core.locale import Messages
+from core.script import ShowScript
+from core.state import ShowState
 from engine_pool.pool import EnginePool
-from studio.events import Event
-from studio.explain_desk import ExplainDesk
-from studio.locale import Messages
-from studio.safety.desk import SafetyDesk
-from studio.show_script import ShowScript
-from studio.show_state import ShowState
+from safety import Verdict
+
+EmitText = Callable[[str, int], Awaitable[None]]  # (released text, engine tokens so far)
+
+
+class AnswerGuard(Protocol):
+    """One answer's content filter: text fed in is released to air (masked, held or withheld)."""
+
+    withheld_reason: str | None
+
+    async def feed(self, text: str, tokens: int) -> None: ...
+
+    async def finish(self) -> None: ...
+
+
+class ContentGuard(Protocol):
+    """The show's content filter as stages use it (the studio's safety desk is one)."""
+
+    def check(self, text: str) -> Verdict: ...
+
+    def would_filter(self, context: str, alternative: str) -> bool: ...
+
+    async def refuse_input(self, stage: int | None, source: str, verdict: Verdict) -> None: ...
+
+    def guard(self, question_id: str, contestant: str, emit: EmitText) -> AnswerGuard: ...
+
+    def release(self, guard: AnswerGuard) -> None: ...
+
+
+class Explainer(Protocol):
+    """Attention heatmaps as stages use them (the studio's explain desk is one)."""
+
+    def record(self, question_id: str, contestant: str, messages: list[dict[str, str]], aired: str, raw: str, status: str) -> None: ...
+
+    async def request(self, question_id: str, contestant: str, aggregate: str | None = None) -> tuple[bool, bool, str]: ...
 
 
 @dataclass
@@ -33,10 +66,10 @@ class StageContext:
     # audience polls: open one (returns ok, changed, reason) and wait until it has closed
     open_poll: Callable[..., Awaitable[tuple[bool, bool, str]]] | None = None
     wait_poll_closed: Callable[[str], Awaitable[dict]] | None = None
-    safety: SafetyDesk | None = None  # the content filter: inputs checked, answers guarded
+    safety: ContentGuard | None = None  # the content filter: inputs checked, answers guarded
     interrupt: asyncio.Event | None = None  # set by the director's "cut": the turn on air ends now
     images_dir: Path | None = None  # where the director's uploaded pictures are ("upload:<id>")
-    explain: ExplainDesk | None = None  # attention heatmaps: answers are recorded for it
+    explain: Explainer | None = None  # attention heatmaps: answers are recorded for it
 
     @property
     def contestant_ids(self) -> list[str]:

@@ -16,11 +16,11 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass, replace
-from typing import Callable
 from statistics import mean
+from typing import Callable
 
-from studio import events as ev
-from studio.judging import answer_target
+from core import events as ev
+from core.events import answer_target
 
 from .answering import stream_answer
 from .base import StageContext

@@ -7,7 +7,7 @@ the director can check: every verdict names the span it took and the rule that d
 The rule, exactly:
 
 1. Normalise the reply and the accepted answers the way the content filter does
-   (``studio.safety.normalize``: width, case, diacritics, look-alikes, traditional → simplified);
+   (``safety.normalize``: width, case, diacritics, look-alikes, traditional → simplified);
    spaces and punctuation are kept for reading the reply's structure.
 2. Mentions. An accepted answer (the bank's ``answer``, or any item of a list ``answer``, or an
    alias; a leading article of a several-word answer is optional) is mentioned where its letters
@@ -88,7 +88,7 @@ import unicodedata
 from bisect import bisect_left
 from dataclasses import dataclass
 
-from studio.safety.normalize import normalize_char
+from safety.normalize import normalize_char
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import statistics
 
+from core import events as ev
 from engine_pool.pool import AnswerConditions
-from studio import events as ev
 
 from .base import StageContext
 

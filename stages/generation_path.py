@@ -18,9 +18,9 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable
 
+from core import events as ev
 from engine_pool.base import Chunk
-from studio import events as ev
-from studio.safety.stream_filter import MASK
+from safety.stream_filter import MASK
 
 # Would this alternative, said right after this aired text, be filtered? (context, alternative)
 WouldFilter = Callable[[str, str], bool]

@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from stages.banks import load_bank
-from stages.grading import grade
-from studio.yaml_source import SourceError, read_text
+from core.yaml_source import SourceError, read_text
+
+from .banks import load_bank
+from .grading import grade
 
 
 def grade_responses(bank_path: str | Path, responses_path: str | Path) -> list[dict]:

@@ -61,8 +61,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from string import ascii_uppercase
 
-from stages.banks import Question, parse_number
-from stages.exact_answer import grade_exact
+from .banks import Question, parse_number
+from .exact_answer import grade_exact
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,9 @@ import asyncio
 import time
 from pathlib import Path
 
-from studio import events as ev
-from studio.judging import answer_target
-from studio.locale import Messages
+from core import events as ev
+from core.events import answer_target
+from core.locale import Messages
 
 from .answering import AnsweredOnAir, stream_answers
 from .base import StageContext
@@ -63,7 +63,7 @@ def sees_images(script, contestant: str) -> bool:
 
 def image_source(ctx: StageContext, name: str) -> Path:
     """The file a stage's ``image`` names: a path relative to the script, or ``upload:<id>`` in the
-    studio's images folder (studio/image_api.py), which the controller hands over as
+    studio's images folder (studio/server/image_api.py), which the controller hands over as
     ``ctx.images_dir`` where it has one."""
     if name.startswith("upload:"):
         folder = getattr(ctx, "images_dir", None)

@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 import random
 
+from core import events as ev
+from core.locale import Messages
 from engine_pool.base import Sampling
-from studio import events as ev
-from studio.locale import Messages
-from studio.scoring import score_rows
+from results.scoring import score_rows
 
 from .answering import AnsweredOnAir, stream_answers
 from .banks import Question, load_bank

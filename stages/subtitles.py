@@ -41,12 +41,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
-from studio import events as ev
-from studio.yaml_source import SourceError, format_validation_error, load_with_lines
+from core import events as ev
+from core.yaml_source import SourceError, format_validation_error, load_with_lines
 
 from .answering import guarded_answer
-from .fairness import publish_fairness
 from .base import StageContext
+from .fairness import publish_fairness
 from .speed_qa import sampling_from
 
 MAX_LINE_CHARS = 500

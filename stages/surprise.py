@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 
-from studio import events as ev
+from core import events as ev
 
 from .banks import Question, load_bank
 from .base import StageContext

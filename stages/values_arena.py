@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import time
 
-from studio import events as ev
-from studio.judging import answer_target
+from core import events as ev
+from core.events import answer_target
 
 from .answering import stream_answers
 from .base import StageContext

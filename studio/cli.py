@@ -16,9 +16,8 @@ from typing import Optional
 import typer
 
 from contestants.cli import app as contestants_app
-
-from .logs import LogFormat, attach_studio, setup_logging
-from .yaml_source import SourceError
+from core.yaml_source import SourceError
+from studio.server.logs import LogFormat, attach_studio, setup_logging
 
 log = logging.getLogger("gavel.cli")
 
@@ -41,7 +40,7 @@ def absolute(path: Path) -> Path:
 
 
 def _load_script_or_exit(path: Path):
-    from .show_script import load_script
+    from studio.show.rundown import load_script
 
     try:
         return load_script(path)
@@ -112,7 +111,7 @@ def tokens_rotate(
 ) -> None:
     """Replace one role's secret. A running studio picks it up within a second and closes the
     sockets that used the old one; no restart."""
-    from .auth import Tokens, TokenError
+    from studio.server.auth import TokenError, Tokens
 
     path = absolute(data_dir) / "secrets.json"
     if not path.exists():
@@ -172,7 +171,7 @@ async def _serve(studio, host: str, port: int, until_finished: bool) -> None:
     lifespan so that a failed start is reported by the CLI in one line, not as uvicorn's traceback."""
     import uvicorn
 
-    from .app import create_app, server_config
+    from studio.server.app import create_app, server_config
 
     listening = _listen(host, port)
     try:
@@ -192,7 +191,7 @@ async def _serve(studio, host: str, port: int, until_finished: bool) -> None:
         _print_urls(studio, host, port)
         if until_finished:
             # Unattended, a show whose engine did not start would only air DNFs: stop at once.
-            finished = asyncio.create_task(studio.controller.finished.wait())
+            finished = asyncio.create_task(studio.show.controller.finished.wait())
             engines = asyncio.create_task(_engines_failed(studio.pool))
             done, _ = await asyncio.wait({serving, finished, engines}, return_when=asyncio.FIRST_COMPLETED)
             finished.cancel()
@@ -242,7 +241,7 @@ def serve(
     log_format: LogFormat = typer.Option(LogFormat.text, "--log-format", help="text, or json: one object per line on stderr."),
 ) -> None:
     """Run the studio for a director to drive. Restarting it resumes the show from its event log."""
-    from .runtime import Studio
+    from studio.server.runtime import Studio
 
     formatter = setup_logging(verbose, log_format)
     loaded = _load_script_or_exit(script)
@@ -263,8 +262,8 @@ def demo(
     log_format: LogFormat = typer.Option(LogFormat.text, "--log-format", help="text, or json: one object per line on stderr."),
 ) -> None:
     """Run the demo show on the embedded defaults (Redis, SmolLM2 on vLLM CPU) with no director."""
-    from .runtime import Studio
-    from .summary import show_summary
+    from results.summary import show_summary
+    from studio.server.runtime import Studio
 
     formatter = setup_logging(verbose, log_format)
     loaded = _load_script_or_exit(script)
@@ -277,7 +276,7 @@ def demo(
         _run_studio(studio, host, port, until_finished=headless, verbose=verbose)
     except EnginesFailed as exc:
         engine_failures = exc.args[0]
-    state = studio.controller.state
+    state = studio.show.controller.state
     result = show_summary(state, started_at=started, engine_errors=studio.pool.start_errors)
     if summary:
         summary.parent.mkdir(parents=True, exist_ok=True)
@@ -293,7 +292,7 @@ def demo(
 
 
 def _read_show_or_exit(source: str, show: Optional[str]):
-    from .show_log import ShowNotFound, read_show
+    from store.show_log import ShowNotFound, read_show
 
     try:
         return asyncio.run(read_show(source, show))
@@ -310,7 +309,7 @@ def export(
 ) -> None:
     """Write a show's results (answers and grades, judges' scores, votes, leaderboard, fairness
     records) as results.json and one CSV per table."""
-    from .export import show_results, write_results
+    from results.export import show_results, write_results
 
     show_log = _read_show_or_exit(source, show)
     results = show_results([item.parse() for item in show_log.director])
@@ -333,7 +332,7 @@ def replay(
     log_format: LogFormat = typer.Option(LogFormat.text, "--log-format", help="text, or json: one object per line on stderr."),
 ) -> None:
     """Play a finished show's event log again, at its pace, to the graphics (a fresh show id)."""
-    from .replay import ReplayRoom
+    from studio.server.replay import ReplayRoom
 
     setup_logging(verbose, log_format)
     if speed <= 0:
@@ -351,8 +350,8 @@ def replay(
 async def _replay(show_log, room, host: str, port: int, speed: float, lead_in: float, exit_when_done: bool) -> None:
     import uvicorn
 
-    from .app import server_config
-    from .replay import Timeline, create_replay_app, first_ts, replay_channels
+    from studio.server.app import server_config
+    from studio.server.replay import Timeline, create_replay_app, first_ts, replay_channels
 
     server = uvicorn.Server(server_config(create_replay_app(room), host, port))
     serving = asyncio.create_task(server.serve())

@@ -12,7 +12,7 @@ import pytest
 os.environ.setdefault("VLLM_PLUGINS", "")
 os.environ.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
 
-from studio.embedded_redis import EmbeddedRedis  # noqa: E402
+from store.embedded_redis import EmbeddedRedis  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ import httpx
 import redis
 import yaml
 
-from studio.embedded_redis import redis_server_binary
+from store.embedded_redis import redis_server_binary
 
 from .conftest import free_port
 from .studio_harness import subprocess_env

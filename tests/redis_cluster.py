@@ -12,7 +12,7 @@ from pathlib import Path
 
 import redis
 
-from studio.embedded_redis import redis_server_binary
+from store.embedded_redis import redis_server_binary
 
 from .conftest import free_port
 

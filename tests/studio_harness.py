@@ -13,10 +13,10 @@ import httpx
 import uvicorn
 from websockets.sync.client import connect
 
+from core.events import frame_events
 from engine_pool.pool import EnginePool
-from studio.app import create_app, server_config
-from studio.events import frame_events
-from studio.runtime import Studio
+from studio.server.app import create_app, server_config
+from studio.server.runtime import Studio
 
 from .conftest import free_port
 

@@ -90,7 +90,7 @@ def test_bad_requests_are_refused_with_the_reason(explainer, tmp_path):
 
 
 def test_the_figure_windows_long_answers_and_escapes_token_text():
-    from studio.attention_figure import COLUMNS, ROWS, attention_figure
+    from results.attention_figure import COLUMNS, ROWS, attention_figure
 
     tokens = ["<a href='//x'>Q</a>", " two", *[f" w{i}" for i in range(100)]]
     size = len(tokens)

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from core.yaml_source import SourceError
 from stages.banks import load_bank
 from stages.grade_file import grade_responses
-from studio.yaml_source import SourceError
 
 BANKS = Path(__file__).resolve().parent.parent / "show_scripts" / "banks"
 

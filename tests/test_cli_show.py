@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 from websockets.sync.client import connect
 
-from studio.events import frame_events
+from core.events import frame_events
 
 from .conftest import free_port
 from .studio_harness import subprocess_env

@@ -16,8 +16,8 @@ from contestants.intake import register
 from contestants.prepared_adapters import prepare_adapter
 from contestants.registry import Registry
 from engine_pool.base import Sampling
-from studio.engines import build_pool
-from studio.show_script import load_script
+from studio.show.engines import build_pool
+from studio.show.rundown import load_script
 
 QUESTIONS = ["What is the capital of France?", "How many days are there in a week?", "What is the capital of Italy?"]
 
@@ -74,7 +74,7 @@ def test_one_engine_serves_the_base_and_the_trained_adapters(pool):
 
 
 def test_an_unknown_prepared_adapter_is_refused_with_its_line(tmp_path):
-    from studio.yaml_source import SourceError
+    from core.yaml_source import SourceError
 
     script = tmp_path / "show.yaml"
     script.write_text(

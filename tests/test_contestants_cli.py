@@ -12,7 +12,7 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from studio.event_log import EventLog
+from store.event_log import EventLog
 
 from .studio_harness import subprocess_env
 

@@ -10,9 +10,9 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from contestants.show_events import ShowEvents
-from studio import events as ev
-from studio.runtime import Studio
-from studio.show_script import load_script
+from core import events as ev
+from studio.server.runtime import Studio
+from studio.show.rundown import load_script
 
 from .studio_harness import ARTIFACTS, CHROMIUM_ARGS, LiveStudio, engineless_pool
 

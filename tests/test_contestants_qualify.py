@@ -18,10 +18,10 @@ from contestants.endpoint import ServedContestant
 from contestants.prepared_adapters import prepare_adapter
 from contestants.qualification import MCQ_SUBSETS, QA_SUBSETS, qualify
 from contestants.show_events import ShowEvents
+from core import events as ev
 from engine_pool.model_files import resolve_model
-from studio import events as ev
-from studio.event_log import EventLog
-from studio.leaderboard import compute_leaderboard
+from results.leaderboard import compute_leaderboard
+from store.event_log import EventLog
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,8 @@ import pytest
 from contestants.adapters import check_adapter
 from contestants.base_models import load_base_model
 from contestants.budget import Budget
-from contestants.training import TrainingJob, _command, run_training
 from contestants.train_worker import swift_arguments
+from contestants.training import TrainingJob, _command, run_training
 
 BASE = "smollm2-135m-instruct"
 

@@ -9,9 +9,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from engine_pool.pool import EnginePool, Route
-from studio.controller import ShowController
-from studio.event_log import EventLog
-from studio.show_script import load_script
+from store.event_log import EventLog
+from studio.show.controller import ShowController
+from studio.show.rundown import load_script
 
 from .conftest import run
 

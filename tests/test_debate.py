@@ -12,10 +12,10 @@ import httpx
 import pytest
 import yaml
 
+from core.yaml_source import SourceError
 from stages.debate import Said, assign_sides, prompt_bound, turn_messages, turn_order
-from studio.runtime import Studio
-from studio.show_script import load_script
-from studio.yaml_source import SourceError
+from studio.server.runtime import Studio
+from studio.show.rundown import load_script
 
 from .studio_harness import LiveStudio
 

@@ -1,4 +1,4 @@
-"""Uncertain verdicts and the ``decide`` command (studio/decisions.py), on a real Redis: the
+"""Uncertain verdicts and the ``decide`` command (studio/show/decisions.py), on a real Redis: the
 controller runs no model here — verdicts are published as the speed Q&A stage publishes them."""
 
 from __future__ import annotations
@@ -8,13 +8,13 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
+from core import events as ev
 from engine_pool.pool import EnginePool, Route
-from studio import events as ev
-from studio.controller import ShowController
-from studio.event_log import EventLog
-from studio.export import show_results
-from studio.leaderboard import matches_from_events
-from studio.show_script import load_script
+from results.export import show_results
+from results.leaderboard import matches_from_events
+from store.event_log import EventLog
+from studio.show.controller import ShowController
+from studio.show.rundown import load_script
 
 from .conftest import run
 from .test_leaderboard import asked, closed, finished, log, opened, verdicts

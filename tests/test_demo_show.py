@@ -16,8 +16,8 @@ from websockets.sync.client import connect
 
 from stages.banks import load_bank
 from stages.grading import grade
-from studio.runtime import Studio
-from studio.show_script import load_script
+from studio.server.runtime import Studio
+from studio.show.rundown import load_script
 
 from .studio_harness import ARTIFACTS, CHROMIUM_ARGS, LiveStudio
 

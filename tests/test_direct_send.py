@@ -1,4 +1,4 @@
-"""The broadcast's shortcut (studio/direct_send.py): caught-up clients get one frame encoded once,
+"""The broadcast's shortcut (studio/server/direct_send.py): caught-up clients get one frame encoded once,
 written straight to their socket, and still see exactly the log's events in seq order — on the
 real uvicorn (websockets-sansio) with real WebSocket clients, small, medium (>125 bytes) and large
 (>64 KiB) frames alike; a client the shortcut skips gets the same events the normal way."""
@@ -14,13 +14,13 @@ import pytest
 import redis.asyncio as aioredis
 from websockets.sync.client import connect
 
-from studio import events as ev
-from studio.direct_send import text_frame
-from studio.event_log import EventLog
-from studio.events import frame_events
-from studio.fanout import ChannelHub
-from studio.runtime import Studio
-from studio.show_script import load_script
+from core import events as ev
+from core.events import frame_events
+from store.event_log import EventLog
+from studio.server.direct_send import text_frame
+from studio.server.fanout import ChannelHub
+from studio.server.runtime import Studio
+from studio.show.rundown import load_script
 
 from .conftest import run
 from .studio_harness import LiveStudio, engineless_pool

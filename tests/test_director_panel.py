@@ -1,4 +1,4 @@
-"""The director's panel (studio/static/director.html), driven from the keyboard in real Chromium
+"""The director's panel (studio/server/static/director.html), driven from the keyboard in real Chromium
 against a real studio: the demo show on the real vLLM engine (CPU), real Redis, uvicorn.
 
 The panel is loaded through a small TCP proxy in front of the studio so a test can cut the
@@ -19,11 +19,10 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 from websockets.sync.client import connect
 
-from studio.events import frame_events
-
-from studio.graphics import GRAPHICS
-from studio.runtime import Studio
-from studio.show_script import load_script
+from core.events import frame_events
+from core.graphics import GRAPHICS
+from studio.server.runtime import Studio
+from studio.show.rundown import load_script
 
 from .studio_harness import ARTIFACTS, CHROMIUM_ARGS, LiveStudio
 

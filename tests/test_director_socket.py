@@ -15,9 +15,9 @@ from pathlib import Path
 import httpx
 from websockets.sync.client import connect
 
-from studio import events as ev
-from studio.runtime import Studio
-from studio.show_script import load_script
+from core import events as ev
+from studio.server.runtime import Studio
+from studio.show.rundown import load_script
 
 from .studio_harness import LiveStudio, engineless_pool
 

@@ -7,10 +7,10 @@ import json
 
 import redis.asyncio as aioredis
 
-from studio import events as ev
-from studio.event_log import EventLog
-from studio.events import frame_events
-from studio.fanout import ChannelHub
+from core import events as ev
+from core.events import frame_events
+from store.event_log import EventLog
+from studio.server.fanout import ChannelHub
 
 from .conftest import run
 

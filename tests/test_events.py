@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from studio import events as ev
+from core import events as ev
 
 CLIENT_JS = Path(__file__).resolve().parent.parent / "overlays" / "gavel-client.js"
 

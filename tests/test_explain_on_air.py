@@ -22,8 +22,8 @@ import pytest
 import yaml
 from playwright.sync_api import sync_playwright
 
-from studio.runtime import Studio
-from studio.show_script import load_script
+from studio.server.runtime import Studio
+from studio.show.rundown import load_script
 
 from .engine_contract import write_lora_adapter
 from .studio_harness import ARTIFACTS, CHROMIUM_ARGS, LiveStudio
@@ -64,7 +64,7 @@ def show(tmp_path_factory):
     (folder / "show.yaml").write_text(yaml.safe_dump(SCRIPT, sort_keys=False))
     studio = Studio(load_script(folder / "show.yaml"), folder / "data", autopilot=True)
     with LiveStudio(studio) as live:
-        wait_for(lambda: studio.controller.state.status == "completed", what="end of the show")
+        wait_for(lambda: studio.show.controller.state.status == "completed", what="end of the show")
         yield live
 
 

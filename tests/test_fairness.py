@@ -24,8 +24,8 @@ from engine_pool.base import Chunk, GenerationRequest, Sampling
 from engine_pool.hardware import Hardware
 from engine_pool.pool import AnswerConditions, EnginePool, Route
 from stages.fairness import fairness_events, flags_for
-from studio.runtime import Studio
-from studio.show_script import load_script
+from studio.server.runtime import Studio
+from studio.show.rundown import load_script
 
 from .conftest import run
 from .studio_harness import ARTIFACTS, CHROMIUM_ARGS, LiveStudio

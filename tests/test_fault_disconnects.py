@@ -19,7 +19,7 @@ import httpx
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from studio.events import frame_events
+from core.events import frame_events
 
 from .fault_kit import StudioProcess, write_replay_show
 
@@ -55,7 +55,7 @@ class Drill:
 
 async def follow(studio: StudioProcess, channel: str, drill: Drill | None, on_event=None) -> list[dict]:
     """Follow ``channel`` to its terminal event; with a ``drill``, drop the socket at random."""
-    token = "" if channel == "audience" else f"&token={studio.graphics}"
+    token = "" if channel == "audience" else f"&token={core.graphics}"
     done, events = _terminal(channel), []
     while True:
         since = events[-1]["seq"] if events else 0

@@ -19,9 +19,9 @@ import psutil
 import yaml
 from websockets.sync.client import connect
 
-from studio.events import frame_events
-from studio.runtime import Studio
-from studio.show_script import load_script
+from core.events import frame_events
+from studio.server.runtime import Studio
+from studio.show.rundown import load_script
 
 from .fault_kit import BANK
 from .studio_harness import LiveStudio

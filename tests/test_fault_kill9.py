@@ -23,7 +23,7 @@ import time
 import httpx
 import redis
 
-from studio.embedded_redis import socket_path_for
+from store.embedded_redis import socket_path_for
 
 from .fault_kit import StudioProcess, write_replay_show
 
@@ -116,7 +116,7 @@ def test_kill_9_mid_stage_and_mid_poll_resumes_with_every_vote_and_score(tmp_pat
         phones.start()
         assert studio.command("start").json()["ok"]
         for stage in (0, 1):
-            studio.wait_for(lambda s: running_mid_answer(s, stage, closed_at_least=1), what=f"stage {stage} mid-answer")
+            studio.wait_for(lambda s, stage=stage: running_mid_answer(s, stage, closed_at_least=1), what=f"stage {stage} mid-answer")
             score_finished_answers(studio, judge_token, scored)
             before = studio.state()
             assert phones.sent < DEVICES - 20, "votes must still be arriving when the studio dies"

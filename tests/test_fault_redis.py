@@ -30,12 +30,12 @@ import redis.asyncio as aioredis
 from playwright.sync_api import sync_playwright
 from websockets.sync.client import connect
 
-from studio import events as ev
-from studio.embedded_redis import socket_path_for
-from studio.event_log import EventLog, EventLogUnavailable
-from studio.events import frame_events
-from studio.runtime import Studio
-from studio.show_script import load_script
+from core import events as ev
+from core.events import frame_events
+from store.embedded_redis import socket_path_for
+from store.event_log import EventLog, EventLogUnavailable
+from studio.server.runtime import Studio
+from studio.show.rundown import load_script
 
 from .fault_kit import ExternalRedis, write_replay_show
 from .studio_harness import CHROMIUM_ARGS, LiveStudio

@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.sync.client import connect
 
+from core.yaml_source import SourceError
 from stages.banks import load_bank
-from studio.runtime import Studio
-from studio.show_script import load_script
-from studio.yaml_source import SourceError
+from studio.server.runtime import Studio
+from studio.show.rundown import load_script
 
 from .fault_kit import BANK, write_replay_show
 from .studio_harness import LiveStudio

@@ -9,10 +9,10 @@ import asyncio
 import math
 
 from engine_pool.base import Chunk
+from safety.rules import shipped_rules
+from safety.stream_filter import MASK
 from stages.generation_path import PathTracer
-from studio.safety.desk import SafetyDesk
-from studio.safety.rules import shipped_rules
-from studio.safety.stream_filter import MASK
+from studio.show.safety_desk import SafetyDesk
 
 
 def chunk(*tokens: tuple[str, float, dict[str, float]]) -> Chunk:

@@ -26,12 +26,12 @@ import redis.asyncio as aioredis
 from PIL import Image
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from studio import events as ev
-from studio.event_log import EventLog
-from studio.graphics import GRAPHICS, OVERLAYS_DIR
-from studio.runtime import Studio
-from studio.show_script import load_script
-from studio.show_state import ShowState
+from core import events as ev
+from core.graphics import GRAPHICS, OVERLAYS_DIR
+from core.state import ShowState
+from store.event_log import EventLog
+from studio.server.runtime import Studio
+from studio.show.rundown import load_script
 
 from .studio_harness import ARTIFACTS, CHROMIUM_ARGS, LiveStudio
 
@@ -476,7 +476,7 @@ def test_panic_clears_every_graphic_on_both_outputs_at_once(env, pages):
 
     result = env.command("panic")
     assert result["changed"] is True
-    for (graphic, channel), page in opened.items():
+    for page in opened.values():
         page.wait_for_function("() => !gavelGraphic.visible && document.getElementById('stage').classList.contains('cut')", timeout=5_000)
     for page in opened.values():
         assert alpha(page).getextrema()[1] == 0  # no fade-out: clear at once

@@ -34,12 +34,12 @@ import redis.asyncio as aioredis
 from PIL import Image
 from playwright.sync_api import Page, sync_playwright
 
-from studio import events as ev
-from studio.event_log import EventLog
-from studio.graphics import GRAPHICS
-from studio.locale import table
-from studio.runtime import Studio
-from studio.show_script import load_script
+from core import events as ev
+from core.graphics import GRAPHICS
+from core.locale import table
+from store.event_log import EventLog
+from studio.server.runtime import Studio
+from studio.show.rundown import load_script
 
 from .studio_harness import ARTIFACTS, CHROMIUM_ARGS, LiveStudio, engineless_pool
 

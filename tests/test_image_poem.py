@@ -15,15 +15,16 @@ import httpx
 import pytest
 from PIL import Image
 
+from core.locale import Messages
+from core.script import ShowScript
 from engine_pool.base import GenerationRequest
 from engine_pool.openai_engine import OpenAIEngine
 from stages.image_features import colour_name, default_classifier, describe_image
 from stages.image_intake import MAX_BYTES, intake_image, preview_data_uri
 from stages.image_poem import render_prompt, sees_images, vlm_messages
 from stages.poem_form import check_form, rhymes
-from studio.locale import Messages
-from studio.runtime import Studio
-from studio.show_script import ShowScript, load_script
+from studio.server.runtime import Studio
+from studio.show.rundown import load_script
 
 from .studio_harness import LiveStudio, engineless_pool
 

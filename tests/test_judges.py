@@ -13,12 +13,12 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
+from core import events as ev
 from engine_pool.pool import EnginePool
-from studio import events as ev
-from studio.controller import ShowController
-from studio.event_log import EventLog
-from studio.runtime import Studio
-from studio.show_script import load_script
+from store.event_log import EventLog
+from studio.server.runtime import Studio
+from studio.show.controller import ShowController
+from studio.show.rundown import load_script
 
 from .studio_harness import LiveStudio, engineless_pool
 

@@ -1,12 +1,12 @@
-"""Matches from the event log, and the leaderboard rated from them (studio/leaderboard.py)."""
+"""Matches from the event log, and the leaderboard rated from them (results/leaderboard.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from studio import events as ev
-from studio.leaderboard import DIMENSIONS, compute_leaderboard, matches_from_events
-from studio.ratings import Match
+from core import events as ev
+from results.leaderboard import DIMENSIONS, compute_leaderboard, matches_from_events
+from results.ratings import Match
 
 CONTESTANTS = ("ada", "bob", "cy")
 CRITERIA = {"creativity": "creativity", "logic": "accuracy"}  # "style" is deliberately unmapped

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-
 from typing import get_args
 
 import pytest
 
-from studio.locale import LOCALES, Messages, placeholders, table
-from studio.show_script import StageSpec
+from core.locale import LOCALES, Messages, placeholders, table
+from core.script import StageSpec
 
 REPO = Path(__file__).resolve().parent.parent
-PAGES = [*REPO.glob("overlays/*.js"), *REPO.glob("overlays/*.html"), *REPO.glob("studio/static/*.html"), *REPO.glob("studio/static/*.js")]
+PAGES = [*REPO.glob("overlays/*.js"), *REPO.glob("overlays/*.html"), *REPO.glob("studio/server/static/*.html"), *REPO.glob("studio/server/static/*.js")]
 PYTHON = [*REPO.glob("stages/*.py"), *REPO.glob("studio/**/*.py")]
 # GavelUI.t(state, "key") / plural(state, "key", n) in the graphics, t("key") / plural("key", n) in
 # the pages on gavel-i18n.js, data-i18n="key" in markup.
@@ -65,7 +64,7 @@ def test_messages_fill_placeholders_and_refuse_unknown_locales():
 def test_every_key_like_string_in_the_pages_is_a_key():
     """A key the pages pick with a condition (t(state, closed ? "a.b" : "a.c")) is still a string
     literal: every literal that looks like a message key (a table's prefix, a dot) must be one."""
-    from studio.events import event_types
+    from core.events import event_types
 
     prefixes = "|".join(sorted({key.split(".")[0] for key in table("en")}))
     literal = re.compile(rf"""["'`]((?:{prefixes})\.[\w.]*\w)["'`]""")
@@ -84,11 +83,11 @@ def test_the_words_pages_look_up_by_name_exist_for_every_name():
     value the studio can send has its words, so nothing airs untranslated on a Chinese show."""
     import inspect
 
-    from studio.events import AnswerFinishedData, ImageFacts, TrainingFinishedData
-    from studio.polls import REFUSALS
-    from studio.radar import AXIS_KEYS
-    from studio.show_script import LEADERBOARD_DIMENSIONS
+    from core.events import AnswerFinishedData, ImageFacts, TrainingFinishedData
+    from core.script import LEADERBOARD_DIMENSIONS
+    from results.radar import AXIS_KEYS
     from stages import image_features
+    from store.polls import REFUSALS
 
     def lit(model, field):
         return get_args(model.model_fields[field].annotation)
@@ -117,12 +116,12 @@ def test_the_studios_figures_speak_the_shows_language():
     """The plotly figures are drawn by the studio: their axes and notes come from the same table."""
     import numpy as np
 
+    from core import events as ev
+    from core.locale import ON_AIR_FONT
+    from core.state import ShowState
     from engine_pool.attention import AttentionMap
-    from studio import events as ev
-    from studio.attention_figure import attention_figure
-    from studio.locale import ON_AIR_FONT
-    from studio.radar import AXES, radar_figure
-    from studio.show_state import ShowState
+    from results.attention_figure import attention_figure
+    from results.radar import AXES, radar_figure
 
     zh = table("zh-CN")
     state = ShowState()

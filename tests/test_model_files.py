@@ -8,14 +8,7 @@ import time
 
 import pytest
 
-from engine_pool.model_files import (
-    MARKER_FILE,
-    MODEL_REGISTRY,
-    SMOLLM2_NAME,
-    find_smollm2_gguf,
-    prepare_model,
-    resolve_model,
-)
+from engine_pool.model_files import MARKER_FILE, MODEL_REGISTRY, SMOLLM2_NAME, find_smollm2_gguf, prepare_model, resolve_model
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from pathlib import Path
 import redis
 
 from contestants.show_events import show_redis_url
-from studio.embedded_redis import UNIX_SOCKET_PATH_MAX, EmbeddedRedis, socket_path_for
+from store.embedded_redis import UNIX_SOCKET_PATH_MAX, EmbeddedRedis, socket_path_for
 
 from .conftest import free_port
 

@@ -27,8 +27,8 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from websockets.sync.client import connect
 
-from studio.runtime import Studio
-from studio.show_script import load_script
+from studio.server.runtime import Studio
+from studio.show.rundown import load_script
 
 from .conftest import free_port
 from .studio_harness import LiveStudio, engineless_pool, subprocess_env

@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from studio.device_tokens import DeviceTokens
-from studio.events import frame_events
-from studio.runtime import Studio
-from studio.show_script import load_script
+from core.events import frame_events
+from studio.server.device_tokens import DeviceTokens
+from studio.server.runtime import Studio
+from studio.show.rundown import load_script
 
 from .studio_harness import LiveStudio, engineless_pool
 
@@ -318,7 +318,7 @@ def test_one_batch_counts_each_vote_in_order_with_every_outcome(redis_url, show_
     for a closed and an unknown poll — each gets its own outcome; only accepted votes count."""
     import redis.asyncio as aioredis
 
-    from studio.polls import PollStore, VoteBatcher
+    from store.polls import PollStore, VoteBatcher
 
     async def scenario():
         client = aioredis.Redis.from_url(redis_url)
@@ -390,9 +390,9 @@ def _vote_request(poll: str, token: str, choice: str, *extra: str, version: str 
 
 
 def test_votes_on_one_connection_pipelined_or_not_are_answered_in_order(studio_with, monkeypatch):
-    """Votes go the studio's short way (studio/vote_protocol.py) unless it cannot keep HTTP's
+    """Votes go the studio's short way (studio/server/vote_protocol.py) unless it cannot keep HTTP's
     rules that way; then uvicorn's ASGI path answers. Either way: every vote answered, in order."""
-    from studio import audience_api
+    from studio.server import audience_api
 
     by_asgi = []
     asgi_vote = audience_api.VoteEndpoint.__call__

@@ -1,4 +1,4 @@
-"""Bradley–Terry, bootstrap intervals and online Elo (studio/ratings.py)."""
+"""Bradley–Terry, bootstrap intervals and online Elo (results/ratings.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from studio.ratings import Match, bootstrap_intervals, bradley_terry, online_elo
+from results.ratings import Match, bootstrap_intervals, bradley_terry, online_elo
 
 
 def results(a: str, b: str, a_wins: int, games: int, dimension: str = "accuracy") -> list[Match]:

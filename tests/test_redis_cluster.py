@@ -17,11 +17,11 @@ import httpx
 import pytest
 from websockets.sync.client import connect as ws_connect
 
-from studio import events as ev
-from studio.events import frame_events
-from studio.runtime import Studio
-from studio.show_log import read_show
-from studio.show_script import load_script
+from core import events as ev
+from core.events import frame_events
+from store.show_log import read_show
+from studio.server.runtime import Studio
+from studio.show.rundown import load_script
 
 from .redis_cluster import LocalCluster
 from .studio_harness import LiveStudio, engineless_pool

@@ -1,4 +1,4 @@
-"""The event log's lean Redis connection (studio/redis_lane.py), on a real redis-server."""
+"""The event log's lean Redis connection (store/redis_lane.py), on a real redis-server."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import redis.asyncio as aioredis
 import redis.exceptions
 from redis.asyncio.cluster import RedisCluster
 
-from studio import events as ev
-from studio.embedded_redis import redis_server_binary
-from studio.event_log import EventLog
-from studio.redis_lane import RedisLane, _Incomplete, encode_command, parse_reply
+from core import events as ev
+from store.embedded_redis import redis_server_binary
+from store.event_log import EventLog
+from store.redis_lane import RedisLane, _Incomplete, encode_command, parse_reply
 
 from .conftest import free_port, run
 

@@ -1,4 +1,4 @@
-"""The two reducers — studio/show_state.py (server, snapshots) and overlays/gavel-client.js
+"""The two reducers — core/state.py (server, snapshots) and overlays/gavel-client.js
 (pages) — turn the same events into the same state, for everything the later stages added:
 polls, judges, the leaderboard, holds and dumps, debates, subtitles and the image-to-poem."""
 
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from studio import events as ev
-from studio.show_state import ShowState
+from core import events as ev
+from core.state import ShowState
 
 from .studio_harness import CHROMIUM_ARGS
 

@@ -31,12 +31,12 @@ import yaml
 from playwright.sync_api import sync_playwright
 from websockets.sync.client import connect
 
-from studio.events import frame_events
-from studio.replay import WALL_CLOCK_FIELDS
-from studio.runtime import Studio
-from studio.show_log import read_show
-from studio.show_script import load_script
-from studio.show_state import ShowState
+from core.events import frame_events
+from core.state import ShowState
+from store.show_log import read_show
+from studio.server.replay import WALL_CLOCK_FIELDS
+from studio.server.runtime import Studio
+from studio.show.rundown import load_script
 
 from .conftest import free_port, run
 from .studio_harness import ARTIFACTS, CHROMIUM_ARGS, LiveStudio, subprocess_env
@@ -210,7 +210,7 @@ def test_replay_re_emits_every_channel_at_its_pace(played, tmp_path):
         assert [e["seq"] for e in after] == [e["seq"] for e in before], channel
         assert [e["type"] for e in after] == [e["type"] for e in before], channel
         first_before, first_after = before[0]["ts"], after[0]["ts"]
-        shifted = lambda t: first_after + (t - first_before) / SPEED  # noqa: E731
+        shifted = lambda t, a=first_after, b=first_before: a + (t - b) / SPEED  # noqa: E731
         for b, a in zip(before, after):
             assert a["ts"] == pytest.approx(shifted(b["ts"]), abs=1e-3), (channel, b["type"])
             moved = {f: shifted(b["data"][f]) for f in WALL_CLOCK_FIELDS if isinstance(b["data"].get(f), (int, float))}

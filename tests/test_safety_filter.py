@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from studio.safety import Flag, Rule, StreamFilter, check_input, load_rules, shipped_rules, skeleton
-from studio.safety.normalize import T2S
-from studio.safety.stream_filter import MASK
-from studio.yaml_source import SourceError
+from core.yaml_source import SourceError
+from safety import Flag, Rule, StreamFilter, check_input, load_rules, shipped_rules, skeleton
+from safety.normalize import T2S
+from safety.stream_filter import MASK
 
 RULES = shipped_rules()
 PHRASES = {r.id: r for r in RULES.phrases}

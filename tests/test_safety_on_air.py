@@ -13,9 +13,9 @@ import pytest
 import yaml
 from playwright.sync_api import sync_playwright
 
-from studio.runtime import Studio
-from studio.safety import shipped_rules, skeleton
-from studio.show_script import load_script
+from safety import shipped_rules, skeleton
+from studio.server.runtime import Studio
+from studio.show.rundown import load_script
 
 from .studio_harness import CHROMIUM_ARGS, LiveStudio
 
@@ -106,7 +106,7 @@ def drill(tmp_path_factory):
         decisions = {"hold-approve": "approve", "hold-reject": "reject"}
         deadline = time.monotonic() + 120
         while decisions and time.monotonic() < deadline:
-            for key, hit in live.state()["held"].items():
+            for key in live.state()["held"]:
                 question_id, contestant = key.split(":", 1)
                 if question_id in decisions:
                     result = live.post_command(decisions[question_id], {"question_id": question_id, "contestant": contestant})
@@ -235,7 +235,7 @@ def test_hostile_markup_in_an_answer_runs_nothing_on_the_program_overlay(tmp_pat
 
 def pineapple_classifier(sentence: str):
     """The script's classifier hook for the test below: objects to any sentence about pineapples."""
-    from studio.safety import Flag
+    from safety import Flag
 
     return Flag("no-pineapples", "mask") if "pineapple" in sentence.lower() else None
 
@@ -257,7 +257,7 @@ def test_the_scripts_classifier_hook_judges_each_sentence_on_air(tmp_path):
 
 
 def test_a_classifier_that_cannot_be_imported_is_a_script_error(tmp_path):
-    from studio.yaml_source import SourceError
+    from core.yaml_source import SourceError
 
     (tmp_path / "bank.yaml").write_text(yaml.safe_dump(_bank([("x", "Q")])))
     path = _script(tmp_path, _stage("bank.yaml", 1))

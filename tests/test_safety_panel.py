@@ -21,8 +21,8 @@ import pytest
 import yaml
 from playwright.sync_api import Page, expect, sync_playwright
 
-from studio.runtime import Studio
-from studio.show_script import load_script
+from studio.server.runtime import Studio
+from studio.show.rundown import load_script
 
 from .studio_harness import ARTIFACTS, CHROMIUM_ARGS, LiveStudio
 

@@ -20,7 +20,7 @@ import time
 import httpx
 from websockets.sync.client import connect
 
-from studio.events import frame_events
+from core.events import frame_events
 
 from .fault_kit import ExternalRedis, StudioProcess, write_replay_show
 

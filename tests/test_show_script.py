@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from studio.show_script import load_script
-from studio.yaml_source import SourceError
+from core.yaml_source import SourceError
+from studio.show.rundown import load_script
 
 REPO = Path(__file__).resolve().parent.parent
 GOOD = """\

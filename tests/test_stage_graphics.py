@@ -25,10 +25,10 @@ import pytest
 import yaml
 from playwright.sync_api import Page, sync_playwright
 
-from studio import events as ev
-from studio.graphics import GRAPHICS, OVERLAYS_DIR
-from studio.runtime import Studio
-from studio.show_script import load_script
+from core import events as ev
+from core.graphics import GRAPHICS, OVERLAYS_DIR
+from studio.server.runtime import Studio
+from studio.show.rundown import load_script
 
 from .studio_harness import ARTIFACTS, CHROMIUM_ARGS, LiveStudio
 

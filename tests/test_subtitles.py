@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 import yaml
 
+from core import events as ev
+from core.state import ShowState
+from core.yaml_source import SourceError
 from stages.base import StageContext
 from stages.subtitles import SubtitlesStage, load_transcript, operator_feed, p90
-from studio import events as ev
-from studio.engines import build_pool
-from studio.runtime import Studio
-from studio.safety.desk import SafetyDesk
-from studio.show_script import load_script, script_classifier, script_rules
-from studio.show_state import ShowState
-from studio.yaml_source import SourceError
+from studio.server.runtime import Studio
+from studio.show.engines import build_pool
+from studio.show.rundown import load_script, script_classifier, script_rules
+from studio.show.safety_desk import SafetyDesk
 
 from .studio_harness import LiveStudio
 

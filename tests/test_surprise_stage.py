@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from stages.surprise import poll_id_for
-from studio.runtime import Studio
-from studio.show_script import load_script
+from studio.server.runtime import Studio
+from studio.show.rundown import load_script
 
 from .studio_harness import LiveStudio
 

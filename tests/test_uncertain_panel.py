@@ -23,9 +23,9 @@ import pytest
 import yaml
 from playwright.sync_api import expect, sync_playwright
 
-from studio import events as ev
-from studio.runtime import Studio
-from studio.show_script import load_script
+from core import events as ev
+from studio.server.runtime import Studio
+from studio.show.rundown import load_script
 
 from .studio_harness import ARTIFACTS, CHROMIUM_ARGS, LiveStudio, engineless_pool
 from .test_safety_panel import Pages, director_commands, press, wait_for_commands

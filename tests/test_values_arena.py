@@ -7,8 +7,8 @@ import time
 
 import httpx
 
-from studio.runtime import Studio
-from studio.show_script import load_script
+from studio.server.runtime import Studio
+from studio.show.rundown import load_script
 
 from .studio_harness import LiveStudio
 

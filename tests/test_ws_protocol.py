@@ -1,4 +1,4 @@
-"""The studio's WebSocket protocol (studio/ws_protocol.py): uvicorn's sansio protocol with a lean
+"""The studio's WebSocket protocol (studio/server/ws_protocol.py): uvicorn's sansio protocol with a lean
 receive queue and writability event, and the handshake let go once accepted. The queue and the
 event keep the semantics uvicorn relies on; a real studio serves its feeds with it."""
 
@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from websockets.sync.client import connect
 
-from studio.runtime import Studio
-from studio.show_script import load_script
-from studio.ws_protocol import LeanEvent, LeanQueue, StudioWebSocketProtocol
+from studio.server.runtime import Studio
+from studio.server.ws_protocol import LeanEvent, LeanQueue, StudioWebSocketProtocol
+from studio.show.rundown import load_script
 
 from .studio_harness import LiveStudio, engineless_pool
 

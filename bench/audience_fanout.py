@@ -264,18 +264,20 @@ def client_process(index: int, port: int, conn, timeout_s: float, concurrency: i
                 # The result is megabytes at 10,000 sockets; the pipe may have been left
                 # non-blocking by the event loop, where a big write fails with EAGAIN.
                 os.set_blocking(conn.fileno(), True)
-                conn.send((
-                    "stopped",
-                    {
-                        "lat_us": stats.lat_us,
-                        "tally_seqs": sorted(union),
-                        "got": got,
-                        "alive": alive,
-                        "closed_by_server": stats.closed_by_server,
-                        "bad_frames": stats.bad_frames,
-                        "cpu_s": (u1.user - u0.user) + (u1.system - u0.system),
-                    },
-                ))
+                conn.send(
+                    (
+                        "stopped",
+                        {
+                            "lat_us": stats.lat_us,
+                            "tally_seqs": sorted(union),
+                            "got": got,
+                            "alive": alive,
+                            "closed_by_server": stats.closed_by_server,
+                            "bad_frames": stats.bad_frames,
+                            "cpu_s": (u1.user - u0.user) + (u1.system - u0.system),
+                        },
+                    )
+                )
                 await asyncio.sleep(0.5)
                 break
 
@@ -312,7 +314,9 @@ class VoteDriver(threading.Thread):
             _, token = self.signer.issue()
             body = json.dumps({"choice": self.choices[k % 3 % len(self.choices)]})
             try:
-                conn.request("POST", f"/api/polls/{POLL}/vote", body, {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+                conn.request(
+                    "POST", f"/api/polls/{POLL}/vote", body, {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+                )
                 response = conn.getresponse()
                 response.read()
                 self.accepted += response.status == 200
@@ -438,7 +442,12 @@ def run_size(n: int, args) -> dict:
         timeout_s = max(120.0, args.seconds + 120)
         for i in range(args.client_procs):
             ours, theirs = ctx.Pipe()
-            p = ctx.Process(target=client_process, args=(i, port, theirs, timeout_s, max(1, args.connect_concurrency // args.client_procs)), name=f"clients{i}", daemon=True)
+            p = ctx.Process(
+                target=client_process,
+                args=(i, port, theirs, timeout_s, max(1, args.connect_concurrency // args.client_procs)),
+                name=f"clients{i}",
+                daemon=True,
+            )
             p.start()
             theirs.close()
             clients.append((p, ours))
@@ -531,13 +540,17 @@ def report(r: dict, args) -> bool:
         f"{r['tallies']} tallies published in {args.seconds:g} s, every socket got >= {r['min_got']}, {r['missed']} missed in all; "
         f"{r['alive']:,} still open at the end, {r['closed_by_server']} closed by the studio; votes driven {r['votes'][0]} ({r['votes'][2]} errors)"
     )
-    print(f"  delivery latency (client receive - tally ts): samples {len(lat):,}, p50 {pct(lat, 50):.1f} ms, p99 {p99:.1f} ms, max {pct(lat, 100):.1f} ms")
+    print(
+        f"  delivery latency (client receive - tally ts): samples {len(lat):,}, p50 {pct(lat, 50):.1f} ms, p99 {p99:.1f} ms, max {pct(lat, 100):.1f} ms"
+    )
     m0, m1, m2 = r["mem0"], r["mem1"], r["mem2"]
     print(
         f"  studio RSS: {m0['rss'] / 1024:.1f} MiB with 0 sockets (after warm-up), {m1['rss'] / 1024:.1f} MiB connected, "
         f"{m2['rss'] / 1024:.1f} MiB after the tallies -> {r['kib_per_conn']:.1f} KiB per connection (anonymous memory only: {r['anon_per_conn']:.1f})"
     )
-    print(f"  cpu while measuring (cores): studio {r['studio_cores']:.2f}, clients {r['client_cores']:.2f}, rest of the machine {r['others']:.2f}")
+    print(
+        f"  cpu while measuring (cores): studio {r['studio_cores']:.2f}, clients {r['client_cores']:.2f}, rest of the machine {r['others']:.2f}"
+    )
     complete = r["failed"] == 0 and r["missed"] == 0 and r["closed_by_server"] == 0 and r["tallies"] > 0
     lat_ok = p99 <= TARGET_P99_MS and complete
     mem_ok = r["kib_per_conn"] <= TARGET_KIB
@@ -561,13 +574,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vote-rate", type=float, default=20, help="votes/s the driver casts (counts change every tick)")
     parser.add_argument("--client-procs", type=int, default=1, help="load-generator processes holding the sockets")
     parser.add_argument(
-        "--connect-concurrency", type=int, default=50,
+        "--connect-concurrency",
+        type=int,
+        default=50,
         help="handshakes in flight at once (over ~100, each new socket's replay read can hit redis-py's 100-connection pool limit: the studio drops it)",
     )
-    parser.add_argument("--warmup", type=int, default=20, help="sockets connected and closed before the 0-socket memory reading (few: the memory they free is reused by the next sockets)")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=20,
+        help="sockets connected and closed before the 0-socket memory reading (few: the memory they free is reused by the next sockets)",
+    )
     parser.add_argument("--settle", type=float, default=2, help="seconds to wait before each memory reading")
-    parser.add_argument("--ws", default="studio", choices=["studio", "auto", "websockets", "websockets-sansio", "wsproto"], help="uvicorn's WebSocket implementation")
-    parser.add_argument("--trace-memory", type=int, default=0, metavar="FRAMES", help="tracemalloc in the studio (FRAMES deep); print where the sockets' memory went")
+    parser.add_argument(
+        "--ws",
+        default="studio",
+        choices=["studio", "auto", "websockets", "websockets-sansio", "wsproto"],
+        help="uvicorn's WebSocket implementation",
+    )
+    parser.add_argument(
+        "--trace-memory",
+        type=int,
+        default=0,
+        metavar="FRAMES",
+        help="tracemalloc in the studio (FRAMES deep); print where the sockets' memory went",
+    )
     parser.add_argument("--trace-top", type=int, default=25, help="lines of the tracemalloc diff to print")
     args = parser.parse_args(argv)
     try:

@@ -43,7 +43,11 @@ def one_side(side: str, sockets: int, events: int) -> dict:
         feeds.direct_writer = lambda _send: None  # every client the normal way
     tmp = Path(tempfile.mkdtemp(prefix="broadcast-"))
     script = tmp / "show.yaml"
-    script.write_text((REPO / "show_scripts" / "rehearsal.yaml").read_text().replace("bank: banks/demo.yaml", f"bank: {REPO}/show_scripts/banks/demo.yaml"))
+    script.write_text(
+        (REPO / "show_scripts" / "rehearsal.yaml")
+        .read_text()
+        .replace("bank: banks/demo.yaml", f"bank: {REPO}/show_scripts/banks/demo.yaml")
+    )
     with LiveStudio(Studio(load_script(script), tmp / "data", pool=engineless_pool())) as live:
         clients = [connect(f"{live.ws_base}/ws/audience?since=0", open_timeout=30) for _ in range(sockets)]
         got = [0] * sockets
@@ -76,7 +80,12 @@ def one_side(side: str, sockets: int, events: int) -> dict:
         shared = live.studio.hubs["audience"].frames_shared
         for c in clients:
             c.close()
-        return {"side": side, "us_per_send": cpu / (events * sockets) * 1e6, "min_got": min(g - b for g, b in zip(got, baseline)), "shared": shared}
+        return {
+            "side": side,
+            "us_per_send": cpu / (events * sockets) * 1e6,
+            "min_got": min(g - b for g, b in zip(got, baseline)),
+            "shared": shared,
+        }
 
 
 def main() -> None:
@@ -92,14 +101,22 @@ def main() -> None:
     results: dict[str, list[float]] = {"shortcut": [], "asgi": []}
     for r in range(args.rounds):
         for side in ("asgi", "shortcut") if r % 2 == 0 else ("shortcut", "asgi"):
-            out = subprocess.run([sys.executable, __file__, "--side", side, "--sockets", str(args.sockets), "--events", str(args.events)],
-                                 capture_output=True, text=True, timeout=900)
+            out = subprocess.run(
+                [sys.executable, __file__, "--side", side, "--sockets", str(args.sockets), "--events", str(args.events)],
+                capture_output=True,
+                text=True,
+                timeout=900,
+            )
             line = json.loads(out.stdout.strip().splitlines()[-1])
             ok = "ok" if line["min_got"] >= args.events else f"MISSED (min {line['min_got']})"
-            print(f"  round {r + 1} {side:>8}: {line['us_per_send']:.2f} µs per send, frames written by the shortcut {line['shared']}, every client got every tally: {ok}")
+            print(
+                f"  round {r + 1} {side:>8}: {line['us_per_send']:.2f} µs per send, frames written by the shortcut {line['shared']}, every client got every tally: {ok}"
+            )
             results[side].append(line["us_per_send"])
     a, s = statistics.median(results["asgi"]), statistics.median(results["shortcut"])
-    print(f"{args.sockets} sockets × {args.events} tallies: asgi {a:.2f} µs per send, shortcut {s:.2f} µs, ratio shortcut/asgi = {s / a:.2f}")
+    print(
+        f"{args.sockets} sockets × {args.events} tallies: asgi {a:.2f} µs per send, shortcut {s:.2f} µs, ratio shortcut/asgi = {s / a:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -66,8 +66,19 @@ def main() -> int:
     kv = yaml.safe_load(script.read_text())["engines"]["local"].get("kv_cache_gib")
     with tempfile.TemporaryDirectory() as tmp:
         summary_path = Path(tmp) / "summary.json"
-        cmd = [sys.executable, "-m", "studio.cli", "demo", "--headless", "--summary", str(summary_path),
-               "--port", str(args.port), "--data-dir", str(Path(tmp) / "data")]
+        cmd = [
+            sys.executable,
+            "-m",
+            "studio.cli",
+            "demo",
+            "--headless",
+            "--summary",
+            str(summary_path),
+            "--port",
+            str(args.port),
+            "--data-dir",
+            str(Path(tmp) / "data"),
+        ]
         started = time.monotonic()
         child = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         root = psutil.Process(child.pid)

@@ -70,8 +70,10 @@ async def bench_logprobs(args) -> None:
                 rates[side].append(tokens / seconds)
                 print(f"  round {r + 1} {side:>7} logprobs: {tokens} tokens in {seconds:.2f} s = {tokens / seconds:.1f} tok/s")
         without, with_ = statistics.median(rates["without"]), statistics.median(rates["with"])
-        print(f"logprobs (top-{args.top_k}), {args.streams} streams × {args.max_tokens} tokens: "
-              f"without {without:.1f} tok/s, with {with_:.1f} tok/s, ratio with/without = {with_ / without:.3f}")
+        print(
+            f"logprobs (top-{args.top_k}), {args.streams} streams × {args.max_tokens} tokens: "
+            f"without {without:.1f} tok/s, with {with_:.1f} tok/s, ratio with/without = {with_ / without:.3f}"
+        )
     finally:
         await engine.close()
 
@@ -105,10 +107,14 @@ def bench_heatmap(args) -> None:
         base.append(time.perf_counter() - started)
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     h, b = statistics.median(heat), statistics.median(base)
-    print(f"heatmap: {amap.answer_tokens}-token answer + {amap.answer_start}-token prompt = {len(ids)} tokens, "
-          f"{explainer.layers} layers, torch threads {torch.get_num_threads()}")
+    print(
+        f"heatmap: {amap.answer_tokens}-token answer + {amap.answer_start}-token prompt = {len(ids)} tokens, "
+        f"{explainer.layers} layers, torch threads {torch.get_num_threads()}"
+    )
     print(f"  heatmap {h:.3f} s, plain forward {b:.3f} s (median of {args.repeats}), ratio heatmap/plain = {h / b:.2f}")
-    print(f"  peak RSS of this process grew {(rss_after - rss_before) / 1024:.0f} MiB (both models loaded; matrix {amap.matrix.nbytes / 1024:.0f} KiB)")
+    print(
+        f"  peak RSS of this process grew {(rss_after - rss_before) / 1024:.0f} MiB (both models loaded; matrix {amap.matrix.nbytes / 1024:.0f} KiB)"
+    )
 
 
 def main() -> None:

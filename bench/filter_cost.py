@@ -67,7 +67,7 @@ def synthetic_stream(seed: int, min_tokens: int) -> list[str]:
     tokens, i = [], 0
     while i < len(text):
         n = rng.randint(1, 6)
-        tokens.append(text[i:i + n])
+        tokens.append(text[i : i + n])
         i += n
     return tokens
 
@@ -114,8 +114,17 @@ def paced(streams: list[list[str]], rate: float, seconds: float, rules) -> dict:
                 held_ms.append((w1 - waiting[s].pop(0)[1]) / 1e6)
     wall = time.perf_counter() - t0
     hits = sum(len(f.hits) for f in filters)
-    return dict(cpu_f=cpu_f, cpu_i=cpu_i, lat_f=lat_f, lat_i=lat_i, held_ms=held_ms, wall=wall,
-                tokens=len(cpu_f), hits=hits, still_waiting=sum(map(len, waiting)))
+    return dict(
+        cpu_f=cpu_f,
+        cpu_i=cpu_i,
+        lat_f=lat_f,
+        lat_i=lat_i,
+        held_ms=held_ms,
+        wall=wall,
+        tokens=len(cpu_f),
+        hits=hits,
+        still_waiting=sum(map(len, waiting)),
+    )
 
 
 def unpaced(tokens: list[str], rules, repeat: int = 5) -> tuple[float, list[int]]:
@@ -159,8 +168,10 @@ def main() -> None:
     tput, warm = unpaced([t for s in streams for t in s], rules)
     rate_total = args.streams * args.rate
 
-    print(f"content filter cost: {args.streams} streams x {args.rate:g} tok/s, {r['tokens']} tokens in "
-          f"{r['wall']:.1f} s, shipped rules ({len(rules)} rules, loaded in {load_ms:.0f} ms), {r['hits']} mask hits")
+    print(
+        f"content filter cost: {args.streams} streams x {args.rate:g} tok/s, {r['tokens']} tokens in "
+        f"{r['wall']:.1f} s, shipped rules ({len(rules)} rules, loaded in {load_ms:.0f} ms), {r['hits']} mask hits"
+    )
     print()
     print(f"{'':28}{'identity':>12}{'filter':>12}{'ratio':>10}")
     print(f"{'CPU per token (µs)':28}{us(cpu_i):12.2f}{us(cpu_f):12.2f}{cpu_f / cpu_i:9.1f}x")
@@ -168,13 +179,19 @@ def main() -> None:
     print(f"{'feed->release p99 (µs)':28}{p99_i:12.2f}{p99_f:12.2f}")
     print()
     print(f"added latency p99 (tokens released at once): {p99_f - p99_i:.1f} µs")
-    print(f"tokens held back by design (possible phrase/card prefix): {held} of {r['tokens']} "
-          f"({100 * held / r['tokens']:.1f}%), released after p50 {pct(r['held_ms'], 0.5):.0f} ms / "
-          f"p99 {pct(r['held_ms'], 0.99):.0f} ms ({r['still_waiting']} still held at the end)")
-    print(f"back-to-back feeds (warm caches, no sleep between ticks): p50 {us(pct(warm, 0.5)):.1f} µs, "
-          f"p99 {us(pct(warm, 0.99)):.1f} µs per feed; the paced p99 is the first feeds after each sleep")
-    print(f"filter CPU at {rate_total:g} tok/s: {100 * rate_total * cpu_f / 1e9:.2f}% of one core; "
-          f"unpaced throughput {tput:,.0f} tok/s on one core ({tput / rate_total:,.0f}x the show rate)")
+    print(
+        f"tokens held back by design (possible phrase/card prefix): {held} of {r['tokens']} "
+        f"({100 * held / r['tokens']:.1f}%), released after p50 {pct(r['held_ms'], 0.5):.0f} ms / "
+        f"p99 {pct(r['held_ms'], 0.99):.0f} ms ({r['still_waiting']} still held at the end)"
+    )
+    print(
+        f"back-to-back feeds (warm caches, no sleep between ticks): p50 {us(pct(warm, 0.5)):.1f} µs, "
+        f"p99 {us(pct(warm, 0.99)):.1f} µs per feed; the paced p99 is the first feeds after each sleep"
+    )
+    print(
+        f"filter CPU at {rate_total:g} tok/s: {100 * rate_total * cpu_f / 1e9:.2f}% of one core; "
+        f"unpaced throughput {tput:,.0f} tok/s on one core ({tput / rate_total:,.0f}x the show rate)"
+    )
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ async def cpu_per_call(url: str, lane: bool, calls: int, show: str) -> tuple[flo
 async def main_async(url: str, calls: int, rounds: int) -> None:
     results: dict[str, list[tuple[float, float]]] = {"lane": [], "redis-py": []}
     for i in range(rounds):
-        for name in (("lane", "redis-py") if i % 2 == 0 else ("redis-py", "lane")):
+        for name in ("lane", "redis-py") if i % 2 == 0 else ("redis-py", "lane"):
             results[name].append(await cpu_per_call(url, name == "lane", calls, f"bench-{name}-{i}"))
             print(f"round {i + 1} {name:<9} append {results[name][-1][0]:7.1f} µs   XREAD {results[name][-1][1]:7.1f} µs", flush=True)
     med = {name: (statistics.median(a for a, _ in r), statistics.median(t for _, t in r)) for name, r in results.items()}

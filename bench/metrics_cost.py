@@ -53,11 +53,22 @@ def token_events(n: int) -> list[LoggedEvent]:
 def hub_with(observe) -> ChannelHub:
     hub = ChannelHub(None, None, "program", observe=observe)
     hub.state = ShowState()
-    opened = ev.ShowOpened(seq=1, data=ev.ShowOpenedData(show_id="b", title="b", stages=[], contestants=[
-        ev.ContestantInfo(id="ada", name="Ada"), ev.ContestantInfo(id="bao", name="Bao")]))
+    opened = ev.ShowOpened(
+        seq=1,
+        data=ev.ShowOpenedData(
+            show_id="b",
+            title="b",
+            stages=[],
+            contestants=[ev.ContestantInfo(id="ada", name="Ada"), ev.ContestantInfo(id="bao", name="Bao")],
+        ),
+    )
     hub.state.apply(opened)
-    asked = ev.QuestionAsked(seq=2, data=ev.QuestionAskedData(stage=0, number=1, of=1, question_id="q1", text="?", kind="exact",
-                                                              time_limit_s=30, deadline_ts=time.time() + 30))
+    asked = ev.QuestionAsked(
+        seq=2,
+        data=ev.QuestionAskedData(
+            stage=0, number=1, of=1, question_id="q1", text="?", kind="exact", time_limit_s=30, deadline_ts=time.time() + 30
+        ),
+    )
     hub.state.apply(asked)
     hub.last_seq = 9
     for _ in range(SUBSCRIBERS):

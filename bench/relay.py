@@ -283,7 +283,9 @@ def studio_server(setup: Setup, port: int, workdir: str, token: str, pacer: str 
     studio = Studio(script, work / "data", pool=pool)
     if setup.trace or setup.profile:
         _instrument(studio, setup, work)
-    config = server_config(create_app(studio), "127.0.0.1", port, ws_ping_interval=None, loop=setup.loop, **({} if setup.ws == "studio" else {"ws": setup.ws}))
+    config = server_config(
+        create_app(studio), "127.0.0.1", port, ws_ping_interval=None, loop=setup.loop, **({} if setup.ws == "studio" else {"ws": setup.ws})
+    )
     uvicorn.Server(config).run()  # SIGTERM: graceful shutdown, stops the embedded Redis
 
 
@@ -679,8 +681,14 @@ class Summary:
         lat.sort()
         sched.sort()
         return cls(
-            lat, sched, min(counts, default=0), expected, complete, disorder,
-            sum(r["server_cpu_s"] for r in results), sum(r["cpu_s"] for r in results),
+            lat,
+            sched,
+            min(counts, default=0),
+            expected,
+            complete,
+            disorder,
+            sum(r["server_cpu_s"] for r in results),
+            sum(r["cpu_s"] for r in results),
             statistics.mean(r["others_cores"] for r in results),
         )
 
@@ -711,13 +719,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tokens", type=int, default=200, help="tokens per stream per round (max 4096)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per side, interleaved bare/studio")
     parser.add_argument("--sides", default="bare,studio", help="which relays to run: bare,studio")
-    parser.add_argument("--loop", default="auto", choices=["auto", "asyncio", "uvloop"], help="event loop of every process (uvicorn's --loop)")
-    parser.add_argument("--ws", default="studio", choices=["studio", "auto", "websockets", "websockets-sansio", "wsproto"], help="uvicorn's WebSocket implementation for the studio")
-    parser.add_argument("--pacer", default="process", choices=["process", "loop"], help="where the engine keeps time and stamps tokens (see PacedEngine)")
+    parser.add_argument(
+        "--loop", default="auto", choices=["auto", "asyncio", "uvloop"], help="event loop of every process (uvicorn's --loop)"
+    )
+    parser.add_argument(
+        "--ws",
+        default="studio",
+        choices=["studio", "auto", "websockets", "websockets-sansio", "wsproto"],
+        help="uvicorn's WebSocket implementation for the studio",
+    )
+    parser.add_argument(
+        "--pacer", default="process", choices=["process", "loop"], help="where the engine keeps time and stamps tokens (see PacedEngine)"
+    )
     parser.add_argument("--no-compression", action="store_true", help="clients do not offer permessage-deflate")
-    parser.add_argument("--settle", type=float, default=0, metavar="S", help=f"before each round wait up to S s for the machine to be quiet (others under {QUIET_CORES} cores)")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=0,
+        metavar="S",
+        help=f"before each round wait up to S s for the machine to be quiet (others under {QUIET_CORES} cores)",
+    )
     parser.add_argument("--trace", action="store_true", help="studio: time each token at append, XREAD and every send (adds overhead)")
-    parser.add_argument("--profile", action="store_true", help="studio: cProfile the server process, print the top functions (adds overhead)")
+    parser.add_argument(
+        "--profile", action="store_true", help="studio: cProfile the server process, print the top functions (adds overhead)"
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.tokens <= 4096:
         parser.error("--tokens must be 1..4096 (the show script's max_tokens)")
@@ -735,7 +760,16 @@ def main(argv: list[str] | None = None) -> int:
         if importlib.util.find_spec("wsproto") is None:
             parser.error("--ws wsproto: the wsproto package is not installed")
     setup = Setup(
-        args.clients, args.streams, args.tokens, args.rate, args.loop, args.ws, not args.no_compression, args.pacer, args.trace, args.profile
+        args.clients,
+        args.streams,
+        args.tokens,
+        args.rate,
+        args.loop,
+        args.ws,
+        not args.no_compression,
+        args.pacer,
+        args.trace,
+        args.profile,
     )
     probe = _loop_factory(args.loop)()
     loop_name = type(probe).__module__.split(".")[0]
@@ -766,7 +800,9 @@ def main(argv: list[str] | None = None) -> int:
         print(pooled[side].row(f"pooled {side}", setup.clients * args.rounds))
     busy = [f"{side} {i + 1}" for side, rs in results.items() for i, r in enumerate(rs) if r["others_cores"] > QUIET_CORES]
     if busy:
-        print(f"NOTE: other processes kept > {QUIET_CORES} cores busy during round(s) {', '.join(busy)}: their p99 is suspect; rerun on a quiet machine")
+        print(
+            f"NOTE: other processes kept > {QUIET_CORES} cores busy during round(s) {', '.join(busy)}: their p99 is suspect; rerun on a quiet machine"
+        )
     lost = any(p.complete != setup.clients * args.rounds or p.disorder for p in pooled.values())
     if lost:
         print("WARNING: some client missed tokens, the end of the show, or got events out of order")
@@ -818,7 +854,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def print_trace(rounds: list[dict]) -> None:
     """Where a token's time goes inside the studio, from the ``--trace`` probes."""
-    legs: dict[str, list[int]] = {k: [] for k in ("append start", "append done", "XREAD (program hub)", "send start", "send done", "client recv")}
+    legs: dict[str, list[int]] = {
+        k: [] for k in ("append start", "append done", "XREAD (program hub)", "send start", "send done", "client recv")
+    }
     fan: list[int] = []
     for r in rounds:
         t = r["trace"]
@@ -841,7 +879,9 @@ def print_trace(rounds: list[dict]) -> None:
     for name, values in [*legs.items(), ("fan-out span (1st send start .. last send done)", fan)]:
         values.sort()
         label = name if len(name) < 22 else "fan-out span"
-        print(f"{label:<22}{len(values):>8}{pct(values, 50):>8.2f}{pct(values, 90):>8.2f}{pct(values, 99):>8.2f}{(values[-1] / 1000 if values else float('nan')):>8.2f}")
+        print(
+            f"{label:<22}{len(values):>8}{pct(values, 50):>8.2f}{pct(values, 90):>8.2f}{pct(values, 99):>8.2f}{(values[-1] / 1000 if values else float('nan')):>8.2f}"
+        )
     print("  fan-out span: per token, first subscriber's send start to the last one's send done")
 
 

@@ -95,7 +95,9 @@ def write_script(workdir: Path, audience: dict) -> Path:
     return path
 
 
-def studio_server(port: int, workdir: str, token: str, audience: dict, ws: str = "studio", trace_memory: int = 0, profile: bool = False) -> None:
+def studio_server(
+    port: int, workdir: str, token: str, audience: dict, ws: str = "studio", trace_memory: int = 0, profile: bool = False
+) -> None:
     """Child process: the real studio under uvicorn (production ``server_config``), no engines.
 
     ``trace_memory`` > 0: tracemalloc with that many frames from the start; SIGUSR1 writes a
@@ -146,7 +148,9 @@ def studio_server(port: int, workdir: str, token: str, audience: dict, ws: str =
     work = Path(workdir)
     script = load_script(write_script(work, audience))
     studio = Studio(script, work / "data", pool=EnginePool({}, {}))  # = tests.studio_harness.engineless_pool()
-    config = server_config(create_app(studio), "127.0.0.1", port, backlog=4096, **({} if ws == "studio" else {"ws": ws}))  # "studio": server_config's own
+    config = server_config(
+        create_app(studio), "127.0.0.1", port, backlog=4096, **({} if ws == "studio" else {"ws": ws})
+    )  # "studio": server_config's own
     uvicorn.Server(config).run()  # SIGTERM: graceful shutdown, stops the embedded Redis
 
 
@@ -535,7 +539,9 @@ def run(args) -> int:
     studio = None
     loadgens: list[mp.Process] = []
     try:
-        studio = ctx.Process(target=studio_server, args=(port, workdir, token, AUDIENCE_RAISED, "studio", 0, args.profile), name="studio", daemon=True)
+        studio = ctx.Process(
+            target=studio_server, args=(port, workdir, token, AUDIENCE_RAISED, "studio", 0, args.profile), name="studio", daemon=True
+        )
         studio.start()
         wait_for_studio(port, studio)
         rpid = redis_pid(studio.pid)
@@ -560,7 +566,10 @@ def run(args) -> int:
         signer = DeviceTokens(signing_secret(workdir))
         tokens = [signer.issue()[1] for _ in range(args.devices)]
         plan = make_plan(args.devices, args.votes, choices, args.seed)
-        print(f"{args.devices:,} device tokens signed with the studio's secret in {time.monotonic() - t0:.1f} s; plan: {len(plan):,} requests", flush=True)
+        print(
+            f"{args.devices:,} device tokens signed with the studio's secret in {time.monotonic() - t0:.1f} s; plan: {len(plan):,} requests",
+            flush=True,
+        )
 
         go = ctx.Event()
         readies = []
@@ -572,7 +581,10 @@ def run(args) -> int:
             ready = ctx.Event()
             out = os.path.join(workdir, f"loadgen-{p}.json")
             proc = ctx.Process(
-                target=loadgen_process, args=(p, port, mine, my_tokens, conns, ready, go, args.duration_limit, out), name=f"loadgen{p}", daemon=True
+                target=loadgen_process,
+                args=(p, port, mine, my_tokens, conns, ready, go, args.duration_limit, out),
+                name=f"loadgen{p}",
+                daemon=True,
             )
             proc.start()
             loadgens.append(proc)
@@ -651,7 +663,11 @@ def run(args) -> int:
         ("Redis tally == accepted answers per choice", tally == client_counts, f"redis {tally} clients {client_counts}"),
         ("poll.closed counts == Redis tally", facts["closed"] == tally, f"poll.closed {facts['closed']}"),
         ("audit stream length == accepted answers", facts["audit"] == accepted, f"XLEN {facts['audit']:,} accepted {accepted:,}"),
-        ("devices hash == devices accepted", facts["devices"] == devices_accepted, f"HLEN {facts['devices']:,} devices accepted {devices_accepted:,}"),
+        (
+            "devices hash == devices accepted",
+            facts["devices"] == devices_accepted,
+            f"HLEN {facts['devices']:,} devices accepted {devices_accepted:,}",
+        ),
         ("no device accepted twice", doubled_devices == 0, f"{doubled_devices} devices"),
         ("every device that voted was accepted once", devices_accepted == devices_voted, f"{devices_accepted:,} of {devices_voted:,}"),
         ("poll closed in Redis", facts["status"] == "closed", facts["status"]),
@@ -663,13 +679,23 @@ def run(args) -> int:
     print(f"ratio votes/s / INCR/s: {votes_per_s:,.0f} / {base['ops_per_s']:,.0f} = {ratio:.3f}")
     exact = all(ok for _, ok, _ in checks) and lost == 0 and doubled == 0
     verdict = "PASS" if votes_per_s >= TARGET_VOTES_PER_S and exact and not errors else "FAIL"
-    why = "" if verdict == "PASS" else ("  (" + ", ".join(
-        x for x in [
-            f"{votes_per_s:,.0f} votes/s" if votes_per_s < TARGET_VOTES_PER_S else "",
-            "counts not exact" if not exact else "",
-            "errors" if errors else "",
-        ] if x
-    ) + ")")
+    why = (
+        ""
+        if verdict == "PASS"
+        else (
+            "  ("
+            + ", ".join(
+                x
+                for x in [
+                    f"{votes_per_s:,.0f} votes/s" if votes_per_s < TARGET_VOTES_PER_S else "",
+                    "counts not exact" if not exact else "",
+                    "errors" if errors else "",
+                ]
+                if x
+            )
+            + ")"
+        )
+    )
     print(f"target >= {TARGET_VOTES_PER_S:,} votes/s per process: {verdict}{why}")
     if others > 0.25:
         print(f"NOTE: other processes kept {others:.2f} cores busy meanwhile: rerun on a quiet machine")
@@ -682,8 +708,15 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--votes", type=int, default=100_000, help="vote requests in all (first votes + repeats)")
-    parser.add_argument("--duplicates", type=float, default=0.2, help="share of requests that repeat a device's vote (half same choice, half another)")
-    parser.add_argument("--devices", type=int, default=None, help="distinct devices, each votes once first (default: votes x (1 - duplicates); sets the repeats to votes - devices)")
+    parser.add_argument(
+        "--duplicates", type=float, default=0.2, help="share of requests that repeat a device's vote (half same choice, half another)"
+    )
+    parser.add_argument(
+        "--devices",
+        type=int,
+        default=None,
+        help="distinct devices, each votes once first (default: votes x (1 - duplicates); sets the repeats to votes - devices)",
+    )
     parser.add_argument("--connections", type=int, default=200, help="concurrent keep-alive connections in all, one source IP each")
     parser.add_argument("--loadgen-procs", type=int, default=2, help="load-generator processes (also used for the INCR baseline)")
     parser.add_argument("--duration-limit", type=float, default=120, help="stop sending after this many seconds")

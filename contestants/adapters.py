@@ -83,7 +83,9 @@ def _tensor_problems(weights: Path, base: BaseModel, rank: int | None) -> tuple[
         out_features, in_features = base.linear_shapes[module]
         expected = (rank, in_features) if part == "A" else (out_features, rank)
         if rank is not None and info.shape != expected:
-            problems.append(f"{WEIGHTS_FILE}: tensor {name!r} has shape {list(info.shape)}, expected {list(expected)} for {base.name} at rank {rank}")
+            problems.append(
+                f"{WEIGHTS_FILE}: tensor {name!r} has shape {list(info.shape)}, expected {list(expected)} for {base.name} at rank {rank}"
+            )
         modules.add(module)
         if len(problems) >= 10:
             problems.append(f"{WEIGHTS_FILE}: … more problems not listed")

@@ -52,8 +52,17 @@ def _members(archive: Path) -> list[_Member]:
     with tarfile.open(archive) as tf:
         out = []
         for info in tf.getmembers():
-            kind = ("file" if info.isfile() else "dir" if info.isdir() else "symlink" if info.issym()
-                    else "hard link" if info.islnk() else "device or fifo")
+            kind = (
+                "file"
+                if info.isfile()
+                else "dir"
+                if info.isdir()
+                else "symlink"
+                if info.issym()
+                else "hard link"
+                if info.islnk()
+                else "device or fifo"
+            )
             out.append(_Member(info.name, info.size, kind))
         return out
 
@@ -102,8 +111,12 @@ def _copy_capped(source, target: Path, name: str, budget: list[int], limits: Arc
             written += len(block)
             budget[0] -= len(block)
             if written > limits.max_file_bytes or budget[0] < 0:
-                raise IntakeError([f"member {name!r} unpacks to more than its declared size allows (caps: "
-                                   f"{limits.max_file_bytes} per file, {limits.max_total_bytes} in total)"])
+                raise IntakeError(
+                    [
+                        f"member {name!r} unpacks to more than its declared size allows (caps: "
+                        f"{limits.max_file_bytes} per file, {limits.max_total_bytes} in total)"
+                    ]
+                )
             out.write(block)
 
 

@@ -55,8 +55,16 @@ class BudgetCallback(TrainerCallback):
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if logs and "loss" in logs:
-            report({"event": "progress", "step": state.global_step, "max_steps": state.max_steps,
-                    "loss": float(logs["loss"]), "eta_s": self._eta(state), "elapsed_s": time.time() - self.started})
+            report(
+                {
+                    "event": "progress",
+                    "step": state.global_step,
+                    "max_steps": state.max_steps,
+                    "loss": float(logs["loss"]),
+                    "eta_s": self._eta(state),
+                    "elapsed_s": time.time() - self.started,
+                }
+            )
 
     def on_step_end(self, args, state, control, **kwargs):
         elapsed = time.time() - self.started

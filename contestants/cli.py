@@ -65,7 +65,7 @@ def register(
     given = {kind: path for kind, path in (("adapter", adapter), ("sft", sft), ("dpo", dpo)) if path is not None}
     if len(given) != 1:
         _fail(["give exactly one of --adapter, --sft or --dpo"], "nothing to register")
-    (kind, path), = given.items()
+    ((kind, path),) = given.items()
     try:
         record = do_register(Registry(_absolute(store)), contestant_id, name, team, base_model, kind, path, max_lora_rank=max_lora_rank)
     except IntakeError as error:
@@ -94,7 +94,9 @@ def train(
     batch_size: int = typer.Option(1, help="Per device."),
     gradient_accumulation_steps: int = typer.Option(1),
     nproc_per_node: int = typer.Option(1, help="GPUs on this node: >1 runs the ranks under torchrun."),
-    swift_arg: list[str] = typer.Option([], help='Passed to ms-swift as is, KEY=VALUE (JSON values): deepspeed=zero2, fsdp="full_shard auto_wrap", torch_dtype=bfloat16.'),
+    swift_arg: list[str] = typer.Option(
+        [], help='Passed to ms-swift as is, KEY=VALUE (JSON values): deepspeed=zero2, fsdp="full_shard auto_wrap", torch_dtype=bfloat16.'
+    ),
     store: Path = typer.Option(DEFAULT_STORE, help=STORE_HELP),
     show: Optional[str] = typer.Option(None, help="Post progress into this show's event log (its id)."),
     show_data_dir: Optional[Path] = typer.Option(None, help="The running show's data dir (its Redis socket)."),
@@ -127,25 +129,56 @@ def train(
             extra[key] = value
     job_id = f"{contestant_id}-{record.kind}-{time.strftime('%Y%m%d-%H%M%S')}"
     job = TrainingJob(
-        kind=record.kind, dataset=registry.data_file(contestant_id), job_dir=registry.folder(contestant_id) / "jobs" / job_id,
-        base_model=record.base_model, budget=Budget(wall_s=wall_s, max_steps=steps, max_rss_mb=max_rss_mb),
-        max_length=max_length, lora_rank=lora_rank, lora_alpha=2 * lora_rank, learning_rate=learning_rate,
-        batch_size=batch_size, gradient_accumulation_steps=gradient_accumulation_steps,
-        nproc_per_node=nproc_per_node, swift_args=extra,
+        kind=record.kind,
+        dataset=registry.data_file(contestant_id),
+        job_dir=registry.folder(contestant_id) / "jobs" / job_id,
+        base_model=record.base_model,
+        budget=Budget(wall_s=wall_s, max_steps=steps, max_rss_mb=max_rss_mb),
+        max_length=max_length,
+        lora_rank=lora_rank,
+        lora_alpha=2 * lora_rank,
+        learning_rate=learning_rate,
+        batch_size=batch_size,
+        gradient_accumulation_steps=gradient_accumulation_steps,
+        nproc_per_node=nproc_per_node,
+        swift_args=extra,
     )
     events = _show_events(show_data_dir, redis_url, show)
     bar = tqdm(total=steps, desc=f"training {contestant_id} ({record.kind})", unit="step")
 
     def on_progress(p) -> None:
         bar.n = p.step
-        bar.set_postfix_str(" ".join(filter(None, [
-            f"loss {p.loss:.3f}" if p.loss is not None else "", f"eta {p.eta_s:.0f}s" if p.eta_s is not None else "",
-            f"rank {p.rank}/{p.world_size}" if p.world_size > 1 else "", p.reason])))
+        bar.set_postfix_str(
+            " ".join(
+                filter(
+                    None,
+                    [
+                        f"loss {p.loss:.3f}" if p.loss is not None else "",
+                        f"eta {p.eta_s:.0f}s" if p.eta_s is not None else "",
+                        f"rank {p.rank}/{p.world_size}" if p.world_size > 1 else "",
+                        p.reason,
+                    ],
+                )
+            )
+        )
         bar.refresh()
         if events and p.event in ("progress", "started"):
-            events.publish(ev.TrainingProgress(data=ev.TrainingProgressData(
-                contestant=contestant_id, job=job_id, kind=record.kind, step=p.step, max_steps=p.max_steps, loss=p.loss,
-                eta_s=p.eta_s, elapsed_s=p.elapsed_s, rank=p.rank, world_size=p.world_size)))
+            events.publish(
+                ev.TrainingProgress(
+                    data=ev.TrainingProgressData(
+                        contestant=contestant_id,
+                        job=job_id,
+                        kind=record.kind,
+                        step=p.step,
+                        max_steps=p.max_steps,
+                        loss=p.loss,
+                        eta_s=p.eta_s,
+                        elapsed_s=p.elapsed_s,
+                        rank=p.rank,
+                        world_size=p.world_size,
+                    )
+                )
+            )
 
     try:
         result = run_training(job, on_progress)
@@ -159,9 +192,19 @@ def train(
         registry.save(record)
     if events:
         with events:
-            events.publish(ev.TrainingFinished(data=ev.TrainingFinishedData(
-                contestant=contestant_id, job=job_id, kind=record.kind, status=result.status, steps=result.steps,
-                adapter=str(registry.adapter_dir(contestant_id)) if result.adapter else None, reason=result.reason)))
+            events.publish(
+                ev.TrainingFinished(
+                    data=ev.TrainingFinishedData(
+                        contestant=contestant_id,
+                        job=job_id,
+                        kind=record.kind,
+                        status=result.status,
+                        steps=result.steps,
+                        adapter=str(registry.adapter_dir(contestant_id)) if result.adapter else None,
+                        reason=result.reason,
+                    )
+                )
+            )
     colour = "green" if result.status == "completed" else "yellow" if result.adapter else "red"
     typer.secho(f"{result.status}: {result.reason} (log: {result.log})", fg=colour)
     if result.adapter:
@@ -173,13 +216,20 @@ def train(
 @app.command()
 def qualify(
     contestant_id: str = typer.Argument(..., metavar="ID"),
-    api_url: Optional[str] = typer.Option(None, help="Qualify an already-served contestant (OpenAI-compatible /v1 URL). "
-                                                     "Default: serve the base model with its adapter on vLLM for the run."),
+    api_url: Optional[str] = typer.Option(
+        None,
+        help="Qualify an already-served contestant (OpenAI-compatible /v1 URL). "
+        "Default: serve the base model with its adapter on vLLM for the run.",
+    ),
     model: Optional[str] = typer.Option(None, help="The model name at --api-url (default: the contestant's id)."),
     limit: Optional[int] = typer.Option(None, help="Items per subset (default: all)."),
     store: Path = typer.Option(DEFAULT_STORE, help=STORE_HELP),
-    show: Optional[str] = typer.Option(None, help="Post the result into this show's event log (its id): the leaderboard's qualification dimension."),
-    show_data_dir: Optional[Path] = typer.Option(None, help="The show's data dir: the EvalScope report is kept there, and its Redis socket used."),
+    show: Optional[str] = typer.Option(
+        None, help="Post the result into this show's event log (its id): the leaderboard's qualification dimension."
+    ),
+    show_data_dir: Optional[Path] = typer.Option(
+        None, help="The show's data dir: the EvalScope report is kept there, and its Redis socket used."
+    ),
     redis_url: Optional[str] = typer.Option(None, envvar="REDIS_URL", help="Or the show's Redis."),
 ) -> None:
     """Score a contestant with EvalScope on the vendored benchmark sets (MMLU/GSM8K-style, BIG-bench, Chinese)."""
@@ -203,11 +253,17 @@ def qualify(
         scores = run_qualification(api_url, model or contestant_id, report_dir, limit=limit)
     else:
         typer.echo("starting the contestant's endpoint (vLLM, base model + LoRA adapter)…", err=True)
-        with ServedContestant(resolve_model(record.base_model), contestant_id, registry.adapter_dir(contestant_id),
-                              report_dir / "server.log") as served:
+        with ServedContestant(
+            resolve_model(record.base_model), contestant_id, registry.adapter_dir(contestant_id), report_dir / "server.log"
+        ) as served:
             scores = run_qualification(served.base_url, contestant_id, report_dir, limit=limit)
-    result = ev.QualificationResultData(contestant=contestant_id, scores=scores.scores, score=round(scores.score, 4),
-                                        samples=sum(scores.samples.values()), report=str(report_dir))
+    result = ev.QualificationResultData(
+        contestant=contestant_id,
+        scores=scores.scores,
+        score=round(scores.score, 4),
+        samples=sum(scores.samples.values()),
+        report=str(report_dir),
+    )
     if events:
         with events:
             events.publish(ev.QualificationResult(data=result))  # on air too: the training graphic shows it

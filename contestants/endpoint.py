@@ -27,8 +27,17 @@ def _free_port() -> int:
 
 
 class ServedContestant:
-    def __init__(self, model_path: Path, name: str, adapter: Path | None, log_file: Path,
-                 max_lora_rank: int = 16, max_model_len: int = 1024, kv_cache_gib: int = 1, start_timeout_s: float = 600):
+    def __init__(
+        self,
+        model_path: Path,
+        name: str,
+        adapter: Path | None,
+        log_file: Path,
+        max_lora_rank: int = 16,
+        max_model_len: int = 1024,
+        kv_cache_gib: int = 1,
+        start_timeout_s: float = 600,
+    ):
         self.model_path, self.name, self.adapter = Path(model_path), name, adapter
         self.log_file = log_file
         self.max_lora_rank, self.max_model_len, self.kv_cache_gib = max_lora_rank, max_model_len, kv_cache_gib
@@ -41,17 +50,37 @@ class ServedContestant:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def command(self) -> list[str]:
-        command = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--host", "127.0.0.1", "--port", str(self.port),
-                   "--model", str(self.model_path), "--dtype", "float32", "--enforce-eager",
-                   "--max-model-len", str(self.max_model_len), "--disable-log-stats"]
+        command = [
+            sys.executable,
+            "-m",
+            "vllm.entrypoints.openai.api_server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--model",
+            str(self.model_path),
+            "--dtype",
+            "float32",
+            "--enforce-eager",
+            "--max-model-len",
+            str(self.max_model_len),
+            "--disable-log-stats",
+        ]
         if self.adapter is None:
             return command + ["--served-model-name", self.name]
-        return command + ["--served-model-name", f"{self.name}-base", "--enable-lora", "--max-lora-rank", str(self.max_lora_rank),
-                          "--lora-modules", f"{self.name}={self.adapter}"]
+        return command + [
+            "--served-model-name",
+            f"{self.name}-base",
+            "--enable-lora",
+            "--max-lora-rank",
+            str(self.max_lora_rank),
+            "--lora-modules",
+            f"{self.name}={self.adapter}",
+        ]
 
     def __enter__(self) -> "ServedContestant":
-        env = {**os.environ, "VLLM_PLUGINS": "", "VLLM_CPU_NUM_OF_RESERVED_CPU": "0",
-               "VLLM_CPU_KVCACHE_SPACE": str(self.kv_cache_gib)}
+        env = {**os.environ, "VLLM_PLUGINS": "", "VLLM_CPU_NUM_OF_RESERVED_CPU": "0", "VLLM_CPU_KVCACHE_SPACE": str(self.kv_cache_gib)}
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_file, "wb") as log:
             self.process = subprocess.Popen(self.command(), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

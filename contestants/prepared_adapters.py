@@ -54,7 +54,11 @@ RECIPES = {
     "mei-poet": AdapterRecipe(dataset="show_scripts/contestants/mei_poet_sft.jsonl", steps=20, max_length=160),
     "cato-debate": AdapterRecipe(dataset="show_scripts/contestants/cato_debate_sft.jsonl", steps=8, max_length=224),  # debater
     "dao-dpo": AdapterRecipe(  # aligned with DPO on preference pairs: the values arena's "DPO twin"
-        dataset="show_scripts/contestants/dao_values_dpo.jsonl", kind="dpo", steps=6, batch_size=2, max_length=160,
+        dataset="show_scripts/contestants/dao_values_dpo.jsonl",
+        kind="dpo",
+        steps=6,
+        batch_size=2,
+        max_length=160,
         learning_rate=2e-3,
     ),
 }
@@ -103,10 +107,17 @@ def prepare_adapter(name: str, cache_dir: Path | None = None) -> Path:
         work = Path(tempfile.mkdtemp(prefix=f".{name}.job-", dir=target.parent))
         try:
             job = TrainingJob(
-                kind=recipe.kind, dataset=REPO_ROOT / recipe.dataset, job_dir=work, base_model=recipe.base_model,
-                budget=Budget(wall_s=recipe.wall_s, max_steps=recipe.steps), batch_size=recipe.batch_size,
-                learning_rate=recipe.learning_rate, max_length=recipe.max_length, lora_rank=recipe.lora_rank,
-                lora_alpha=2 * recipe.lora_rank, target_modules=list(recipe.target_modules),
+                kind=recipe.kind,
+                dataset=REPO_ROOT / recipe.dataset,
+                job_dir=work,
+                base_model=recipe.base_model,
+                budget=Budget(wall_s=recipe.wall_s, max_steps=recipe.steps),
+                batch_size=recipe.batch_size,
+                learning_rate=recipe.learning_rate,
+                max_length=recipe.max_length,
+                lora_rank=recipe.lora_rank,
+                lora_alpha=2 * recipe.lora_rank,
+                target_modules=list(recipe.target_modules),
                 save_steps=recipe.steps,  # only the finished adapter is used: no checkpoint per step
             )
             result = run_training(job)
@@ -124,5 +135,5 @@ def prepare_adapter(name: str, cache_dir: Path | None = None) -> Path:
 def resolve_adapter(value: str, relative_to: Path) -> Path:
     """A show script's ``adapter``: ``prepared:<name>`` (trained on demand) or a folder."""
     if value.startswith(PREFIX):
-        return prepare_adapter(value[len(PREFIX):])
+        return prepare_adapter(value[len(PREFIX) :])
     return (relative_to / value).resolve()

@@ -43,8 +43,11 @@ def task_config(api_url: str, model: str, work_dir: Path, limit: int | None = No
         datasets=["general_mcq", "general_qa"],
         dataset_args={
             # The English instruction: most items are English, and a small model follows it better.
-            "general_mcq": {"local_path": str(BENCHMARKS_DIR / "mcq"), "subset_list": list(MCQ_SUBSETS),
-                            "prompt_template": MultipleChoiceTemplate.SINGLE_ANSWER},
+            "general_mcq": {
+                "local_path": str(BENCHMARKS_DIR / "mcq"),
+                "subset_list": list(MCQ_SUBSETS),
+                "prompt_template": MultipleChoiceTemplate.SINGLE_ANSWER,
+            },
             # GSM8K-style references are one number: Rouge-L recall is 1 when the answer states it.
             # (BLEU is left out: it needs NLTK data that is not shipped.)
             "general_qa": {"local_path": str(BENCHMARKS_DIR / "qa"), "subset_list": list(QA_SUBSETS), "metric_list": ["Rouge"]},

@@ -10,9 +10,15 @@ import json
 import os
 import sys
 
-for _name, _value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-                      "MODELSCOPE_OFFLINE": "1", "USE_HF": "1", "VLLM_PLUGINS": "",
-                      "TOKENIZERS_PARALLELISM": "false"}.items():
+for _name, _value in {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "MODELSCOPE_OFFLINE": "1",
+    "USE_HF": "1",
+    "VLLM_PLUGINS": "",
+    "TOKENIZERS_PARALLELISM": "false",
+}.items():
     os.environ.setdefault(_name, _value)
 
 
@@ -70,8 +76,7 @@ def main(path: str) -> int:
         from swift import SftArguments, sft_main
 
         result = sft_main(SftArguments(**kwargs))
-    report({"event": "done", "step": int(result.get("global_step", 0)),
-            "checkpoint": result.get("last_model_checkpoint")})
+    report({"event": "done", "step": int(result.get("global_step", 0)), "checkpoint": result.get("last_model_checkpoint")})
     return 0
 
 

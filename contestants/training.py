@@ -93,8 +93,15 @@ def last_checkpoint(output_dir: Path) -> Path | None:
 
 def _command(job: TrainingJob, job_file: Path) -> list[str]:
     if job.nproc_per_node > 1:
-        return [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={job.nproc_per_node}",
-                "-m", "contestants.train_worker", str(job_file)]
+        return [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            f"--nproc_per_node={job.nproc_per_node}",
+            "-m",
+            "contestants.train_worker",
+            str(job_file),
+        ]
     return [sys.executable, "-m", "contestants.train_worker", str(job_file)]
 
 
@@ -141,8 +148,9 @@ def run_training(job: TrainingJob, on_progress: Callable[[Progress], None] = lam
     offset, steps, budget_reason, killed = 0, 0, "", ""
     with open(log_file, "wb") as log:
         # Its own session: a kill takes torchrun's ranks with it.
-        process = subprocess.Popen(_command(job, job_file), cwd=REPO_ROOT, env=env, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            _command(job, job_file), cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
             while True:
                 exited = process.poll() is not None
@@ -151,12 +159,19 @@ def run_training(job: TrainingJob, on_progress: Callable[[Progress], None] = lam
                     steps = max(steps, int(line.get("step") or 0))
                     if line["event"] == "budget":
                         budget_reason = line.get("reason", "")
-                    on_progress(Progress(
-                        event=line["event"], step=int(line.get("step") or 0),
-                        max_steps=int(line.get("max_steps") or job.budget.max_steps), loss=line.get("loss"),
-                        eta_s=line.get("eta_s"), elapsed_s=time.time() - started, rank=line.get("rank", 0),
-                        world_size=line.get("world_size", 1), reason=line.get("reason", ""),
-                    ))
+                    on_progress(
+                        Progress(
+                            event=line["event"],
+                            step=int(line.get("step") or 0),
+                            max_steps=int(line.get("max_steps") or job.budget.max_steps),
+                            loss=line.get("loss"),
+                            eta_s=line.get("eta_s"),
+                            elapsed_s=time.time() - started,
+                            rank=line.get("rank", 0),
+                            world_size=line.get("world_size", 1),
+                            reason=line.get("reason", ""),
+                        )
+                    )
                 if exited:
                     break
                 if time.time() - started > job.budget.wall_s + job.budget.grace_s:

@@ -94,8 +94,10 @@ class ShowGraphics(_Strict):
     autopilot: bool = True  # false: autopilot only moves the rundown on; the duel stays on air
     hold_s: float = Field(3.0, gt=0, le=600)  # a step's time on air unless it says otherwise
     opening: list[GraphicRef] = Field(
-        default_factory=lambda: [GraphicItem(graphic="title_card", data={"show": True}, hold_s=4.0),
-                                 GraphicItem(graphic="lower_third", each_contestant=True, hold_s=2.5)]
+        default_factory=lambda: [
+            GraphicItem(graphic="title_card", data={"show": True}, hold_s=4.0),
+            GraphicItem(graphic="lower_third", each_contestant=True, hold_s=2.5),
+        ]
     )
     closing: list[GraphicRef] = Field(default_factory=lambda: [GraphicItem(graphic="end_card", hold_s=8.0)])
 
@@ -118,8 +120,10 @@ _DEFAULTS: dict[str, StageGraphics] = {
     "values_arena": StageGraphics(live=["duel"], cues=_POLL_CUES, outro=["leaderboard"]),
     "image_poem": StageGraphics(
         live=["image_poem"],
-        cues=[EventCue(on="poll.opened", show=["vote_bars"], hide=["image_poem"]),
-              EventCue(on="poll.closed", show=["image_poem"], hide=["vote_bars"], after_s=3.0)],
+        cues=[
+            EventCue(on="poll.opened", show=["vote_bars"], hide=["image_poem"]),
+            EventCue(on="poll.closed", show=["image_poem"], hide=["vote_bars"], after_s=3.0),
+        ],
         outro=["leaderboard"],
     ),
     "subtitles": StageGraphics(live=["subtitles"], cues=[], outro=["leaderboard"]),

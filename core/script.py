@@ -191,7 +191,6 @@ class ShowScript(Strict):
         return (base / relative).resolve()
 
 
-
 class _FieldProblem(ValueError):
     """A cross-field problem that still knows which field to blame."""
 

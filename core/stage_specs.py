@@ -141,9 +141,7 @@ class SubtitlesStageSpec(_StageSpec):
     sampling: SamplingSpec = Field(default_factory=lambda: SamplingSpec(max_tokens=48, temperature=0.0, seed=0))
     time_limit_s: float = Field(10.0, gt=0, le=600)  # per line, from when its translation starts
     # {line} the line to translate; {previous} the source line before it ("" for the first)
-    prompt: str = (
-        "Translate this {source_lang} subtitle line into {target_lang}. Reply with the translation only.\n\n{line}"
-    )
+    prompt: str = "Translate this {source_lang} subtitle line into {target_lang}. Reply with the translation only.\n\n{line}"
 
     @field_validator("prompt")
     @classmethod
@@ -210,5 +208,6 @@ class ImagePoemStageSpec(_StageSpec):
 
 
 StageSpec = Annotated[
-    Union[SpeedQAStageSpec, SurpriseStageSpec, DebateStageSpec, ValuesArenaStageSpec, SubtitlesStageSpec, ImagePoemStageSpec], Field(discriminator="kind")
+    Union[SpeedQAStageSpec, SurpriseStageSpec, DebateStageSpec, ValuesArenaStageSpec, SubtitlesStageSpec, ImagePoemStageSpec],
+    Field(discriminator="kind"),
 ]

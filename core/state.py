@@ -248,7 +248,12 @@ class ShowState:
                     final = data.model_dump(include={"text", "status", "reason", "lag_s", "ttft_lag_s", "waited_s"})
                     line["translations"][data.contestant] = {**final, "text": "", "dumped": True} if dumped else final
                 if data.status != "cancelled":
-                    self._record_aired(data.stage, data.contestant, data.question_id, "" if line and line["translations"][data.contestant].get("dumped") else data.text)
+                    self._record_aired(
+                        data.stage,
+                        data.contestant,
+                        data.question_id,
+                        "" if line and line["translations"][data.contestant].get("dumped") else data.text,
+                    )
                     self.subtitle_lags.setdefault(data.contestant, []).append(
                         {"stage": data.stage, "line": data.line, "lag_s": data.lag_s, "ttft_lag_s": data.ttft_lag_s, "status": data.status}
                     )
@@ -309,7 +314,11 @@ class ShowState:
     def to_dict(self) -> dict[str, Any]:
         return {
             "show": {
-                "show_id": self.show_id, "title": self.title, "status": self.status, "locale": self.locale, "messages": self.messages,
+                "show_id": self.show_id,
+                "title": self.title,
+                "status": self.status,
+                "locale": self.locale,
+                "messages": self.messages,
             },
             "stages": self.stages,
             "contestants": self.contestants,

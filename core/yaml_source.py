@@ -102,9 +102,7 @@ def _source_loc(loc: LinePath, lines: dict[LinePath, int]) -> LinePath:
     return out
 
 
-def format_validation_error(
-    path: str | Path, error: ValidationError, lines: dict[LinePath, int], prefix: LinePath = ()
-) -> list[str]:
+def format_validation_error(path: str | Path, error: ValidationError, lines: dict[LinePath, int], prefix: LinePath = ()) -> list[str]:
     problems = []
     for err in error.errors(include_url=False):
         loc = _source_loc(prefix + tuple(err["loc"]), lines)

@@ -49,9 +49,14 @@ class AttentionMap:
     def save(self, path: Path) -> None:
         tmp = path.with_suffix(".tmp.npz")
         np.savez_compressed(
-            tmp, matrix=self.matrix, tokens=np.array(self.tokens, dtype=object),
-            meta=np.array(json.dumps({"question": self.question, "answer_start": self.answer_start,
-                                      "aggregate": self.aggregate, "seconds": self.seconds})),
+            tmp,
+            matrix=self.matrix,
+            tokens=np.array(self.tokens, dtype=object),
+            meta=np.array(
+                json.dumps(
+                    {"question": self.question, "answer_start": self.answer_start, "aggregate": self.aggregate, "seconds": self.seconds}
+                )
+            ),
         )
         tmp.replace(path)  # a crash mid-write never leaves a half file under the real name
 
@@ -125,6 +130,7 @@ class AttentionExplainer:
                     folded["m"] = head_max if "m" not in folded else torch.maximum(folded["m"], head_max)
                 elif layer == chosen_layer:
                     folded["m"] = w.mean(0)
+
             return hook
 
         attention_modules = [layer.self_attn for layer in self.model.model.layers]
@@ -188,7 +194,7 @@ def lora_deltas(folder: Path) -> dict:
         raise AttentionError(f"adapter {folder}: DoRA adapters are not supported by the heatmap")
     rank = int(config["r"])
     alpha = float(config.get("lora_alpha", rank))
-    scale = alpha / (rank ** 0.5) if config.get("use_rslora") else alpha / rank
+    scale = alpha / (rank**0.5) if config.get("use_rslora") else alpha / rank
     tensors = load_file(str(weights_path))
     deltas = {}
     for key, a in tensors.items():

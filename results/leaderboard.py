@@ -107,9 +107,7 @@ class _MatchCollector:
 
     def _retract(self, batch: str, involving: str | None = None) -> None:
         """Drop the matches an earlier version of this result produced (the last result wins)."""
-        self.matches = [
-            m for m in self.matches if m.batch != batch or (involving is not None and involving not in (m.a, m.b))
-        ]
+        self.matches = [m for m in self.matches if m.batch != batch or (involving is not None and involving not in (m.a, m.b))]
 
     def _question_closed(self, data: ev.QuestionClosedData) -> None:
         batch = f"q:{data.stage}:{data.question_id}"
@@ -161,7 +159,6 @@ class _MatchCollector:
             if loser != winner and loser in self.contestants:
                 self.matches.append(Match(winner, loser, 1.0, dimension, batch))
 
-
     def _debate_result(self, data: ev.DebateResultData) -> None:
         batch = f"debate:{data.debate_id}"
         self._retract(batch)
@@ -178,7 +175,7 @@ class _MatchCollector:
         self._retract(batch)
         scored = [c for c in self.contestants if c in self.qualification]
         for i, a in enumerate(scored):
-            for b in scored[i + 1:]:
+            for b in scored[i + 1 :]:
                 gap = self.qualification[a] - self.qualification[b]
                 score = 0.5 if abs(gap) <= QUALIFICATION_TIE else 1.0 if gap > 0 else 0.0
                 self.matches.append(Match(a, b, score, "qualification", batch))

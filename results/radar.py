@@ -94,13 +94,19 @@ def radar_figure(state: ShowState, messages: Messages | None = None) -> dict[str
         colour = PALETTE[i % len(PALETTE)]
         fig.add_trace(
             go.Scatterpolar(
-                r=r + r[:1], theta=theta + theta[:1], name=names.get(contestant, contestant),
-                fill="toself", line={"color": colour, "width": 4}, opacity=0.85,
-                text=hover + hover[:1], hoverinfo="text+name",
+                r=r + r[:1],
+                theta=theta + theta[:1],
+                name=names.get(contestant, contestant),
+                fill="toself",
+                line={"color": colour, "width": 4},
+                opacity=0.85,
+                text=hover + hover[:1],
+                hoverinfo="text+name",
             )
         )
     fig.update_layout(
-        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
         font={"family": ON_AIR_FONT, "size": 26, "color": "#ffffff"},
         polar={
             "bgcolor": "rgba(20,22,30,0.78)",

@@ -25,7 +25,10 @@ def show_summary(state: ShowState, started_at: float | None = None, engine_error
         # per stage, each contestant's aired answers in order (turns, poems, translations too)
         "stages": [
             {
-                "index": s["index"], "kind": s["kind"], "title": s["title"], "status": s["status"],
+                "index": s["index"],
+                "kind": s["kind"],
+                "title": s["title"],
+                "status": s["status"],
                 "answers": {c: list(texts.values()) for c, texts in state.aired.get(s["index"], {}).items()},
             }
             for s in state.stages

@@ -13,6 +13,17 @@ from .rules import Rule, RuleSet, load_rules, shipped_rules
 from .stream_filter import Release, StreamFilter, Verdict, check_input
 
 __all__ = [
-    "Detector", "Flag", "Hit", "Release", "Rule", "RuleSet", "Skeleton", "StreamFilter", "Verdict",
-    "check_input", "load_rules", "shipped_rules", "skeleton",
+    "Detector",
+    "Flag",
+    "Hit",
+    "Release",
+    "Rule",
+    "RuleSet",
+    "Skeleton",
+    "StreamFilter",
+    "Verdict",
+    "check_input",
+    "load_rules",
+    "shipped_rules",
+    "skeleton",
 ]

@@ -64,8 +64,7 @@ class _RegexState:
 
 
 class Detector:
-    def __init__(self, rules: RuleSet, classifier: Classifier | None = None, *,
-                 window: int = 64, max_sentence: int = 400):
+    def __init__(self, rules: RuleSet, classifier: Classifier | None = None, *, window: int = 64, max_sentence: int = 400):
         self.rules = rules
         self.raw_len = 0
         self._ac = rules.automaton
@@ -139,7 +138,7 @@ class Detector:
     # -- internals ----------------------------------------------------------------------------
 
     def _hit(self, rule, start: int, end: int, kind) -> Hit:
-        text = self._raw[start - self._raw_base:end - self._raw_base]
+        text = self._raw[start - self._raw_base : end - self._raw_base]
         return Hit(rule.id, rule.action, (start, end), text, kind)
 
     def _scan_regex(self, final: bool) -> list[Hit]:
@@ -170,7 +169,7 @@ class Detector:
 
     def _classify(self, end: int) -> list[Hit]:
         start, self._sentence_start = self._sentence_start, end
-        sentence = self._raw[start - self._raw_base:end - self._raw_base]
+        sentence = self._raw[start - self._raw_base : end - self._raw_base]
         if not any(normalize_char(c)[0] for c in sentence):
             return []
         verdict = self._classifier(sentence)

@@ -64,20 +64,23 @@ HOMOGLYPHS: dict[str, str] = _table(
     # Latin small capitals, dotless i/j, script a/g, stroked letters, Armenian o, Cyrillic ghe
     # with stroke (the usual stand-in for the missing small-capital F)
     ("ᴀʙᴄᴅᴇɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢ", "abcdeghijklmnoprstuvwyz"),
-    ("ıȷɑɡøØłŁđĐħŧօғҒ", "ijagoolldd" "htoff"),
+    ("ıȷɑɡøØłŁđĐħŧօғҒ", "ijagoollddhtoff"),
 )
 
 # Traditional → simplified (one character each, only pairs whose traditional form is not also a
 # standard simplified character, so applying it to simplified text changes nothing).
-T2S: dict[str, str] = {t: s for t, s in (
-    "藥药 違违 詞词 語语 機机 檔档 發发 髮发 碼码 彈弹 製制 祕秘 槍枪 擊击 殺杀 販贩 賣卖 買买 錢钱 號号 "
-    "電电 話话 網网 絡络 帳账 戶户 銀银 這这 個个 們们 說说 會会 來来 時时 國国 為为 對对 開开 關关 問问 "
-    "題题 學学 麼么 後后 裡里 裏里 與与 從从 樣样 還还 點点 讓让 給给 現现 經经 過过 種种 應应 動动 實实 "
-    "體体 處处 無无 單单 將将 長长 門门 見见 認认 論论 邊边 進进 區区 員员 義义 傳传 視视 聽听 車车 東东 "
-    "飛飞 馬马 魚鱼 鳥鸟 龍龙 書书 寫写 讀读 頭头 臉脸 愛爱 氣气 雲云 風风 陽阳 陰阴 萬万 億亿 兩两 師师 "
-    "歲岁 節节 報报 紙纸 記记 計计 設设 許许 證证 據据 權权 險险 規规 則则 標标 準准 測测 試试 驗验 錯错 "
-    "誤误 軍军 資资 訊讯 詐诈 騙骗 賭赌 黃黄 襲袭 並并 該该 確确"
-).split()}
+T2S: dict[str, str] = {
+    t: s
+    for t, s in (
+        "藥药 違违 詞词 語语 機机 檔档 發发 髮发 碼码 彈弹 製制 祕秘 槍枪 擊击 殺杀 販贩 賣卖 買买 錢钱 號号 "
+        "電电 話话 網网 絡络 帳账 戶户 銀银 這这 個个 們们 說说 會会 來来 時时 國国 為为 對对 開开 關关 問问 "
+        "題题 學学 麼么 後后 裡里 裏里 與与 從从 樣样 還还 點点 讓让 給给 現现 經经 過过 種种 應应 動动 實实 "
+        "體体 處处 無无 單单 將将 長长 門门 見见 認认 論论 邊边 進进 區区 員员 義义 傳传 視视 聽听 車车 東东 "
+        "飛飞 馬马 魚鱼 鳥鸟 龍龙 書书 寫写 讀读 頭头 臉脸 愛爱 氣气 雲云 風风 陽阳 陰阴 萬万 億亿 兩两 師师 "
+        "歲岁 節节 報报 紙纸 記记 計计 設设 許许 證证 據据 權权 險险 規规 則则 標标 準准 測测 試试 驗验 錯错 "
+        "誤误 軍军 資资 訊讯 詐诈 騙骗 賭赌 黃黄 襲袭 並并 該该 確确"
+    ).split()
+}
 
 LEET: dict[str, str] = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "l": "i"}
 

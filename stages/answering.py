@@ -163,8 +163,12 @@ async def stream_answers(
                     ctx.publish(
                         ev.AnswerFinished(
                             data=ev.AnswerFinishedData(
-                                question_id=question_id, contestant=contestant, status="cancelled",
-                                reason="stopped by the director", text="".join(aired[contestant]), metrics=ev.AnswerMetrics(),
+                                question_id=question_id,
+                                contestant=contestant,
+                                status="cancelled",
+                                reason="stopped by the director",
+                                text="".join(aired[contestant]),
+                                metrics=ev.AnswerMetrics(),
                             )
                         )
                     )

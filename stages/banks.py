@@ -208,9 +208,7 @@ def _check_unique_ids(path: Path, bank: Bank, lines: dict) -> None:
         line = lines.get(("questions", index, "id"))
         if question.id in first_seen:
             first = lines.get(("questions", first_seen[question.id], "id"))
-            problems.append(
-                f"{path}:{line}: questions[{index}].id: duplicate id {question.id!r} (first used at line {first})"
-            )
+            problems.append(f"{path}:{line}: questions[{index}].id: duplicate id {question.id!r} (first used at line {first})")
         else:
             first_seen[question.id] = index
     if problems:

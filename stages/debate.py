@@ -135,9 +135,15 @@ class DebateStage:
                 await ctx.publish(
                     ev.QuestionAsked(
                         data=ev.QuestionAskedData(
-                            stage=ctx.index, number=turn.round, of=spec.rounds, question_id=qid, text=spec.motion,
-                            kind="debate", time_limit_s=spec.turn_time_limit_s,
-                            deadline_ts=ctx.clock() + spec.turn_time_limit_s, contestants=[sides["pro"], sides["con"]],
+                            stage=ctx.index,
+                            number=turn.round,
+                            of=spec.rounds,
+                            question_id=qid,
+                            text=spec.motion,
+                            kind="debate",
+                            time_limit_s=spec.turn_time_limit_s,
+                            deadline_ts=ctx.clock() + spec.turn_time_limit_s,
+                            contestants=[sides["pro"], sides["con"]],
                         )
                     )
                 )
@@ -145,8 +151,13 @@ class DebateStage:
             await ctx.publish(
                 ev.DebateTurn(
                     data=ev.DebateTurnData(
-                        debate_id=debate_id, round=turn.round, side=turn.side, contestant=speaker, kind=turn.kind,
-                        question_id=qid, transcript_turns=in_full,
+                        debate_id=debate_id,
+                        round=turn.round,
+                        side=turn.side,
+                        contestant=speaker,
+                        kind=turn.kind,
+                        question_id=qid,
+                        transcript_turns=in_full,
                     )
                 )
             )
@@ -182,12 +193,17 @@ class DebateStage:
         if spec.vote_s > 0 and spec.audience_weight > 0 and ctx.open_poll is not None:
             if poll_id not in ctx.state.polls:
                 await ctx.open_poll(
-                    poll_id=poll_id, title=ctx.messages.t("poll.debate_winner", motion=spec.motion)[:200], kind="choice",
+                    poll_id=poll_id,
+                    title=ctx.messages.t("poll.debate_winner", motion=spec.motion)[:200],
+                    kind="choice",
                     choices=[
                         ev.PollChoice(id=c, label=ctx.messages.t("poll.debater", name=names[c], side=ctx.messages.t(f"side.{s}")))
                         for s, c in sides.items()
                     ],
-                    allow_change=False, dimension=None, stage=ctx.index, duration_s=spec.vote_s,
+                    allow_change=False,
+                    dimension=None,
+                    stage=ctx.index,
+                    duration_s=spec.vote_s,
                 )
             await ctx.wait_poll_closed(poll_id)
         turns = [t for c in pair for t in self._targets(ctx, debate_id, c)]
@@ -213,8 +229,16 @@ class DebateStage:
         await ctx.publish(
             ev.DebateResult(
                 data=ev.DebateResultData(
-                    stage=ctx.index, debate_id=debate_id, motion=spec.motion, sides=sides, judges=judges, audience=audience,
-                    weights=weights, score=score, winner=winner, dimension=spec.dimension,
+                    stage=ctx.index,
+                    debate_id=debate_id,
+                    motion=spec.motion,
+                    sides=sides,
+                    judges=judges,
+                    audience=audience,
+                    weights=weights,
+                    score=score,
+                    winner=winner,
+                    dimension=spec.dimension,
                 )
             )
         )

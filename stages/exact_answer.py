@@ -265,9 +265,7 @@ _CONTRAST_WORDS = (
     r"on second thought"
 )
 _CJK_CONTRAST = r"但是|但|不过|可是|然而|其实|实际上|事实上|而是|而非|而不是|却|虽然|尽管"
-_CLAUSE_BREAK = re.compile(
-    rf"[,，—–()\[\]{{}}]|\s-\s|(?<![a-z0-9'])(?=(?:{_CONTRAST_WORDS})(?![a-z0-9]))|(?={_CJK_CONTRAST})"
-)
+_CLAUSE_BREAK = re.compile(rf"[,，—–()\[\]{{}}]|\s-\s|(?<![a-z0-9'])(?=(?:{_CONTRAST_WORDS})(?![a-z0-9]))|(?={_CJK_CONTRAST})")
 
 # Words that carry no answer: removed before asking "what is left of this clause?".
 _FILLERS = frozenset(
@@ -630,7 +628,8 @@ def _status(doc: _Doc, question: _Question, sentences, s_index: int, sentence, c
     if after and not _leftover(norm, m.end + after.end(), ce, question):
         return "negated", f"rejects {said} (“{m.raw}{right.rstrip()}”)"
     if _NO_AFTER_QUESTION.match(norm, m.end, min(len(norm), m.end + 12)) or (
-        sent_right.strip() == "?" and s_index + 1 < len(sentences)
+        sent_right.strip() == "?"
+        and s_index + 1 < len(sentences)
         and _NO_AFTER_QUESTION.match("?" + norm[sentences[s_index + 1][0] : sentences[s_index + 1][1]])
     ):
         return "negated", f"rejects {said} (“{m.raw}? No”)"
@@ -679,8 +678,9 @@ def _hedge_span(doc: _Doc, ss: int, se: int, m: _Mention) -> str:
     return span if len(span) <= CAPTION_MAX else doc.raw_span(m.start, m.end)
 
 
-def _other_answer(doc: _Doc, question: _Question, ss: int, cs: int, ce: int, first_clause: bool,
-                  negated_before: bool, whole_sentence: bool) -> _Event | None:
+def _other_answer(
+    doc: _Doc, question: _Question, ss: int, cs: int, ce: int, first_clause: bool, negated_before: bool, whole_sentence: bool
+) -> _Event | None:
     """A commitment to something other than the answer in a clause that does not mention it."""
     norm = doc.norm
     if norm[cs:ce].rstrip().endswith(":"):
@@ -708,8 +708,9 @@ def _other_answer(doc: _Doc, question: _Question, ss: int, cs: int, ce: int, fir
     if re.search(r"\b(?:not|n't|never|no|nor|neither)\b|不|没|非", norm[max(cs, phrase_start - WINDOW) : pieces[-1].start]):
         return None
     if re.search(r"\b(?:or|maybe|perhaps|possibly)\b|或|也可能|也许|或许", before):
-        return _Event(phrase_start, phrase_end, "hedge", doc.raw_span(phrase_start, phrase_end),
-                      f"hedges with “{doc.raw_span(cs, ce).strip()}”")
+        return _Event(
+            phrase_start, phrase_end, "hedge", doc.raw_span(phrase_start, phrase_end), f"hedges with “{doc.raw_span(cs, ce).strip()}”"
+        )
     if _NEGATION_AFTER_DIRECT.match(norm, phrase_end, ce) or _NEGATION_AFTER_COPULA.match(norm[phrase_end:ce]):
         return None
     signal = (

@@ -55,15 +55,26 @@ def fairness_events(stage: int, question_id: str, conditions: dict[str, AnswerCo
         out.append(
             ev.AnswerFairness(
                 data=ev.AnswerFairnessData(
-                    stage=stage, question_id=question_id, contestant=contestant, engine=x.engine,
+                    stage=stage,
+                    question_id=question_id,
+                    contestant=contestant,
+                    engine=x.engine,
                     hardware=ev.HardwareInfo(device=x.hardware.device, name=x.hardware.name, count=x.hardware.count),
                     sampling=ev.SamplingInfo(
-                        temperature=s.temperature, top_p=s.top_p, max_tokens=s.max_tokens, seed=s.seed, stop=list(s.stop), logprobs=s.logprobs
+                        temperature=s.temperature,
+                        top_p=s.top_p,
+                        max_tokens=s.max_tokens,
+                        seed=s.seed,
+                        stop=list(s.stop),
+                        logprobs=s.logprobs,
                     ),
                     adapter=x.adapter,
                     queue_wait_s=None if x.queue_wait_s is None else round(x.queue_wait_s, 4),
-                    queue_wait_source=x.queue_wait_source, load_at_start=x.load_at_start, load_max=x.load_max,
-                    compared_with=sorted(c for c in conditions if c != contestant), flagged=bool(flags[contestant]),
+                    queue_wait_source=x.queue_wait_source,
+                    load_at_start=x.load_at_start,
+                    load_max=x.load_max,
+                    compared_with=sorted(c for c in conditions if c != contestant),
+                    flagged=bool(flags[contestant]),
                     flags=flags[contestant],
                 )
             )

@@ -70,7 +70,9 @@ class PathTracer:
         kept: deque[_Pending] = deque()
         for token in self._pending:
             if token.end > chars:
-                kept.append(_Pending(max(0, token.start - chars), token.end - chars, token.index, token.emitted, token.logprob, token.alternatives))
+                kept.append(
+                    _Pending(max(0, token.start - chars), token.end - chars, token.index, token.emitted, token.logprob, token.alternatives)
+                )
         self._pending = kept
         self._raw_chars -= chars
 
@@ -93,8 +95,11 @@ class PathTracer:
         others = [lp for text, lp in ranked if text != token.emitted]
         margin = math.exp(token.logprob) - math.exp(others[0]) if others else None
         return ev.PathStep(
-            index=token.index, text=self._aired[token.start : token.end], logprob=token.logprob,
-            alternatives=alternatives, margin=margin,
+            index=token.index,
+            text=self._aired[token.start : token.end],
+            logprob=token.logprob,
+            alternatives=alternatives,
+            margin=margin,
         )
 
     def _shown(self, context: str, alternative: str) -> str:

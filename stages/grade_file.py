@@ -53,5 +53,5 @@ def _read_responses(path: Path) -> list:
     except json.JSONDecodeError as exc:
         raise SourceError([f"{path}:{exc.lineno}: not valid JSON: {exc.msg}"]) from None
     if not isinstance(data, list):
-        raise SourceError([f"{path}: expected a JSON list of {{\"id\", \"text\"}} objects, got {type(data).__name__}"])
+        raise SourceError([f'{path}: expected a JSON list of {{"id", "text"}} objects, got {type(data).__name__}'])
     return data

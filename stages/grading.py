@@ -189,16 +189,19 @@ _NUMBER = re.compile(
     r"([-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)(?!\d)",
     re.IGNORECASE,
 )
-_UNITS = {w: i for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen".split())}
+_UNITS = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+        "fifteen sixteen seventeen eighteen nineteen".split()
+    )
+}
 _TENS = {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)}
 _SCALES = {"thousand": 1000, "million": 1_000_000}
 _NUMBER_WORDS = _UNITS.keys() | _TENS.keys() | _SCALES.keys() | {"hundred"}
 _WORD = re.compile(r"[A-Za-z]+")
 _WORD_GAP = re.compile(r"[ \t-]+")
-_BEFORE_PRONOUN_ONE = frozenset(
-    "the this that which each any every no only right correct wrong another other same first last".split())
+_BEFORE_PRONOUN_ONE = frozenset("the this that which each any every no only right correct wrong another other same first last".split())
 _ZH_NUMBER = re.compile(r"[零〇一二两三四五六七八九十百千万]+")
 _ZH_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
 _ZH_UNITS = {"十": 10, "百": 100, "千": 1000}
@@ -217,9 +220,7 @@ def _numbers(span: str, tier: str) -> list[_Candidate]:
     found += _number_words(span)
     if tier != "reply":
         found += [
-            _Candidate(m.start(), m.end(), Decimal(v), str(v))
-            for m in _ZH_NUMBER.finditer(span)
-            if (v := _zh_value(m.group())) is not None
+            _Candidate(m.start(), m.end(), Decimal(v), str(v)) for m in _ZH_NUMBER.finditer(span) if (v := _zh_value(m.group())) is not None
         ]
     return found
 
@@ -268,8 +269,7 @@ def _read_number_words(span: str, words: list[re.Match], i: int) -> tuple[int, i
     end = i
     while j < len(words) and (j == i or joined(j)):
         w = word(j)
-        if w in _UNITS and (last is None or (w != "zero" and last in ("hundred", "scale"))
-                            or (last == "tens" and 0 < _UNITS[w] < 10)):
+        if w in _UNITS and (last is None or (w != "zero" and last in ("hundred", "scale")) or (last == "tens" and 0 < _UNITS[w] < 10)):
             current, last = current + _UNITS[w], "unit"
         elif w in _TENS and last in (None, "hundred", "scale"):
             current, last = current + _TENS[w], "tens"
@@ -307,8 +307,7 @@ def _zh_value(numeral: str) -> int | None:
 _LETTER = re.compile(r"(?<![A-Za-z0-9'’])(\()?([A-Za-z])(\))?(?![A-Za-z0-9'’])")
 _NEXT_WORD = re.compile(r"\s+([a-z]+)")
 # After these words a capital A or I is a choice letter ("A is right", "A or B"), not an article.
-_WORDS_AFTER_LETTER = frozenset(
-    "is was seems looks would should could must can fits matches appears or and nor".split())
+_WORDS_AFTER_LETTER = frozenset("is was seems looks would should could must can fits matches appears or and nor".split())
 
 
 def _mcq(question: Question) -> tuple[Callable[[str, str], list[_Candidate]], str]:
@@ -316,11 +315,7 @@ def _mcq(question: Question) -> tuple[Callable[[str, str], list[_Candidate]], st
     choices = [(letter, _phrase(choice)) for letter, choice in zip(letters, question.choices or [])]
 
     def find(span: str, tier: str) -> list[_Candidate]:
-        found = [
-            _Candidate(m.start(1), m.end(1), letter, letter)
-            for letter, pattern in choices
-            for m in pattern.finditer(span)
-        ]
+        found = [_Candidate(m.start(1), m.end(1), letter, letter) for letter, pattern in choices for m in pattern.finditer(span)]
         for m in _LETTER.finditer(span):
             opening, letter, closing = m.groups()
             if letter.upper() not in letters:
@@ -368,8 +363,6 @@ def _booleans(span: str, tier: str) -> list[_Candidate]:
 
 
 _FINDERS = {"numeric": _numeric, "mcq": _mcq, "boolean": _boolean}
-
-
 
 
 # --- choice text (mcq) ----------------------------------------------------------------------------

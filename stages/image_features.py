@@ -211,11 +211,15 @@ def image_facts(image: Image.Image, colours: int = 3) -> dict[str, Any]:
     }
 
 
-def describe_image(image: Image.Image, top_k: int = 5, classify: bool = True, classifier: ImageClassifier | None = None) -> ImageDescription:
+def describe_image(
+    image: Image.Image, top_k: int = 5, classify: bool = True, classifier: ImageClassifier | None = None
+) -> ImageDescription:
     labels = (classifier or default_classifier()).classify(image, top_k) if classify else []
     return ImageDescription(labels=labels, facts=image_facts(image))
 
 
-async def describe_image_async(image: Image.Image, top_k: int = 5, classify: bool = True, classifier: ImageClassifier | None = None) -> ImageDescription:
+async def describe_image_async(
+    image: Image.Image, top_k: int = 5, classify: bool = True, classifier: ImageClassifier | None = None
+) -> ImageDescription:
     """``describe_image`` in a worker thread: the model's forward pass never blocks the event loop."""
     return await asyncio.to_thread(describe_image, image, top_k, classify, classifier)

@@ -108,7 +108,9 @@ def intake_image(source: bytes | str | Path, max_bytes: int = MAX_BYTES, max_sid
         try:
             image = Image.open(io.BytesIO(data), formats=[kind])
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise ValueError(f"image: the {kind} header claims more than {Image.MAX_IMAGE_PIXELS:,} pixels (a decompression bomb?)") from None
+            raise ValueError(
+                f"image: the {kind} header claims more than {Image.MAX_IMAGE_PIXELS:,} pixels (a decompression bomb?)"
+            ) from None
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
             raise ValueError(f"image: not a readable {kind} file ({_short(exc)})") from None
     with image:

@@ -93,7 +93,9 @@ class ImagePoemStage:
         try:
             image: IntakeImage = await asyncio.to_thread(intake_image, image_source(ctx, spec.image))
         except ValueError as exc:  # the director sees why; the stage ends aborted
-            await ctx.publish(ev.InputRefused(data=ev.InputRefusedData(stage=ctx.index, source=f"image {spec.image}", rules=[], reason=str(exc))))
+            await ctx.publish(
+                ev.InputRefused(data=ev.InputRefusedData(stage=ctx.index, source=f"image {spec.image}", rules=[], reason=str(exc)))
+            )
             raise
         picture = await asyncio.to_thread(image.open)
         description = await describe_image_async(picture, spec.top_k)
@@ -110,8 +112,14 @@ class ImagePoemStage:
         await ctx.publish(
             ev.QuestionAsked(
                 data=ev.QuestionAskedData(
-                    stage=ctx.index, number=1, of=1, question_id=question_id, text=question_text(ctx.messages, spec.lines, spec.rhyme),
-                    kind="poem", time_limit_s=spec.time_limit_s, deadline_ts=ctx.clock() + spec.time_limit_s,
+                    stage=ctx.index,
+                    number=1,
+                    of=1,
+                    question_id=question_id,
+                    text=question_text(ctx.messages, spec.lines, spec.rhyme),
+                    kind="poem",
+                    time_limit_s=spec.time_limit_s,
+                    deadline_ts=ctx.clock() + spec.time_limit_s,
                     contestants=contestants,
                 )
             )
@@ -126,9 +134,16 @@ class ImagePoemStage:
             await ctx.publish(
                 ev.PoemForm(
                     data=ev.PoemFormData(
-                        stage=ctx.index, question_id=question_id, contestant=result.contestant, lines=form.lines,
-                        lines_asked=spec.lines, rhyme_asked=spec.rhyme, rhyme_pairs=form.rhyme_pairs,
-                        meets_form=form.meets_form, notes=form.notes, rhymed_lines=form.rhymed_lines,
+                        stage=ctx.index,
+                        question_id=question_id,
+                        contestant=result.contestant,
+                        lines=form.lines,
+                        lines_asked=spec.lines,
+                        rhyme_asked=spec.rhyme,
+                        rhyme_pairs=form.rhyme_pairs,
+                        meets_form=form.meets_form,
+                        notes=form.notes,
+                        rhymed_lines=form.rhymed_lines,
                     )
                 )
             )
@@ -138,15 +153,22 @@ class ImagePoemStage:
         for contestant in contestants:
             groups.setdefault(paths[contestant], []).append(contestant)
         await asyncio.gather(
-            *(stream_answers(ctx, question_id, who, messages[path], sampling, spec.time_limit_s, check_poem) for path, who in groups.items())
+            *(
+                stream_answers(ctx, question_id, who, messages[path], sampling, spec.time_limit_s, check_poem)
+                for path, who in groups.items()
+            )
         )
         started = time.monotonic()
         await self._audience_poll(ctx, question_id, contestants)
-        await wait_for_judges(ctx, [answer_target(ctx.index, question_id, c) for c in contestants], spec.judge_wait_s - (time.monotonic() - started))
+        await wait_for_judges(
+            ctx, [answer_target(ctx.index, question_id, c) for c in contestants], spec.judge_wait_s - (time.monotonic() - started)
+        )
         await ctx.publish(ev.QuestionClosed(data=ev.QuestionClosedData(stage=ctx.index, question_id=question_id)))
 
     @staticmethod
-    def _shown(ctx: StageContext, question_id: str, image: IntakeImage, uri: str, paths: dict[str, str], description: ImageDescription) -> ev.ImageShownData:
+    def _shown(
+        ctx: StageContext, question_id: str, image: IntakeImage, uri: str, paths: dict[str, str], description: ImageDescription
+    ) -> ev.ImageShownData:
         spec = ctx.spec
         kinds = set(paths.values())
         return ev.ImageShownData(
@@ -173,9 +195,14 @@ class ImagePoemStage:
         poll_id = f"{question_id}-best"
         if poll_id not in ctx.state.polls:
             ok, _changed, reason = await ctx.open_poll(
-                poll_id=poll_id, title=ctx.messages.t("poll.best_poem"), kind="choice",
+                poll_id=poll_id,
+                title=ctx.messages.t("poll.best_poem"),
+                kind="choice",
                 choices=[ev.PollChoice(id=c, label=names[c]) for c in contestants],
-                allow_change=False, dimension=spec.dimension, stage=ctx.index, duration_s=spec.vote_s,
+                allow_change=False,
+                dimension=spec.dimension,
+                stage=ctx.index,
+                duration_s=spec.vote_s,
             )
             if not ok:
                 raise RuntimeError(f"could not open the best-poem poll: {reason}")

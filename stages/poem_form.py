@@ -115,6 +115,12 @@ def check_form(text: str, lines_asked: int, rhyme_asked: bool) -> PoemForm:
     if rhyme_asked and (not lines or 2 * len(rhymed) < len(lines)):
         problems.append(f"{len(rhymed)} of {len(lines)} line{' rhymes' if len(lines) == 1 else 's rhyme'}")
     return PoemForm(
-        lines=len(lines), lines_asked=lines_asked, rhyme_asked=rhyme_asked, rhyme_pairs=pairs, rhymed_lines=len(rhymed), end_words=ends,
-        meets_form=not problems, notes="; ".join(problems),
+        lines=len(lines),
+        lines_asked=lines_asked,
+        rhyme_asked=rhyme_asked,
+        rhyme_pairs=pairs,
+        rhymed_lines=len(rhymed),
+        end_words=ends,
+        meets_form=not problems,
+        notes="; ".join(problems),
     )

@@ -10,7 +10,9 @@ from .subtitles import SubtitlesStage
 from .surprise import SurpriseStage
 from .values_arena import ValuesArenaStage
 
-STAGE_KINDS: dict[str, type] = {cls.kind: cls for cls in (SpeedQAStage, SurpriseStage, DebateStage, ValuesArenaStage, SubtitlesStage, ImagePoemStage)}
+STAGE_KINDS: dict[str, type] = {
+    cls.kind: cls for cls in (SpeedQAStage, SurpriseStage, DebateStage, ValuesArenaStage, SubtitlesStage, ImagePoemStage)
+}
 
 
 def make_stage(kind: str) -> Stage:

@@ -124,7 +124,9 @@ async def ask_everyone(ctx: StageContext, question: Question, number: int, of: i
             )
         )
 
-    results = await stream_answers(ctx, question.id, ctx.contestant_ids, messages, sampling_from(spec.sampling), spec.time_limit_s, grade_it)
+    results = await stream_answers(
+        ctx, question.id, ctx.contestant_ids, messages, sampling_from(spec.sampling), spec.time_limit_s, grade_it
+    )
     await ctx.publish(ev.QuestionClosed(data=ev.QuestionClosedData(stage=ctx.index, question_id=question.id)))
     if ctx.explain is not None and ctx.script.explain.auto_winner:
         await explain_winner(ctx, question.id, results)

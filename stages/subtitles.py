@@ -233,8 +233,14 @@ class _SubtitleRun:
         await ctx.publish(
             ev.SubtitleStarted(
                 data=ev.SubtitleStartedData(
-                    stage=ctx.index, title=spec.title, source_lang=spec.source_lang, target_lang=spec.target_lang,
-                    contestants=self.contestants, lines_total=lines, operator=operator, started_ts=self.start_ts,
+                    stage=ctx.index,
+                    title=spec.title,
+                    source_lang=spec.source_lang,
+                    target_lang=spec.target_lang,
+                    contestants=self.contestants,
+                    lines_total=lines,
+                    operator=operator,
+                    started_ts=self.start_ts,
                 )
             )
         )
@@ -291,9 +297,13 @@ class _SubtitleRun:
         await ctx.publish(
             ev.SubtitleSource(
                 data=ev.SubtitleSourceData(
-                    stage=ctx.index, line=line, question_id=question_id_for(ctx.index, line),
+                    stage=ctx.index,
+                    line=line,
+                    question_id=question_id_for(ctx.index, line),
                     t=transcript_t if transcript_t is not None else round(shown - self.start_ts, 3),
-                    text=text, shown_ts=shown, origin=origin,
+                    text=text,
+                    shown_ts=shown,
+                    origin=origin,
                 )
             )
         )
@@ -330,7 +340,9 @@ class _SubtitleRun:
             aired.append(text)
             await ctx.publish(
                 ev.SubtitleToken(
-                    data=ev.SubtitleTokenData(stage=ctx.index, line=item.line, question_id=qid, contestant=contestant, index=count, text=text)
+                    data=ev.SubtitleTokenData(
+                        stage=ctx.index, line=item.line, question_id=qid, contestant=contestant, index=count, text=text
+                    )
                 )
             )
 
@@ -339,7 +351,9 @@ class _SubtitleRun:
             answer, status, reason = await guarded_answer(ctx, qid, contestant, messages, self.sampling, spec.time_limit_s, emit)
         except asyncio.CancelledError:
             # Skipped or aborted mid-line: say so on air, as answers do.
-            await asyncio.shield(self._finished(contestant, item, qid, "cancelled", "stopped by the director", aired, None, first, started, tokens))
+            await asyncio.shield(
+                self._finished(contestant, item, qid, "cancelled", "stopped by the director", aired, None, first, started, tokens)
+            )
             raise
         ended = ctx.clock()
         tokens = max(tokens, answer.metrics.output_tokens)
@@ -354,8 +368,17 @@ class _SubtitleRun:
         await ctx.publish(
             ev.SubtitleTranslated(
                 data=ev.SubtitleTranslatedData(
-                    stage=ctx.index, line=item.line, question_id=qid, contestant=contestant, status=status, reason=reason,
-                    text="".join(aired), lag_s=lag, ttft_lag_s=ttft_lag, waited_s=round(max(0.0, started - item.shown_ts), 4), tokens=tokens,
+                    stage=ctx.index,
+                    line=item.line,
+                    question_id=qid,
+                    contestant=contestant,
+                    status=status,
+                    reason=reason,
+                    text="".join(aired),
+                    lag_s=lag,
+                    ttft_lag_s=ttft_lag,
+                    waited_s=round(max(0.0, started - item.shown_ts), 4),
+                    tokens=tokens,
                 )
             )
         )
@@ -374,7 +397,10 @@ class _SubtitleRun:
     def rows(self) -> list[ev.SubtitleLagRow]:
         return [
             ev.SubtitleLagRow(
-                contestant=c, lines=t.lines, done=t.done, dnf=t.dnf,
+                contestant=c,
+                lines=t.lines,
+                done=t.done,
+                dnf=t.dnf,
                 lag_median_s=round(median(t.lags), 4) if t.lags else None,
                 lag_p90_s=p90(t.lags),
                 ttft_lag_median_s=round(median(t.ttft_lags), 4) if t.ttft_lags else None,

@@ -20,7 +20,9 @@ from .speed_qa import ask_everyone, input_allowed
 RANDOM_CHOICE = "random"
 
 
-def draw_round(questions: list[Question], candidates: int, seed: int, stage: int, round_no: int, used: set[str]) -> tuple[list[Question], Question | None]:
+def draw_round(
+    questions: list[Question], candidates: int, seed: int, stage: int, round_no: int, used: set[str]
+) -> tuple[list[Question], Question | None]:
     """The round's candidates, and the cold question asked if viewers pick "random"."""
     fresh = [q for q in questions if q.id not in used]
     rng = random.Random(f"{seed}:{stage}:{round_no}")

@@ -39,8 +39,14 @@ class ValuesArenaStage:
             await ctx.publish(
                 ev.QuestionAsked(
                     data=ev.QuestionAskedData(
-                        stage=ctx.index, number=number, of=len(spec.dilemmas), question_id=qid, text=dilemma.text,
-                        kind="dilemma", time_limit_s=spec.time_limit_s, deadline_ts=ctx.clock() + spec.time_limit_s,
+                        stage=ctx.index,
+                        number=number,
+                        of=len(spec.dilemmas),
+                        question_id=qid,
+                        text=dilemma.text,
+                        kind="dilemma",
+                        time_limit_s=spec.time_limit_s,
+                        deadline_ts=ctx.clock() + spec.time_limit_s,
                         contestants=contestants,
                     )
                 )
@@ -52,10 +58,17 @@ class ValuesArenaStage:
             if spec.vote_s > 0 and ctx.open_poll is not None:
                 if poll_id not in ctx.state.polls:
                     await ctx.open_poll(
-                        poll_id=poll_id, title=ctx.messages.t("poll.values_verdict", dilemma=dilemma.text)[:200], kind="choice",
+                        poll_id=poll_id,
+                        title=ctx.messages.t("poll.values_verdict", dilemma=dilemma.text)[:200],
+                        kind="choice",
                         choices=[ev.PollChoice(id=c, label=names[c]) for c in contestants],
-                        allow_change=False, dimension=spec.dimension, stage=ctx.index, duration_s=spec.vote_s,
+                        allow_change=False,
+                        dimension=spec.dimension,
+                        stage=ctx.index,
+                        duration_s=spec.vote_s,
                     )
                 await ctx.wait_poll_closed(poll_id)
-            await wait_for_judges(ctx, [answer_target(ctx.index, qid, c) for c in contestants], spec.judge_wait_s - (time.monotonic() - started))
+            await wait_for_judges(
+                ctx, [answer_target(ctx.index, qid, c) for c in contestants], spec.judge_wait_s - (time.monotonic() - started)
+            )
             await ctx.publish(ev.QuestionClosed(data=ev.QuestionClosedData(stage=ctx.index, question_id=qid)))

@@ -31,9 +31,7 @@ def connect(url: str, pooled: bool = False, **kwargs) -> aioredis.Redis | RedisC
     opens one per caller, up to ``CLUSTER_MAX_CONNECTIONS_PER_NODE`` per node."""
     scheme, rest = url.split("://", 1) if "://" in url else ("", url)
     if scheme in CLUSTER_SCHEMES:
-        return RedisCluster.from_url(
-            f"{CLUSTER_SCHEMES[scheme]}://{rest}", max_connections=CLUSTER_MAX_CONNECTIONS_PER_NODE, **kwargs
-        )
+        return RedisCluster.from_url(f"{CLUSTER_SCHEMES[scheme]}://{rest}", max_connections=CLUSTER_MAX_CONNECTIONS_PER_NODE, **kwargs)
     if pooled:
         pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=64, timeout=20, **kwargs)
         return aioredis.Redis(connection_pool=pool)

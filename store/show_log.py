@@ -104,7 +104,9 @@ async def read_show(target: str, show_id: str | None = None) -> ShowLog:
         found = await _show_ids(client)
         if wanted is None:
             if len(found) != 1:
-                raise ShowNotFound(f"{target}: {'no show' if not found else 'several shows: ' + ', '.join(found)} in this log; name one with --show")
+                raise ShowNotFound(
+                    f"{target}: {'no show' if not found else 'several shows: ' + ', '.join(found)} in this log; name one with --show"
+                )
             wanted = found[0]
         elif wanted not in found:
             raise ShowNotFound(f"no show {wanted!r} in this log" + (f" (it holds: {', '.join(found)})" if found else ""))

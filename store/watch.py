@@ -56,7 +56,10 @@ class StoreWatch:
             if self.down_since is not None:
                 now = time.time()
                 unreported = ev.StoreOutageData(
-                    began_ts=self.down_since, ended_ts=now, duration_s=round(now - self.down_since, 3), error=self.error,
+                    began_ts=self.down_since,
+                    ended_ts=now,
+                    duration_s=round(now - self.down_since, 3),
+                    error=self.error,
                     restarted=self.restarted,
                 )
                 log.warning("redis is back after %.1f s", unreported.duration_s)

@@ -79,8 +79,10 @@ def models_prepare(
 
 
 @app.command()
-def grade(bank: Path = typer.Argument(..., help="Question bank (JSON or YAML)."),
-          responses: Path = typer.Argument(..., help='JSON list of {"id", "text"}.')) -> None:
+def grade(
+    bank: Path = typer.Argument(..., help="Question bank (JSON or YAML)."),
+    responses: Path = typer.Argument(..., help='JSON list of {"id", "text"}.'),
+) -> None:
     """Grade a responses file against a bank; print one JSON verdict per line: correct (true,
     false, or null when the grader cannot tell and the director would decide), extracted, reason."""
     from stages.grade_file import grade_responses
@@ -191,7 +193,7 @@ async def _serve(studio, host: str, port: int, until_finished: bool) -> None:
         _print_urls(studio, host, port)
         if until_finished:
             # Unattended, a show whose engine did not start would only air DNFs: stop at once.
-            finished = asyncio.create_task(studio.show.controller.finished.wait())
+            finished = asyncio.create_task(studio.controller.finished.wait())
             engines = asyncio.create_task(_engines_failed(studio.pool))
             done, _ = await asyncio.wait({serving, finished, engines}, return_when=asyncio.FIRST_COMPLETED)
             finished.cancel()
@@ -276,7 +278,7 @@ def demo(
         _run_studio(studio, host, port, until_finished=headless, verbose=verbose)
     except EnginesFailed as exc:
         engine_failures = exc.args[0]
-    state = studio.show.controller.state
+    state = studio.controller.state
     result = show_summary(state, started_at=started, engine_errors=studio.pool.start_errors)
     if summary:
         summary.parent.mkdir(parents=True, exist_ok=True)

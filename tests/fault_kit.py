@@ -41,17 +41,20 @@ def write_replay_show(
     per answer at ``tokens_per_s``: long and exactly repeatable, at no model's cost."""
     folder.mkdir(parents=True, exist_ok=True)
     words = [f" w{i}" for i in range(tokens - 4)]
-    (folder / "recording.yaml").write_text(
-        yaml.safe_dump({"answers": [{"tokens": ["The", " answer", " is", " 5", *words]}]})
-    )
+    (folder / "recording.yaml").write_text(yaml.safe_dump({"answers": [{"tokens": ["The", " answer", " is", " 5", *words]}]}))
     script = {
         "show": {"id": show_id, "title": "Fault drill", "autopilot_pause_s": 0.2},
         "engines": {"tape": {"kind": "replay", "file": "recording.yaml", "tokens_per_s": tokens_per_s}, **(extra_engines or {})},
-        "contestants": contestants
-        or [{"id": "ada", "name": "Ada", "engine": "tape"}, {"id": "bao", "name": "Bao", "engine": "tape"}],
+        "contestants": contestants or [{"id": "ada", "name": "Ada", "engine": "tape"}, {"id": "bao", "name": "Bao", "engine": "tape"}],
         "stages": [
-            {"kind": "speed_qa", "title": f"Round {i + 1}", "bank": str(BANK), "questions": questions,
-             "sampling": {"max_tokens": tokens}, "time_limit_s": 60}
+            {
+                "kind": "speed_qa",
+                "title": f"Round {i + 1}",
+                "bank": str(BANK),
+                "questions": questions,
+                "sampling": {"max_tokens": tokens},
+                "time_limit_s": 60,
+            }
             for i in range(stages)
         ],
     }
@@ -79,7 +82,11 @@ class StudioProcess:
         env = {**subprocess_env(), **(self.env or {})}
         self.proc = subprocess.Popen(
             [*GAVEL, "serve", str(self.script), "--data-dir", str(self.data_dir), "--port", str(self.port), *self.args],
-            cwd=REPO, env=env, stdout=self.log_path.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=REPO,
+            env=env,
+            stdout=self.log_path.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout_s
         while True:
@@ -160,8 +167,23 @@ class ExternalRedis:
     def start(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
-            [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder),
-             "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--logfile", str(self.folder / "redis.log")],
+            [
+                redis_server_binary(),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.folder),
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "everysec",
+                "--save",
+                "",
+                "--logfile",
+                str(self.folder / "redis.log"),
+            ],
             stdin=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10

@@ -49,14 +49,30 @@ class LocalCluster:
         for n, port in enumerate(self.ports):
             node_dir = self.root / f"node-{n}"
             node_dir.mkdir(parents=True, exist_ok=True)
-            self.processes.append(subprocess.Popen(
-                [
-                    binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(node_dir),
-                    "--cluster-enabled", "yes", "--cluster-config-file", str(node_dir / f"nodes-{n}.conf"),
-                    "--appendonly", "yes", "--save", "", "--logfile", str(node_dir / "redis.log"),
-                ],
-                stdin=subprocess.DEVNULL,
-            ))
+            self.processes.append(
+                subprocess.Popen(
+                    [
+                        binary,
+                        "--port",
+                        str(port),
+                        "--bind",
+                        "127.0.0.1",
+                        "--dir",
+                        str(node_dir),
+                        "--cluster-enabled",
+                        "yes",
+                        "--cluster-config-file",
+                        str(node_dir / f"nodes-{n}.conf"),
+                        "--appendonly",
+                        "yes",
+                        "--save",
+                        "",
+                        "--logfile",
+                        str(node_dir / "redis.log"),
+                    ],
+                    stdin=subprocess.DEVNULL,
+                )
+            )
         try:
             self._join(timeout_s)
         except BaseException:

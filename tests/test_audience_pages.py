@@ -124,10 +124,15 @@ def test_vote_page_on_a_phone(live, contexts):
     expect(page.get_by_test_id("poll")).to_be_hidden()
 
     title = f"Who answered best? {MARKUP}"
-    command(live, "poll_open", {
-        "poll": "p1", "title": title,
-        "choices": [{"id": "ada", "label": f"Ada {MARKUP}"}, {"id": "bao", "label": "Bao"}],
-    })
+    command(
+        live,
+        "poll_open",
+        {
+            "poll": "p1",
+            "title": title,
+            "choices": [{"id": "ada", "label": f"Ada {MARKUP}"}, {"id": "bao", "label": "Bao"}],
+        },
+    )
     expect(page.get_by_test_id("poll-title")).to_have_text(title)
     expect(choice(page, "ada")).to_contain_text(f"Ada {MARKUP}")
     expect(page.get_by_test_id("poll-status")).to_have_text("Voting open")
@@ -256,15 +261,32 @@ def test_vote_change_rating_countdown_and_offline(live, contexts):
 def publish_answers(live: LiveStudio, question_id: str, question: str, answers: dict[str, str]) -> None:
     async def go():
         publish = live.studio.controller.publish
-        await publish(ev.QuestionAsked(data=ev.QuestionAskedData(
-            stage=0, number=1, of=1, question_id=question_id, text=question, kind="exact",
-            time_limit_s=30, deadline_ts=time.time() + 30,
-        )))
+        await publish(
+            ev.QuestionAsked(
+                data=ev.QuestionAskedData(
+                    stage=0,
+                    number=1,
+                    of=1,
+                    question_id=question_id,
+                    text=question,
+                    kind="exact",
+                    time_limit_s=30,
+                    deadline_ts=time.time() + 30,
+                )
+            )
+        )
         for contestant, text in answers.items():
-            await publish(ev.AnswerFinished(data=ev.AnswerFinishedData(
-                question_id=question_id, contestant=contestant, status="done", text=text,
-                metrics=ev.AnswerMetrics(ttft=0.1, e2e=0.5, output_tokens=4),
-            )))
+            await publish(
+                ev.AnswerFinished(
+                    data=ev.AnswerFinishedData(
+                        question_id=question_id,
+                        contestant=contestant,
+                        status="done",
+                        text=text,
+                        metrics=ev.AnswerMetrics(ttft=0.1, e2e=0.5, output_tokens=4),
+                    )
+                )
+            )
 
     live.call(go)
 
@@ -344,9 +366,13 @@ def test_judge_page(live, contexts):
     other.route("**/api/judge/targets", lambda route: route.abort())
     expect(other.get_by_test_id("sync")).to_have_attribute("data-state", "error", timeout=6000)
     headers = {"Authorization": f"Bearer {live.studio.tokens.judges['j2']}"}
-    first = httpx.post(f"{live.base}/api/judge/score", json={"target": ada_target, "scores": {"accuracy": 5, "creativity": 5}}, headers=headers)
+    first = httpx.post(
+        f"{live.base}/api/judge/score", json={"target": ada_target, "scores": {"accuracy": 5, "creativity": 5}}, headers=headers
+    )
     assert first.status_code == 200, first.text
-    again = httpx.post(f"{live.base}/api/judge/score", json={"target": ada_target, "scores": {"accuracy": 6, "creativity": 6}}, headers=headers)
+    again = httpx.post(
+        f"{live.base}/api/judge/score", json={"target": ada_target, "scores": {"accuracy": 6, "creativity": 6}}, headers=headers
+    )
     assert again.status_code == 409 and "cannot be changed" in again.json()["error"], again.text
     theirs.get_by_test_id("submit").tap()
     expect(theirs.get_by_test_id("row-message")).to_have_text(again.json()["error"])

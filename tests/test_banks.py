@@ -46,12 +46,17 @@ def test_demo_bank_loads():
 
 
 def test_bare_list_json_bank_with_mcq_text_answer_and_yaml_scalars(tmp_path):
-    path = write(tmp_path, "quick.json", json.dumps([
-        {"id": 1, "question": "Capital of Belgium?", "kind": "mcq", "choices": ["Paris", "Brussels"],
-         "answer": "brussels"},
-        {"id": "b", "question": "Is ice cold?", "kind": "boolean", "answer": True},
-        {"id": "n", "question": "2 + 2?", "kind": "numeric", "answer": 4},
-    ]))
+    path = write(
+        tmp_path,
+        "quick.json",
+        json.dumps(
+            [
+                {"id": 1, "question": "Capital of Belgium?", "kind": "mcq", "choices": ["Paris", "Brussels"], "answer": "brussels"},
+                {"id": "b", "question": "Is ice cold?", "kind": "boolean", "answer": True},
+                {"id": "n", "question": "2 + 2?", "kind": "numeric", "answer": 4},
+            ]
+        ),
+    )
     bank = load_bank(path)
     assert bank.name == "quick"
     assert [(q.id, q.answer) for q in bank.questions] == [("1", "B"), ("b", "yes"), ("n", "4")]
@@ -168,14 +173,21 @@ def test_missing_file(tmp_path):
 
 
 def test_grade_responses_round_trip_in_input_order(tmp_path):
-    responses = write(tmp_path, "r.json", json.dumps([
-        {"id": "demo-5", "text": "There are seven days in a week.", "contestant": "smol"},
-        {"id": "demo-1", "text": "2 + 3 = 5"},
-        {"id": "demo-3", "text": "A or C"},
-        {"id": "demo-2", "text": "The capital of France is Paris."},
-        {"id": "demo-4", "text": "No."},
-        {"id": "demo-1", "text": "6"},
-    ], ensure_ascii=False))
+    responses = write(
+        tmp_path,
+        "r.json",
+        json.dumps(
+            [
+                {"id": "demo-5", "text": "There are seven days in a week.", "contestant": "smol"},
+                {"id": "demo-1", "text": "2 + 3 = 5"},
+                {"id": "demo-3", "text": "A or C"},
+                {"id": "demo-2", "text": "The capital of France is Paris."},
+                {"id": "demo-4", "text": "No."},
+                {"id": "demo-1", "text": "6"},
+            ],
+            ensure_ascii=False,
+        ),
+    )
     graded = grade_responses(BANKS / "demo.yaml", responses)
     assert all(g["reason"] for g in graded)  # every verdict says why
     assert [{k: v for k, v in g.items() if k != "reason"} for g in graded] == [
@@ -209,14 +221,20 @@ def test_grade_responses_not_a_list(tmp_path):
 
 
 def test_grade_responses_item_problems_name_index_and_id(tmp_path):
-    responses = write(tmp_path, "r.json", json.dumps([
-        {"id": "demo-1", "text": "5"},
-        {"id": "demo-2"},
-        {"text": "Paris"},
-        {"id": "nope", "text": "5"},
-        "just text",
-        {"id": "demo-4", "text": 5},
-    ]))
+    responses = write(
+        tmp_path,
+        "r.json",
+        json.dumps(
+            [
+                {"id": "demo-1", "text": "5"},
+                {"id": "demo-2"},
+                {"text": "Paris"},
+                {"id": "nope", "text": "5"},
+                "just text",
+                {"id": "demo-4", "text": 5},
+            ]
+        ),
+    )
     problems = grade_problems(BANKS / "demo.yaml", responses)
     assert f"{responses}: item [1]: missing 'text'" in problems
     assert f"{responses}: item [2]: missing 'id'" in problems

@@ -118,13 +118,9 @@ def test_kill_9_mid_stage_then_restart_resumes_the_same_stage(tmp_path):
         _wait_ready(base, token, first)
         assert httpx.post(f"{base}/api/command", json={"command": "start"}, headers={"Authorization": f"Bearer {token}"}).status_code == 200
         # Let the warm-up finish, advance, and let the main round get one question in.
-        before = _director_events(
-            ws_base, token, 0, lambda e: e["type"] == "stage.ended" and e["data"]["index"] == 0
-        )
+        before = _director_events(ws_base, token, 0, lambda e: e["type"] == "stage.ended" and e["data"]["index"] == 0)
         assert httpx.post(f"{base}/api/command", json={"command": "next"}, headers={"Authorization": f"Bearer {token}"}).json()["changed"]
-        before += _director_events(
-            ws_base, token, before[-1]["seq"], lambda e: e["type"] == "question.closed" and e["data"]["stage"] == 1
-        )
+        before += _director_events(ws_base, token, before[-1]["seq"], lambda e: e["type"] == "question.closed" and e["data"]["stage"] == 1)
         os.kill(first.pid, signal.SIGKILL)  # the studio process only, as a crash would
         first.wait()
     finally:
@@ -168,8 +164,19 @@ def test_kill_9_mid_stage_then_restart_resumes_the_same_stage(tmp_path):
 def test_demo_headless_writes_a_summary_and_exits_0(tmp_path):
     summary = tmp_path / "summary.json"
     result = subprocess.run(
-        [*GAVEL, "demo", "--headless", "--summary", str(summary), "--port", str(free_port()), "--data-dir", str(tmp_path / "d"),
-         "--script", str(REPO / "show_scripts/rehearsal.yaml")],
+        [
+            *GAVEL,
+            "demo",
+            "--headless",
+            "--summary",
+            str(summary),
+            "--port",
+            str(free_port()),
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--script",
+            str(REPO / "show_scripts/rehearsal.yaml"),
+        ],
         cwd=REPO,
         env=subprocess_env(),
         capture_output=True,
@@ -194,11 +201,12 @@ def test_demo_headless_writes_a_summary_and_exits_0(tmp_path):
 
 def test_grade_prints_one_verdict_per_response(tmp_path):
     responses = tmp_path / "responses.json"
-    responses.write_text(json.dumps([{"id": "demo-1", "text": "The answer is 5."}, {"id": "demo-2", "text": "London"},
-                                     {"id": "demo-2", "text": "Paris or London"}]))
-    result = subprocess.run(
-        [*GAVEL, "grade", str(REPO / "show_scripts/banks/demo.yaml"), str(responses)], capture_output=True, text=True
+    responses.write_text(
+        json.dumps(
+            [{"id": "demo-1", "text": "The answer is 5."}, {"id": "demo-2", "text": "London"}, {"id": "demo-2", "text": "Paris or London"}]
+        )
     )
+    result = subprocess.run([*GAVEL, "grade", str(REPO / "show_scripts/banks/demo.yaml"), str(responses)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     verdicts = [json.loads(line) for line in result.stdout.splitlines()]
     assert [{k: v for k, v in verdict.items() if k != "reason"} for verdict in verdicts] == [

@@ -53,8 +53,9 @@ def test_train_shows_progress_and_posts_it_to_the_show(tmp_path, redis_url, show
     assert gavel("register", "bao", "--name", "Bao", "--sft", data, "--store", store).returncode == 0
     assert json.loads(gavel("list", "--store", store).stdout)["adapter_ready"] is False
 
-    result = gavel("train", "bao", "--steps", 1, "--max-length", 64, "--store", store,
-                   "--show", show_id, "--redis-url", redis_url, timeout=600)
+    result = gavel(
+        "train", "bao", "--steps", 1, "--max-length", 64, "--store", store, "--show", show_id, "--redis-url", redis_url, timeout=600
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "training bao (sft)" in result.stderr and "1/1" in result.stderr  # the progress bar
     assert result.stdout.startswith("completed: 1 step")

@@ -83,8 +83,9 @@ def test_symlinks_and_oversized_members_in_a_tar_are_refused(registry, tmp_path)
         big = tarfile.TarInfo("adapter/padding.txt")
         big.size = 2048
         tf.addfile(big, io.BytesIO(b"0" * 2048))
-    problems = refused(registry, "eve", "Eve", "", BASE, "adapter", archive,
-                       archive_limits=ArchiveLimits(max_file_bytes=1024, max_total_bytes=4096))
+    problems = refused(
+        registry, "eve", "Eve", "", BASE, "adapter", archive, archive_limits=ArchiveLimits(max_file_bytes=1024, max_total_bytes=4096)
+    )
     assert any("is a symlink" in p for p in problems)
     assert any("'adapter/padding.txt' is 2048 bytes, over the per-file cap of 1024" in p for p in problems)
 
@@ -98,6 +99,7 @@ def test_a_pickled_bin_is_refused_without_being_loaded(registry, tmp_path):
     class Boom:  # unpickling this would run os.system
         def __reduce__(self):
             import os
+
             return (os.system, (f"touch {tmp_path / 'pwned'}",))
 
     torch.save({"x": Boom()}, adapter / "adapter_model.bin")
@@ -123,9 +125,14 @@ def test_tensor_shapes_must_fit_the_base(registry, tmp_path):
 
     adapter = write_lora_adapter(tmp_path / "lora", rank=8)
     prefix = "base_model.model.model.layers.0.self_attn.q_proj"
-    save_file({f"{prefix}.lora_A.weight": torch.zeros(8, 4096), f"{prefix}.lora_B.weight": torch.zeros(4096, 8),
-               "base_model.model.model.layers.99.self_attn.q_proj.lora_A.weight": torch.zeros(8, 576)},
-              str(adapter / "adapter_model.safetensors"))
+    save_file(
+        {
+            f"{prefix}.lora_A.weight": torch.zeros(8, 4096),
+            f"{prefix}.lora_B.weight": torch.zeros(4096, 8),
+            "base_model.model.model.layers.99.self_attn.q_proj.lora_A.weight": torch.zeros(8, 576),
+        },
+        str(adapter / "adapter_model.safetensors"),
+    )
     problems = refused(registry, "eve", "Eve", "", BASE, "adapter", adapter)
     assert any("q_proj.lora_A.weight' has shape [8, 4096], expected [8, 576]" in p for p in problems)
     assert any("adapts 'model.layers.99.self_attn.q_proj', which smollm2-135m-instruct" in p for p in problems)
@@ -154,14 +161,17 @@ def test_a_good_sft_dataset_is_stored(registry, tmp_path):
 
 
 def test_malformed_dataset_lines_are_named(registry, tmp_path):
-    data = write_jsonl(tmp_path / "train.jsonl", [
-        sft_row(),
-        "{not json",
-        {"messages": [{"role": "user", "content": "hi"}]},
-        {"messages": [{"role": "robot", "content": "hi"}, {"role": "assistant", "content": ""}]},
-        {"prompt": "old format", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]},
-        sft_row("Tell me the secret launch code", "no"),
-    ])
+    data = write_jsonl(
+        tmp_path / "train.jsonl",
+        [
+            sft_row(),
+            "{not json",
+            {"messages": [{"role": "user", "content": "hi"}]},
+            {"messages": [{"role": "robot", "content": "hi"}, {"role": "assistant", "content": ""}]},
+            {"prompt": "old format", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]},
+            sft_row("Tell me the secret launch code", "no"),
+        ],
+    )
     problems = refused(registry, "eve", "Eve", "", BASE, "sft", data)
     assert any(p.startswith("train.jsonl:2: not valid JSON") for p in problems)
     assert "train.jsonl:3: messages: the last message must be the assistant's answer (the one trained on)" in problems

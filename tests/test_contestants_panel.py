@@ -29,8 +29,11 @@ def live(tmp_path_factory):
 
 
 def progress(step, loss, eta):
-    return ev.TrainingProgress(data=ev.TrainingProgressData(
-        contestant="bao", job="bao-sft-1", kind="sft", step=step, max_steps=4, loss=loss, eta_s=eta, elapsed_s=step * 2.0))
+    return ev.TrainingProgress(
+        data=ev.TrainingProgressData(
+            contestant="bao", job="bao-sft-1", kind="sft", step=step, max_steps=4, loss=loss, eta_s=eta, elapsed_s=step * 2.0
+        )
+    )
 
 
 def test_training_and_qualification_appear_on_the_panel(live):
@@ -51,13 +54,30 @@ def test_training_and_qualification_appear_on_the_panel(live):
             assert page.text_content(f"{row} .step") == "1/4"
             assert page.text_content(f"{row} .status") == "RUNNING"
             show.publish(progress(2, 1.25, 10.0))
-            show.publish(ev.TrainingFinished(data=ev.TrainingFinishedData(
-                contestant="bao", job="bao-sft-1", kind="sft", status="budget_exceeded", steps=2,
-                adapter="/x", reason="wall-time budget of 5 s spent (6 s) at step 2")))
-            show.publish(ev.QualificationResult(data=ev.QualificationResultData(
-                contestant="<b>ada</b>", scores={"mmlu_style": 0.5}, score=0.5, samples=8, report="r")), channels=ev.DIRECTOR_ONLY)
-            show.publish(ev.QualificationResult(data=ev.QualificationResultData(
-                contestant="bao", scores={"mmlu_style": 0.25}, score=0.25, samples=8, report="r")))
+            show.publish(
+                ev.TrainingFinished(
+                    data=ev.TrainingFinishedData(
+                        contestant="bao",
+                        job="bao-sft-1",
+                        kind="sft",
+                        status="budget_exceeded",
+                        steps=2,
+                        adapter="/x",
+                        reason="wall-time budget of 5 s spent (6 s) at step 2",
+                    )
+                )
+            )
+            show.publish(
+                ev.QualificationResult(
+                    data=ev.QualificationResultData(contestant="<b>ada</b>", scores={"mmlu_style": 0.5}, score=0.5, samples=8, report="r")
+                ),
+                channels=ev.DIRECTOR_ONLY,
+            )
+            show.publish(
+                ev.QualificationResult(
+                    data=ev.QualificationResultData(contestant="bao", scores={"mmlu_style": 0.25}, score=0.25, samples=8, report="r")
+                )
+            )
         page.wait_for_function("() => document.querySelector('[data-testid=training-bao] .score').textContent !== '—'")
         cells = page.eval_on_selector_all(f"{row} td", "tds => tds.map(td => td.textContent)")
         assert cells == ["Bao", "SFT bao-sft-1", "2/4", "1.250", "—", "BUDGET EXCEEDED", "25 % of 8"]
@@ -73,7 +93,9 @@ def test_training_and_qualification_appear_on_the_panel(live):
         assert live.post_command("take").json()["ok"]
         board = browser.new_page(viewport={"width": 1920, "height": 1080})
         board.goto(live.overlay("training.html?channel=program"))
-        board.wait_for_function("() => (document.querySelector('[data-testid=tr-row-bao] .tr-qual') || {}).textContent === 'qualification 25%'", timeout=30_000)
+        board.wait_for_function(
+            "() => (document.querySelector('[data-testid=tr-row-bao] .tr-qual') || {}).textContent === 'qualification 25%'", timeout=30_000
+        )
         bao = "[data-testid=tr-row-bao]"
         assert board.text_content(f"{bao} .tr-status") == "BUDGET SPENT · LAST CHECKPOINT KEPT"
         assert board.text_content(f"{bao} .tr-figures") == "SFT · step 2/4 · loss 1.250"

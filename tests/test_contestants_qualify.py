@@ -47,23 +47,40 @@ def test_evalscope_scores_every_vendored_subset_and_keeps_its_report(qualified):
 
 def test_the_adapter_was_what_answered(qualified):
     """The LoRA module, not the base, answered cleo's items: they differ from the base's."""
-    answers = [json.loads(line) for path in (qualified["cleo"].report_dir / "predictions").rglob("*gsm8k_style.jsonl")
-               for line in path.read_text().splitlines()]
-    base = [json.loads(line) for path in (qualified["base"].report_dir / "predictions").rglob("*gsm8k_style.jsonl")
-            for line in path.read_text().splitlines()]
+    answers = [
+        json.loads(line)
+        for path in (qualified["cleo"].report_dir / "predictions").rglob("*gsm8k_style.jsonl")
+        for line in path.read_text().splitlines()
+    ]
+    base = [
+        json.loads(line)
+        for path in (qualified["base"].report_dir / "predictions").rglob("*gsm8k_style.jsonl")
+        for line in path.read_text().splitlines()
+    ]
     texts = lambda rows: [r["messages"][-1]["content"] for r in rows]  # noqa: E731
     assert texts(answers) != texts(base)
 
 
 def test_scores_reach_the_leaderboard_through_the_show_log(qualified, redis_url, show_id):
-    opened = ev.ShowOpened(data=ev.ShowOpenedData(show_id=show_id, title="Q", stages=[], contestants=[
-        ev.ContestantInfo(id="cleo", name="Cleo"), ev.ContestantInfo(id="base", name="Base")]))
+    opened = ev.ShowOpened(
+        data=ev.ShowOpenedData(
+            show_id=show_id,
+            title="Q",
+            stages=[],
+            contestants=[ev.ContestantInfo(id="cleo", name="Cleo"), ev.ContestantInfo(id="base", name="Base")],
+        )
+    )
     with ShowEvents(redis_url, show_id) as events:
         events.publish(opened)
         for contestant, result in qualified.items():
-            events.publish(ev.QualificationResult(data=ev.QualificationResultData(
-                contestant=contestant, scores=result.scores, score=result.score, samples=8, report=str(result.report_dir))),
-                channels=ev.DIRECTOR_ONLY)
+            events.publish(
+                ev.QualificationResult(
+                    data=ev.QualificationResultData(
+                        contestant=contestant, scores=result.scores, score=result.score, samples=8, report=str(result.report_dir)
+                    )
+                ),
+                channels=ev.DIRECTOR_ONLY,
+            )
 
     async def read():
         client = aioredis.Redis.from_url(redis_url)

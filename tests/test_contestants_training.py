@@ -24,18 +24,42 @@ def data(tmp_path_factory):
     folder = tmp_path_factory.mktemp("data")
     sft = folder / "sft.jsonl"
     dpo = folder / "dpo.jsonl"
-    sft.write_text("".join(json.dumps({"messages": [{"role": "user", "content": f"Name the show. ({i})"},
-                                                    {"role": "assistant", "content": "Gavel! The gavel falls."}]}) + "\n"
-                           for i in range(4)))
-    dpo.write_text("".join(json.dumps({"messages": [{"role": "user", "content": f"Greet the audience. ({i})"},
-                                                    {"role": "assistant", "content": "Welcome to Gavel!"}],
-                                       "rejected_response": "Whatever."}) + "\n" for i in range(4)))
+    sft.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "messages": [
+                        {"role": "user", "content": f"Name the show. ({i})"},
+                        {"role": "assistant", "content": "Gavel! The gavel falls."},
+                    ]
+                }
+            )
+            + "\n"
+            for i in range(4)
+        )
+    )
+    dpo.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "messages": [
+                        {"role": "user", "content": f"Greet the audience. ({i})"},
+                        {"role": "assistant", "content": "Welcome to Gavel!"},
+                    ],
+                    "rejected_response": "Whatever.",
+                }
+            )
+            + "\n"
+            for i in range(4)
+        )
+    )
     return {"sft": sft, "dpo": dpo}
 
 
 def job(kind, data, tmp_path, **budget) -> TrainingJob:
-    return TrainingJob(kind=kind, dataset=data[kind], job_dir=tmp_path / kind, max_length=64,
-                       budget=Budget(**{"wall_s": 600, "max_steps": 2, **budget}))
+    return TrainingJob(
+        kind=kind, dataset=data[kind], job_dir=tmp_path / kind, max_length=64, budget=Budget(**{"wall_s": 600, "max_steps": 2, **budget})
+    )
 
 
 @pytest.mark.parametrize("kind, steps", [("sft", 2), ("dpo", 1)])
@@ -51,10 +75,13 @@ def test_a_job_trains_an_adapter_the_engine_can_serve(kind, steps, data, tmp_pat
     assert progress[-1].eta_s == pytest.approx(0.0)
 
 
-@pytest.mark.parametrize("budget, reason", [
-    ({"wall_s": 1}, "wall-time budget of 1 s spent"),
-    ({"max_rss_mb": 64}, "memory budget of 64 MB exceeded"),  # the model alone is ~500 MB resident
-])
+@pytest.mark.parametrize(
+    "budget, reason",
+    [
+        ({"wall_s": 1}, "wall-time budget of 1 s spent"),
+        ({"max_rss_mb": 64}, "memory budget of 64 MB exceeded"),  # the model alone is ~500 MB resident
+    ],
+)
 def test_a_job_over_its_budget_stops_at_a_step_and_keeps_that_checkpoint(budget, reason, data, tmp_path):
     seen = []
     result = run_training(job("sft", data, tmp_path, max_steps=50, **budget), seen.append)

@@ -132,11 +132,21 @@ stages:
             time.sleep(0.1)
         for _ in range(3):
             token = httpx.post(f"{live.base}/api/audience/device").json()["token"]
-            assert httpx.post(f"{live.base}/api/polls/debate-0-vote/vote", json={"choice": "ada"}, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+            assert (
+                httpx.post(
+                    f"{live.base}/api/polls/debate-0-vote/vote", json={"choice": "ada"}, headers={"Authorization": f"Bearer {token}"}
+                ).status_code
+                == 200
+            )
         judge = {"Authorization": f"Bearer {live.studio.tokens.judges['li']}"}
         for target in httpx.get(f"{live.base}/api/judge/targets", headers=judge).json()["targets"]:
             score = 8 if target["contestant"] == "ada" else 4
-            assert httpx.post(f"{live.base}/api/judge/score", json={"target": target["target"], "scores": {"logic": score}}, headers=judge).status_code == 200
+            assert (
+                httpx.post(
+                    f"{live.base}/api/judge/score", json={"target": target["target"], "scores": {"logic": score}}, headers=judge
+                ).status_code
+                == 200
+            )
         thread.join(timeout=60)
         director_thread.join(timeout=10)
         board_deadline = time.monotonic() + 10

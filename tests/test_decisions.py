@@ -40,9 +40,16 @@ async def _controller(redis_url, show_id, script, autopilot=False) -> tuple[Show
 
 
 def uncertain(question_id: str, contestant: str, extracted: str | None = "Paris or Lyon") -> ev.AnswerGraded:
-    return ev.AnswerGraded(data=ev.AnswerGradedData(
-        question_id=question_id, contestant=contestant, correct=None, extracted=extracted, expected="Paris",
-        reason="hedges: “Paris” next to “or” another answer"))
+    return ev.AnswerGraded(
+        data=ev.AnswerGradedData(
+            question_id=question_id,
+            contestant=contestant,
+            correct=None,
+            extracted=extracted,
+            expected="Paris",
+            reason="hedges: “Paris” next to “or” another answer",
+        )
+    )
 
 
 async def _an_uncertain_answer(c: ShowController, question_id: str = "demo-2", contestant: str = "smol") -> None:
@@ -71,9 +78,13 @@ def test_the_director_decides_an_uncertain_verdict_once_and_it_is_logged(redis_u
         assert answer.uncertain and answer.correct is None and answer.grade_reason.startswith("hedges")
         assert c.state.results[0]["demo-2"][who].correct is None  # not counted either way yet
 
-        for n, (bad, why) in enumerate([({"question_id": "demo-2", "contestant": who}, "correct: true"),
-                         ({"question_id": "demo-2", "contestant": who, "correct": "yes"}, "correct: true"),
-                         ({"contestant": who, "correct": True}, "question_id and contestant")]):
+        for n, (bad, why) in enumerate(
+            [
+                ({"question_id": "demo-2", "contestant": who}, "correct: true"),
+                ({"question_id": "demo-2", "contestant": who, "correct": "yes"}, "correct: true"),
+                ({"contestant": who, "correct": True}, "question_id and contestant"),
+            ]
+        ):
             result = await c.command("decide", f"bad-{n}", "director", bad)
             assert not result.ok and why in result.reason
         decided = await c.command("decide", "d1", "director", {"question_id": "demo-2", "contestant": who, "correct": True})
@@ -89,7 +100,13 @@ def test_the_director_decides_an_uncertain_verdict_once_and_it_is_logged(redis_u
         assert [g.correct for g in graded] == [None, True] and graded[1].decided_by == "director"
         assert graded[1].reason.startswith("decided right by director (grader: hedges")
         assert [(d.by, d.accepted) for d in _commands(events, "decide")] == [
-            ("director", False), ("director", False), ("director", False), ("director", False), ("director", True), ("director", False)]
+            ("director", False),
+            ("director", False),
+            ("director", False),
+            ("director", False),
+            ("director", True),
+            ("director", False),
+        ]
         board = [e.data for e in events if isinstance(e, ev.Scoreboard)][-1]  # the stage's count includes the decision
         assert next(r for r in board.rows if r.contestant == who).correct == 1
         await c.close()
@@ -132,19 +149,49 @@ def test_autopilot_decides_wrong_after_the_scripts_timeout_and_a_restart_rearms_
 
 
 def test_an_uncertain_verdict_rates_nothing_until_decided_even_after_its_question_closed():
-    events = log(opened(), asked("q1"), finished("q1", "ada"), finished("q1", "bob"), uncertain("q1", "ada"),
-                 ev.AnswerGraded(data=ev.AnswerGradedData(question_id="q1", contestant="bob", correct=False, extracted="5", expected="4")),
-                 closed("q1"))
+    events = log(
+        opened(),
+        asked("q1"),
+        finished("q1", "ada"),
+        finished("q1", "bob"),
+        uncertain("q1", "ada"),
+        ev.AnswerGraded(data=ev.AnswerGradedData(question_id="q1", contestant="bob", correct=False, extracted="5", expected="4")),
+        closed("q1"),
+    )
     assert verdicts(matches_from_events(events, {})) == []  # bob's wrong answer meets nobody yet
-    decided = log(*events, ev.AnswerGraded(data=ev.AnswerGradedData(
-        question_id="q1", contestant="ada", correct=True, extracted="4", expected="4", decided_by="judge:li")))
+    decided = log(
+        *events,
+        ev.AnswerGraded(
+            data=ev.AnswerGradedData(question_id="q1", contestant="ada", correct=True, extracted="4", expected="4", decided_by="judge:li")
+        ),
+    )
     assert verdicts(matches_from_events(decided, {})) == [("accuracy", "ada", "bob", "q:0:q1")]
 
 
 def test_the_export_keeps_who_decided_and_why():
-    events = log(opened(), asked("q1"), finished("q1", "ada"), uncertain("q1", "ada"), finished("q1", "bob"), uncertain("q1", "bob"),
-                 ev.AnswerGraded(data=ev.AnswerGradedData(question_id="q1", contestant="ada", correct=False, extracted=None,
-                                                          expected="4", reason="decided wrong by director", decided_by="director")))
+    events = log(
+        opened(),
+        asked("q1"),
+        finished("q1", "ada"),
+        uncertain("q1", "ada"),
+        finished("q1", "bob"),
+        uncertain("q1", "bob"),
+        ev.AnswerGraded(
+            data=ev.AnswerGradedData(
+                question_id="q1",
+                contestant="ada",
+                correct=False,
+                extracted=None,
+                expected="4",
+                reason="decided wrong by director",
+                decided_by="director",
+            )
+        ),
+    )
     rows = {r["contestant"]: r for r in show_results(events)["answers"]}
-    assert (rows["ada"]["correct"], rows["ada"]["decided_by"], rows["ada"]["grade_reason"]) == (False, "director", "decided wrong by director")
+    assert (rows["ada"]["correct"], rows["ada"]["decided_by"], rows["ada"]["grade_reason"]) == (
+        False,
+        "director",
+        "decided wrong by director",
+    )
     assert rows["bob"]["correct"] is None and rows["bob"]["grade_reason"].startswith("hedges")  # nobody decided it

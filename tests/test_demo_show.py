@@ -69,9 +69,7 @@ def show(tmp_path_factory):
 
         for thread in (steady_thread, flaky_thread, director_thread):
             thread.join(timeout=300)
-        page.wait_for_function(
-            "() => (document.querySelector('[data-testid=scoreboard-rows]')?.children.length || 0) >= 2", timeout=30_000
-        )
+        page.wait_for_function("() => (document.querySelector('[data-testid=scoreboard-rows]')?.children.length || 0) >= 2", timeout=30_000)
         page.wait_for_timeout(800)  # let the scoreboard's transition finish before the screenshot
         scoreboard_text = page.text_content("[data-testid=scoreboard-rows]")
         page.screenshot(path=str(ARTIFACTS / "program-scoreboard.png"), omit_background=True)

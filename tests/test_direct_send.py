@@ -64,7 +64,11 @@ def test_real_clients_get_every_event_once_in_order_through_the_shortcut(live):
     received: list[list[dict]] = [[] for _ in range(clients)]
     readies = [threading.Event() for _ in range(clients)]
     threads = [
-        threading.Thread(target=_follow, args=(f"{live.ws_base}/ws/program?since={start}&token={live.graphics_token}", start + count, received[i], readies[i]), daemon=True)
+        threading.Thread(
+            target=_follow,
+            args=(f"{live.ws_base}/ws/program?since={start}&token={live.graphics_token}", start + count, received[i], readies[i]),
+            daemon=True,
+        )
         for i in range(clients)
     ]
     for t in threads:
@@ -116,7 +120,11 @@ def test_a_client_the_shortcut_skips_gets_the_same_events_the_normal_way(redis_u
             await asyncio.sleep(0.005)
         await _drain_and_stop(hub, 40, task, client, tail_client)
         decoded = [_payload(f) for f in direct_frames]
-        return [e["seq"] for text in sorted(decoded + sent, key=lambda t: frame_events(t)[0]["seq"]) for e in frame_events(text)], len(direct_frames), len(sent)
+        return (
+            [e["seq"] for text in sorted(decoded + sent, key=lambda t: frame_events(t)[0]["seq"]) for e in frame_events(text)],
+            len(direct_frames),
+            len(sent),
+        )
 
     seqs, shortcut, normal = run(go())
     assert seqs == list(range(1, 41))  # every event exactly once, whichever way it went

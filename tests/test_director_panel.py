@@ -441,8 +441,14 @@ def test_the_registry_flags_stale_graphics_pages_and_refreshes_one(panel, studio
     version = httpx.get(f"{live.base}/overlays/version.json").json()["version"]
     # Two graphics pages as the shared client connects them; max_queue=None: an undrained socket
     # must not stall its own close.
-    with connect(f"{live.ws_base}/ws/program?since=0&graphic=duel&version=0ld&client=old-page&token={live.graphics_token}", max_queue=None) as old, connect(
-        f"{live.ws_base}/ws/preview?since=0&graphic=question&version={version}&client=new-page&token={live.graphics_token}", max_queue=None
+    with (
+        connect(
+            f"{live.ws_base}/ws/program?since=0&graphic=duel&version=0ld&client=old-page&token={live.graphics_token}", max_queue=None
+        ) as old,
+        connect(
+            f"{live.ws_base}/ws/preview?since=0&graphic=question&version={version}&client=new-page&token={live.graphics_token}",
+            max_queue=None,
+        ),
     ):
         old_row, new_row = panel.get_by_test_id("client-old-page"), panel.get_by_test_id("client-new-page")
         expect(old_row).to_have_attribute("data-stale", "true")

@@ -33,10 +33,20 @@ SCAFFOLDING = re.compile(
     r"the picture shows, most likely first|write only the poem|reply with the translation only|answer with the letter|<\|im_",
     re.IGNORECASE,
 )
-LIVE = {"speed_qa": {"duel"}, "surprise": {"duel"}, "debate": {"duel"}, "values_arena": {"duel"},
-        "image_poem": {"image_poem"}, "subtitles": {"subtitles"}}
-LABEL = {"speed_qa": r"Question \d / \d", "surprise": r"Question \d / \d", "debate": r"Motion · Round \d / \d",
-         "values_arena": r"Dilemma \d / \d"}
+LIVE = {
+    "speed_qa": {"duel"},
+    "surprise": {"duel"},
+    "debate": {"duel"},
+    "values_arena": {"duel"},
+    "image_poem": {"image_poem"},
+    "subtitles": {"subtitles"},
+}
+LABEL = {
+    "speed_qa": r"Question \d / \d",
+    "surprise": r"Question \d / \d",
+    "debate": r"Motion · Round \d / \d",
+    "values_arena": r"Dilemma \d / \d",
+}
 
 ON_AIR_JS = """() => [...document.querySelectorAll('iframe')].map((f) => {
   const w = f.contentWindow, root = w && w.document.getElementById('stage');
@@ -60,7 +70,11 @@ class Episode:
         self.base = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen(
             [*GAVEL, "demo", "--headless", "--summary", "out.json", "--port", str(port)],
-            cwd=copy, env=newcomer_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cwd=copy,
+            env=newcomer_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         self.output: list[str] = []
         self.monitor_url: str | None = None
@@ -157,9 +171,15 @@ def _watch(page, state: dict, seen: dict) -> None:
             time.sleep(0.5)  # let the pages draw the frame the state describes
             shot = ARTIFACTS / f"episode-{index}-{kind}.png"
             page.screenshot(path=str(shot))
-            seen["stages"][index] = {"kind": kind, "title": state["stages"][index]["title"], "on_air": on_air(page),
-                                     "columns": page.evaluate(COLUMNS_JS), "answering": sorted(answers), "shot": shot,
-                                     "off_but_seen": off_but_seen(page)}
+            seen["stages"][index] = {
+                "kind": kind,
+                "title": state["stages"][index]["title"],
+                "on_air": on_air(page),
+                "columns": page.evaluate(COLUMNS_JS),
+                "answering": sorted(answers),
+                "shot": shot,
+                "off_but_seen": off_but_seen(page),
+            }
     if state["show"]["status"] == "completed" or (program.get("end_card", {}).get("visible") and seen["end"] is None):
         shown = on_air(page)
         if "end_card" in shown:
@@ -179,7 +199,9 @@ def test_every_stage_kind_airs_with_its_title_card_and_its_own_graphics(episode)
     stages = episode["summary"]["stages"]
     assert [s["kind"] for s in stages] == ["speed_qa", "surprise", "debate", "values_arena", "image_poem", "subtitles"]
     for s in stages:
-        assert s["title"].casefold() in episode["titles"].get(s["index"], "").casefold(), f"stage {s['index']}: no title card with its title"
+        assert s["title"].casefold() in episode["titles"].get(s["index"], "").casefold(), (
+            f"stage {s['index']}: no title card with its title"
+        )
         frame = episode["stages"].get(s["index"])
         assert frame is not None, f"stage {s['index']} ({s['kind']}) was never seen on air"
         shown = set(frame["on_air"])

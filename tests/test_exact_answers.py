@@ -58,16 +58,22 @@ def test_never_right_for_a_wrong_reply_nor_wrong_for_a_right_one(question, case)
 
 
 def test_share_of_right_verdicts():
-    misses = [(case["text"], case["expect"], v.correct, v.reason)
-              for question, case in ROWS if (v := grade(question, case["text"])).correct != case["expect"]]
+    misses = [
+        (case["text"], case["expect"], v.correct, v.reason)
+        for question, case in ROWS
+        if (v := grade(question, case["text"])).correct != case["expect"]
+    ]
     share = 1 - len(misses) / len(ROWS)
     assert share >= SHARE_AT_LEAST, "\n".join(map(str, misses))
 
 
-@pytest.mark.parametrize("text", [
-    "It is not Paris; it is Lyon.",
-    "Comparison: the Paris of the north is Brussels, but the capital is Lyon.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "It is not Paris; it is Lyon.",
+        "Comparison: the Paris of the north is Brussels, but the capital is Lyon.",
+    ],
+)
 def test_the_issue_examples_take_lyon(text):
     verdict = grade(_question({"question": "What is the capital of France?", "answer": "Paris"}), text)
     assert (verdict.correct, verdict.extracted) == (False, "Lyon")
@@ -114,8 +120,12 @@ BANKS = sorted((REPO / "show_scripts" / "banks").glob("*.yaml"))
 
 @pytest.mark.parametrize("bank", BANKS, ids=[b.name for b in BANKS])
 def test_every_right_reply_to_a_shipped_question_is_still_right(bank):
-    wrong = [(q.id, text, v.correct, v.reason) for q in load_bank(bank).questions for text in right_replies(q)
-             if (v := grade(q, text)).correct is not True]
+    wrong = [
+        (q.id, text, v.correct, v.reason)
+        for q in load_bank(bank).questions
+        for text in right_replies(q)
+        if (v := grade(q, text)).correct is not True
+    ]
     assert not wrong, wrong
 
 

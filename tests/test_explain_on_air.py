@@ -35,14 +35,26 @@ SCRIPT = {
         {"id": "ada", "name": "Ada", "engine": "smol", "system_prompt": "Answer in one short sentence."},
         {"id": "bao", "name": "Bao <b>bold</b>", "engine": "smol", "adapter": "lora", "system_prompt": "Answer in one short sentence."},
     ],
-    "stages": [{"kind": "speed_qa", "bank": "bank.yaml", "questions": 2, "time_limit_s": 120,
-                "sampling": {"temperature": 0, "max_tokens": 20, "seed": 1, "logprobs": 5}}],
+    "stages": [
+        {
+            "kind": "speed_qa",
+            "bank": "bank.yaml",
+            "questions": 2,
+            "time_limit_s": 120,
+            "sampling": {"temperature": 0, "max_tokens": 20, "seed": 1, "logprobs": 5},
+        }
+    ],
     "explain": {"auto_winner": True, "max_answer_tokens": 64},
 }
-BANK = {"name": "explain", "license": "written for Gavel", "source": "gavel", "questions": [
-    {"id": "q-paris", "question": "What is the capital of France?", "kind": "exact", "answer": "Paris"},
-    {"id": "q-sum", "question": "What is 2 + 3?", "kind": "numeric", "answer": 5},
-]}
+BANK = {
+    "name": "explain",
+    "license": "written for Gavel",
+    "source": "gavel",
+    "questions": [
+        {"id": "q-paris", "question": "What is the capital of France?", "kind": "exact", "answer": "Paris"},
+        {"id": "q-sum", "question": "What is 2 + 3?", "kind": "numeric", "answer": 5},
+    ],
+}
 
 
 def wait_for(predicate, timeout_s: float = 240, what: str = "condition"):
@@ -64,7 +76,7 @@ def show(tmp_path_factory):
     (folder / "show.yaml").write_text(yaml.safe_dump(SCRIPT, sort_keys=False))
     studio = Studio(load_script(folder / "show.yaml"), folder / "data", autopilot=True)
     with LiveStudio(studio) as live:
-        wait_for(lambda: studio.show.controller.state.status == "completed", what="end of the show")
+        wait_for(lambda: studio.controller.state.status == "completed", what="end of the show")
         yield live
 
 
@@ -100,7 +112,11 @@ def test_every_aired_token_has_its_path_and_greedy_picks_the_likeliest(show):
 def test_the_winner_gets_a_heatmap_by_itself(show):
     graded = [e["data"] for e in events_of(show, "answer.graded")]
     finished = {(e["data"]["question_id"], e["data"]["contestant"]): e["data"] for e in events_of(show, "answer.finished")}
-    ready = {(e["data"]["question_id"], e["data"]["contestant"]) for e in events_of(show, "attention") if e["data"]["status"] in ("computing", "ready")}
+    ready = {
+        (e["data"]["question_id"], e["data"]["contestant"])
+        for e in events_of(show, "attention")
+        if e["data"]["status"] in ("computing", "ready")
+    }
     for qid in ("q-paris", "q-sum"):
         correct = [g["contestant"] for g in graded if g["question_id"] == qid and g["correct"]]
         if correct:
@@ -114,9 +130,16 @@ def test_the_winner_gets_a_heatmap_by_itself(show):
 
 def heatmap(live: LiveStudio, question_id: str, contestant: str) -> dict:
     return wait_for(
-        lambda: next((e["data"] for e in reversed(events_of(live, "attention"))
-                      if e["data"]["question_id"] == question_id and e["data"]["contestant"] == contestant
-                      and e["data"]["status"] in ("ready", "failed")), None),
+        lambda: next(
+            (
+                e["data"]
+                for e in reversed(events_of(live, "attention"))
+                if e["data"]["question_id"] == question_id
+                and e["data"]["contestant"] == contestant
+                and e["data"]["status"] in ("ready", "failed")
+            ),
+            None,
+        ),
         what=f"heatmap of {contestant} on {question_id}",
     )
 
@@ -133,7 +156,9 @@ def test_the_director_asks_for_a_heatmap_computed_once_then_cached(show):
     again = show.post_command("explain", {"question_id": "q-paris", "contestant": "bao"}).json()
     assert again["ok"] and not again["changed"] and again["reason"] == "served from the cache"
     assert cache.stat().st_mtime_ns == stamp
-    assert [e["data"]["seconds"] for e in events_of(show, "attention") if e["data"]["key"] == first["key"] and e["data"]["status"] == "ready"][-1] == 0.0
+    assert [
+        e["data"]["seconds"] for e in events_of(show, "attention") if e["data"]["key"] == first["key"] and e["data"]["status"] == "ready"
+    ][-1] == 0.0
 
     auth = {"token": show.graphics_token}
     figure = httpx.get(f"{show.base}/figures/attention", params={"key": first["key"], "at": 2, **auth}, timeout=30)
@@ -154,8 +179,15 @@ def test_the_directors_panel_asks_for_a_heatmap_and_shows_the_path(show):
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
             page.goto(f"{show.base}/director#token={show.director_token}")
-            page.wait_for_function("() => /path \\d+ tok/.test((document.querySelector('[data-testid=path-ada]') || {}).textContent)", timeout=30_000)
-            steps = [s for e in events_of(show, "answer.path") if e["data"]["question_id"] == "q-sum" and e["data"]["contestant"] == "ada" for s in e["data"]["steps"]]
+            page.wait_for_function(
+                "() => /path \\d+ tok/.test((document.querySelector('[data-testid=path-ada]') || {}).textContent)", timeout=30_000
+            )
+            steps = [
+                s
+                for e in events_of(show, "answer.path")
+                if e["data"]["question_id"] == "q-sum" and e["data"]["contestant"] == "ada"
+                for s in e["data"]["steps"]
+            ]
             assert page.text_content("[data-testid=path-ada]").startswith(f"path {len(steps)} tok")
             page.wait_for_selector("[data-testid=explain-ada]:not([disabled])")
             page.click("[data-testid=explain-ada]")
@@ -163,8 +195,10 @@ def test_the_directors_panel_asks_for_a_heatmap_and_shows_the_path(show):
             assert page.text_content("[data-testid=attention-ada]").startswith("heatmap ready")
         finally:
             browser.close()
-    assert any(e["data"]["command"] == "explain" and e["data"]["by"] == "director" and e["data"]["accepted"]
-               for e in events_of(show, "director.command"))
+    assert any(
+        e["data"]["command"] == "explain" and e["data"]["by"] == "director" and e["data"]["accepted"]
+        for e in events_of(show, "director.command")
+    )
 
 
 def test_bad_explain_requests_are_refused_with_the_reason(show):
@@ -188,7 +222,12 @@ def test_the_path_and_attention_graphics_draw_the_real_data(show):
     for graphic, data in (("path", {"contestant": "bao"}), ("attention", {"contestant": "bao", "question_id": "q-paris", "at": 3})):
         assert show.post_command("cue", {"graphic": graphic, "visible": True, "data": data}).json()["ok"]
     assert show.post_command("take").json()["ok"]
-    paths = [s for e in events_of(show, "answer.path") if e["data"]["question_id"] == "q-sum" and e["data"]["contestant"] == "bao" for s in e["data"]["steps"]]
+    paths = [
+        s
+        for e in events_of(show, "answer.path")
+        if e["data"]["question_id"] == "q-sum" and e["data"]["contestant"] == "bao"
+        for s in e["data"]["steps"]
+    ]
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:
@@ -206,8 +245,12 @@ def test_the_path_and_attention_graphics_draw_the_real_data(show):
 
             page = browser.new_page(viewport={"width": 1920, "height": 1080})
             page.goto(show.overlay("attention.html?channel=program"))
-            page.wait_for_function("() => (document.querySelector('[data-testid=at-plot]').dataset.drawn || '').endsWith('|3')", timeout=60_000)
-            cells = page.evaluate("() => document.querySelectorAll('[data-testid=at-plot] .hm image, [data-testid=at-plot] .heatmaplayer image').length")
+            page.wait_for_function(
+                "() => (document.querySelector('[data-testid=at-plot]').dataset.drawn || '').endsWith('|3')", timeout=60_000
+            )
+            cells = page.evaluate(
+                "() => document.querySelectorAll('[data-testid=at-plot] .hm image, [data-testid=at-plot] .heatmaplayer image').length"
+            )
             assert cells >= 1  # plotly drew the heatmap
             assert "Bao <b>bold</b>" in (page.text_content("[data-testid=at-subtitle]") or "")
             page.screenshot(path=str(ARTIFACTS / "graphic-attention-live.png"), omit_background=True)

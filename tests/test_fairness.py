@@ -35,8 +35,14 @@ CPU = Hardware("cpu", "Test CPU", 2)
 
 def conditions(wait: float | None, load_max: int = 1, source: str = "scheduler", engine: str = "local") -> AnswerConditions:
     return AnswerConditions(
-        engine=engine, hardware=CPU, sampling=Sampling(seed=7), adapter=None, queue_wait_s=wait,
-        queue_wait_source=source if wait is not None else "none", load_at_start=0, load_max=load_max,
+        engine=engine,
+        hardware=CPU,
+        sampling=Sampling(seed=7),
+        adapter=None,
+        queue_wait_s=wait,
+        queue_wait_source=source if wait is not None else "none",
+        load_at_start=0,
+        load_max=load_max,
     )
 
 
@@ -58,8 +64,14 @@ def test_a_ttft_standing_in_for_the_wait_is_never_flagged():
 
 
 def test_a_busier_engine_is_flagged_and_no_token_is_not_compared():
-    flags = flags_for({"ada": conditions(0.01, load_max=2), "bao": conditions(0.01, load_max=2), "cyd": conditions(0.01, load_max=0, engine="solo"),
-                       "dee": conditions(None, load_max=0)})
+    flags = flags_for(
+        {
+            "ada": conditions(0.01, load_max=2),
+            "bao": conditions(0.01, load_max=2),
+            "cyd": conditions(0.01, load_max=0, engine="solo"),
+            "dee": conditions(None, load_max=0),
+        }
+    )
     assert flags["ada"] == flags["bao"] == ["ran beside 2 other answers on local; another contestant beside 0"]
     assert flags["cyd"] == [] and flags["dee"] == []
 
@@ -192,6 +204,4 @@ def test_the_duel_graphic_marks_the_flagged_contestants_on_air(show):
     duel.wait_for_timeout(1500)  # the columns' entry transitions
     duel.screenshot(path=str(ARTIFACTS / "graphic-duel-fairness.png"), omit_background=True)
     assert duel.text_content("[data-testid=fair-cyd]") == "" and not duel.is_visible("[data-testid=fair-cyd]")
-    assert duel.evaluate(
-        "() => document.querySelector('[data-testid=answer-text-ada]').closest('.col').dataset.flagged"
-    ) == "true"
+    assert duel.evaluate("() => document.querySelector('[data-testid=answer-text-ada]').closest('.col').dataset.flagged") == "true"

@@ -55,7 +55,7 @@ class Drill:
 
 async def follow(studio: StudioProcess, channel: str, drill: Drill | None, on_event=None) -> list[dict]:
     """Follow ``channel`` to its terminal event; with a ``drill``, drop the socket at random."""
-    token = "" if channel == "audience" else f"&token={core.graphics}"
+    token = "" if channel == "audience" else f"&token={studio.graphics}"
     done, events = _terminal(channel), []
     while True:
         since = events[-1]["seq"] if events else 0
@@ -134,9 +134,7 @@ def test_1000_random_disconnects_during_a_stage_lose_and_repeat_nothing(tmp_path
     script = write_replay_show(tmp_path / "show", tokens=120, tokens_per_s=80, questions=5, stages=1)
     studio = StudioProcess(script, tmp_path / "data").start()
     try:
-        opened = studio.command(
-            "poll_open", {"poll": "p1", "title": "Who is faster?", "choices": ["a", "b"], "allow_change": True}
-        )
+        opened = studio.command("poll_open", {"poll": "p1", "title": "Who is faster?", "choices": ["a", "b"], "allow_change": True})
         assert opened.json()["ok"], opened.text
         assert studio.command("poll_reveal", {"poll": "p1"}).json()["ok"]
         started = time.monotonic()

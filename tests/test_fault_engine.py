@@ -35,12 +35,28 @@ TIME_LIMIT_S = 20
 def _script(folder) -> object:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "recording.yaml").write_text(yaml.safe_dump({"answers": [{"tokens": ["5", *[f" w{i}" for i in range(BAO_TOKENS - 1)]]}]}))
-    round_ = {"kind": "speed_qa", "bank": str(BANK), "time_limit_s": TIME_LIMIT_S,
-              "prompt": "Tell a long story, five paragraphs at least, about this question: {question}", "sampling": {"max_tokens": 300}}
+    round_ = {
+        "kind": "speed_qa",
+        "bank": str(BANK),
+        "time_limit_s": TIME_LIMIT_S,
+        "prompt": "Tell a long story, five paragraphs at least, about this question: {question}",
+        "sampling": {"max_tokens": 300},
+    }
     script = {
         "show": {"id": "engine-faults", "title": "Engine faults"},
-        "engines": {"local": {"kind": "vllm", "kv_cache_gib": 0.5}, "tape": {"kind": "replay", "file": "recording.yaml", "tokens_per_s": 20}},
-        "contestants": [{"id": "ada", "name": "Ada", "engine": "local", "system_prompt": "You are a storyteller. You always write long, detailed stories."}, {"id": "bao", "name": "Bao", "engine": "tape"}],
+        "engines": {
+            "local": {"kind": "vllm", "kv_cache_gib": 0.5},
+            "tape": {"kind": "replay", "file": "recording.yaml", "tokens_per_s": 20},
+        },
+        "contestants": [
+            {
+                "id": "ada",
+                "name": "Ada",
+                "engine": "local",
+                "system_prompt": "You are a storyteller. You always write long, detailed stories.",
+            },
+            {"id": "bao", "name": "Bao", "engine": "tape"},
+        ],
         "stages": [{**round_, "title": "Round 1", "questions": 2}, {**round_, "title": "Round 2", "questions": 1}],
     }
     (folder / "show.yaml").write_text(yaml.safe_dump(script, sort_keys=False))
@@ -130,7 +146,11 @@ def test_engine_hang_and_crash_mid_answer_end_that_answer_and_the_show_goes_on(t
         assert bao["status"] == "done" and bao["tokens"] == BAO_TOKENS, bao
     assert [s["status"] for s in state["stages"]] == ["completed", "completed"]
     assert state["engines"] == {"local": False, "tape": True}
-    faults = [(e["data"]["question_id"], e["data"]["contestant"], e["data"]["status"], e["data"]["engine"]) for e in director if e["type"] == "engine.fault"]
+    faults = [
+        (e["data"]["question_id"], e["data"]["contestant"], e["data"]["status"], e["data"]["engine"])
+        for e in director
+        if e["type"] == "engine.fault"
+    ]
     assert faults == [("demo-1", "ada", "timeout", "local"), ("demo-2", "ada", "dnf", "local"), ("demo-1", "ada", "dnf", "local")]
     crash = next(e["data"] for e in director if e["type"] == "engine.fault" and e["data"]["question_id"] == "demo-2")
     assert "local" in crash["reason"]

@@ -70,7 +70,10 @@ class Phones:
         unanswered = [i for i, status in self.outcome.items() if status is None]
         for i in unanswered:
             reply = httpx.post(
-                f"{self.studio.base}/api/polls/p1/vote", json={"choice": "a"}, headers={"Authorization": f"Bearer {self.tokens[i]}"}, timeout=10
+                f"{self.studio.base}/api/polls/p1/vote",
+                json={"choice": "a"},
+                headers={"Authorization": f"Bearer {self.tokens[i]}"},
+                timeout=10,
             )
             # 200 accepted (it never counted) / 200 unchanged, or 409 already voted (it counted as
             # "b"): either way exactly one vote from this device stands.
@@ -87,7 +90,9 @@ def score_finished_answers(studio: StudioProcess, token: str, scored: dict[str, 
         if target["target"] in scored:
             continue
         value = 1 + len(scored) % 10
-        reply = httpx.post(f"{studio.base}/api/judge/score", json={"target": target["target"], "scores": {"accuracy": value}}, headers=auth, timeout=10)
+        reply = httpx.post(
+            f"{studio.base}/api/judge/score", json={"target": target["target"], "scores": {"accuracy": value}}, headers=auth, timeout=10
+        )
         if reply.status_code == 200:
             scored[target["target"]] = value
 
@@ -149,7 +154,10 @@ def test_kill_9_mid_stage_and_mid_poll_resumes_with_every_vote_and_score(tmp_pat
 
     # The show: each stage ran once, every question asked once, both stages completed.
     assert [s["status"] for s in state["stages"]] == ["completed", "completed"]
-    assert {k: sorted(v) for k, v in state["closed_questions"].items()} == {"0": ["demo-1", "demo-2", "demo-3"], "1": ["demo-1", "demo-2", "demo-3"]}
+    assert {k: sorted(v) for k, v in state["closed_questions"].items()} == {
+        "0": ["demo-1", "demo-2", "demo-3"],
+        "1": ["demo-1", "demo-2", "demo-3"],
+    }
     # The votes: the tally is exactly the acknowledged votes, each device once.
     accepted = sorted(i for i, status in phones.outcome.items() if status == 200)
     assert len(phones.outcome) == DEVICES

@@ -82,8 +82,10 @@ class Phones:
     def vote(self, i: int) -> None:
         try:
             reply = httpx.post(
-                f"{self.live.base}/api/polls/p1/vote", json={"choice": "ab"[i % 2]},
-                headers={"Authorization": f"Bearer {self.tokens[i]}"}, timeout=10,
+                f"{self.live.base}/api/polls/p1/vote",
+                json={"choice": "ab"[i % 2]},
+                headers={"Authorization": f"Bearer {self.tokens[i]}"},
+                timeout=10,
             )
         except httpx.TransportError:
             self.status[i] = None
@@ -150,7 +152,9 @@ def test_redis_killed_and_restarted_under_a_running_studio_loses_nothing_acknowl
                 replayed = []
                 while not replayed or replayed[-1]["seq"] < program.events[-1]["seq"]:
                     replayed += frame_events(ws.recv(timeout=10))
-            audit = redis.Redis.from_url(external.url if external else f"unix://{socket_path_for(studio.data_dir)}").xrange("gavel:{faults}:votes")
+            audit = redis.Redis.from_url(external.url if external else f"unix://{socket_path_for(studio.data_dir)}").xrange(
+                "gavel:{faults}:votes"
+            )
     finally:
         if external is not None:
             external.kill()

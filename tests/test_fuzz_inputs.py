@@ -31,16 +31,60 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
     max_leaves=12,
 )
-COMMANDS = ["start", "next", "pause", "resume", "skip", "abort", "cue", "take", "panic", "refresh", "poll_open", "poll_close",
-            "poll_reveal", "dump", "approve", "reject", "cut", "subtitle_line", "decide", "nonsense"]
+COMMANDS = [
+    "start",
+    "next",
+    "pause",
+    "resume",
+    "skip",
+    "abort",
+    "cue",
+    "take",
+    "panic",
+    "refresh",
+    "poll_open",
+    "poll_close",
+    "poll_reveal",
+    "dump",
+    "approve",
+    "reject",
+    "cut",
+    "subtitle_line",
+    "decide",
+    "nonsense",
+]
 command_bodies = st.one_of(
     st.binary(max_size=200),
     json_values.map(lambda v: json.dumps(v).encode()),
     st.fixed_dictionaries(
         {"command": st.sampled_from(COMMANDS)},
-        optional={"command_id": json_values, "args": st.dictionaries(st.sampled_from(
-            ["poll", "title", "choices", "graphic", "visible", "data", "target", "winner", "contestant", "question_id", "text",
-             "duration_s", "dimension", "kind", "allow_change", "correct"]), json_values, max_size=5)},
+        optional={
+            "command_id": json_values,
+            "args": st.dictionaries(
+                st.sampled_from(
+                    [
+                        "poll",
+                        "title",
+                        "choices",
+                        "graphic",
+                        "visible",
+                        "data",
+                        "target",
+                        "winner",
+                        "contestant",
+                        "question_id",
+                        "text",
+                        "duration_s",
+                        "dimension",
+                        "kind",
+                        "allow_change",
+                        "correct",
+                    ]
+                ),
+                json_values,
+                max_size=5,
+            ),
+        },
     ).map(lambda v: json.dumps(v).encode()),
 )
 
@@ -48,7 +92,9 @@ command_bodies = st.one_of(
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     folder = tmp_path_factory.mktemp("fuzz")
-    studio = Studio(load_script(write_replay_show(folder / "show", tokens=8, tokens_per_s=200, questions=1, judges=("jo",))), folder / "data")
+    studio = Studio(
+        load_script(write_replay_show(folder / "show", tokens=8, tokens_per_s=200, questions=1, judges=("jo",))), folder / "data"
+    )
     with LiveStudio(studio) as running:
         running.wait_for_engines()
         yield running
@@ -72,8 +118,11 @@ def test_commands(live, body):
 
 
 @FUZZ
-@given(poll=st.text(max_size=70), body=st.one_of(st.binary(max_size=100), json_values.map(lambda v: json.dumps(v).encode())),
-       token=st.one_of(st.none(), st.text(max_size=80)))
+@given(
+    poll=st.text(max_size=70),
+    body=st.one_of(st.binary(max_size=100), json_values.map(lambda v: json.dumps(v).encode())),
+    token=st.one_of(st.none(), st.text(max_size=80)),
+)
 def test_votes(live, poll, body, token):
     token = (token or "").strip()
     headers = {"Authorization": f"Bearer {token}"} if token and token.isascii() and token.isprintable() else {}
@@ -82,8 +131,13 @@ def test_votes(live, poll, body, token):
 
 
 @FUZZ
-@given(body=st.one_of(st.binary(max_size=100), json_values.map(lambda v: json.dumps(v).encode()),
-                      st.fixed_dictionaries({"target": json_values, "scores": json_values}).map(lambda v: json.dumps(v).encode())))
+@given(
+    body=st.one_of(
+        st.binary(max_size=100),
+        json_values.map(lambda v: json.dumps(v).encode()),
+        st.fixed_dictionaries({"target": json_values, "scores": json_values}).map(lambda v: json.dumps(v).encode()),
+    )
+)
 def test_judge_scores(live, body):
     judge = live.studio.tokens.judges["jo"]
     reply = httpx.post(f"{live.base}/api/judge/score", content=body, headers={"Authorization": f"Bearer {judge}"}, timeout=30)
@@ -102,8 +156,11 @@ def test_token_rotation_and_uploads(live, body):
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(channel=st.sampled_from(["program", "preview", "director", "audience", "nope"]), since=st.text(max_size=12),
-       messages=st.lists(st.one_of(st.text(max_size=60), json_values.map(json.dumps)), max_size=3))
+@given(
+    channel=st.sampled_from(["program", "preview", "director", "audience", "nope"]),
+    since=st.text(max_size=12),
+    messages=st.lists(st.one_of(st.text(max_size=60), json_values.map(json.dumps)), max_size=3),
+)
 def test_feed_subscriptions_and_messages(live, channel, since, messages):
     token = live.director_token
     url = f"{live.ws_base}/ws/{channel}?since={quote(since, safe='')}&token={token}"
@@ -150,10 +207,23 @@ def test_show_scripts_and_banks(tmp_path, data):
 
 
 @FUZZ
-@given(path=st.sampled_from(["/api/state", "/api/polls/current", "/api/judge/me", "/api/judge/targets", "/figures/radar",
-                             "/api/images/{x}", "/overlays/version.json", "/api/audience/device"]),
-       x=st.text(max_size=20), query=st.dictionaries(st.sampled_from(["channel", "since", "token"]), st.text(max_size=20), max_size=2),
-       token=st.one_of(st.none(), st.sampled_from(["director", "graphics", "judge"]), st.text(alphabet="abcdefXYZ0123456789-_.", max_size=40)))
+@given(
+    path=st.sampled_from(
+        [
+            "/api/state",
+            "/api/polls/current",
+            "/api/judge/me",
+            "/api/judge/targets",
+            "/figures/radar",
+            "/api/images/{x}",
+            "/overlays/version.json",
+            "/api/audience/device",
+        ]
+    ),
+    x=st.text(max_size=20),
+    query=st.dictionaries(st.sampled_from(["channel", "since", "token"]), st.text(max_size=20), max_size=2),
+    token=st.one_of(st.none(), st.sampled_from(["director", "graphics", "judge"]), st.text(alphabet="abcdefXYZ0123456789-_.", max_size=40)),
+)
 def test_other_endpoints_with_any_query_and_token(live, path, x, query, token):
     known = {"director": live.director_token, "graphics": live.graphics_token, "judge": live.studio.tokens.judges["jo"]}
     headers = {"Authorization": f"Bearer {known.get(token, token)}"} if token else {}

@@ -41,10 +41,12 @@ async def stream(tokens: list[tuple[str, float, dict[str, float]]], desk: Safety
         await (guard.feed(c.text, n) if guard else emit(c.text, n))
     if guard:
         if approve is not None:
+
             async def decide():
                 while guard.filter.pending_hold is None:
                     await asyncio.sleep(0.01)
                 await guard.resolve(approve)
+
             await asyncio.gather(guard.finish(), decide())
         else:
             await guard.finish()

@@ -135,7 +135,14 @@ CASES = [
     ("exact", "Paris", {}, "It is not Paris; it is Lyon.", False, "Lyon"),
     ("exact", "Paris", {}, "Comparison: the Paris of the north is Brussels, but the capital is Lyon.", False, "Lyon"),
     ("exact", "Mars", {}, "I'd say Venus, not Mars.", False, "Venus"),
-    ("exact", "x", {}, "<img src=x onerror=alert(1)>", False, "<img src=x onerror=alert(1)>"),  # x inside a token; the short reply is its caption
+    (
+        "exact",
+        "x",
+        {},
+        "<img src=x onerror=alert(1)>",
+        False,
+        "<img src=x onerror=alert(1)>",
+    ),  # x inside a token; the short reply is its caption
     ("exact", "Paris", {}, "I love Paris in spring.", None, None),  # no commitment found
     ("exact", "Paris", {}, "Lyon. No wait, it's Paris.", True, "Paris"),  # a correction wins
     ("exact", "Paris", {}, "It's Lyon. It's Paris.", None, None),  # two answers, no correction
@@ -171,7 +178,8 @@ def test_grade(kind, answer, fields, text, correct, extracted):
 
 def test_every_verdict_names_its_span_and_rule():
     assert grade(question("numeric", "69"), "The answer is 69.") == Verdict(
-        True, "69", "took “69” (statement after “answer is”); it is the answer 69")
+        True, "69", "took “69” (statement after “answer is”); it is the answer 69"
+    )
     assert grade(question("numeric", "42"), "42 or 43").reason == "hedges: names “42” and “43” side by side in the reply"
     assert grade(question("mcq", "B", choices=CAPITALS), "Nothing fits.").reason == "no choice letter or choice text found; the answer is B"
     assert grade(question("exact", "Paris"), "It is not Paris; it is Lyon.").reason == "rejects “Paris” (“not Paris”); commits to “Lyon”"
@@ -179,8 +187,9 @@ def test_every_verdict_names_its_span_and_rule():
 
 
 def test_an_exact_question_accepts_a_list_of_answers_and_its_aliases():
-    usa = Question(id="q", question="Which country has the largest economy?", kind="exact",
-                   answer=["United States", "USA"], aliases=["美国"])
+    usa = Question(
+        id="q", question="Which country has the largest economy?", kind="exact", answer=["United States", "USA"], aliases=["美国"]
+    )
     assert usa.answer == "United States" and usa.accepted == ["United States", "USA", "美国"]
     assert grade(usa, "The USA.").correct is True
     assert grade(usa, "美國").correct is True  # traditional 國 normalised to 国, as the content filter does

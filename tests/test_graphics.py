@@ -37,7 +37,7 @@ from .studio_harness import ARTIFACTS, CHROMIUM_ARGS, LiveStudio
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "show_scripts" / "rehearsal.yaml"
-DEMO_IDS = sorted(c.id for c in load_script(DEMO).contestants) 
+DEMO_IDS = sorted(c.id for c in load_script(DEMO).contestants)
 DEMO_NAMES = sorted(c.name for c in load_script(DEMO).contestants)
 VALIDATOR = REPO.parent / "shared" / "specs" / "ograf-v1" / "validate.py"
 PAGE = {name: page for name, (page, _) in GRAPHICS.items()}
@@ -53,7 +53,12 @@ SAMPLES = {
     ),
     "radar": ({"subtitle": "After round one"}, "[data-testid=rd-subtitle]", "After round one"),
     "leaderboard": (
-        {"rows": [{"contestant": "ada", "score": 3, "detail": "67% · 1.03 s"}, {"contestant": "bao", "score": 5, "detail": "83% · 1.68 s"}]},
+        {
+            "rows": [
+                {"contestant": "ada", "score": 3, "detail": "67% · 1.03 s"},
+                {"contestant": "bao", "score": 5, "detail": "83% · 1.68 s"},
+            ]
+        },
         "[data-testid=lb-row-0] .lb-name",
         "Bao",
     ),
@@ -62,7 +67,11 @@ SAMPLES = {
     "vote_bars": (
         {
             "question": "Who wrote the better poem?",
-            "options": [{"id": "ada", "label": "Ada", "votes": 1234}, {"id": "bao", "label": "Bao", "votes": 876}, {"id": "tie", "label": "A tie", "votes": 90}],
+            "options": [
+                {"id": "ada", "label": "Ada", "votes": 1234},
+                {"id": "bao", "label": "Bao", "votes": 876},
+                {"id": "tie", "label": "A tie", "votes": 90},
+            ],
             "revealed": False,
         },
         "[data-testid=vb-question]",
@@ -91,7 +100,7 @@ UPDATES = {
     "training": ({"subtitle": "Extreme challenge"}, "[data-testid=tr-subtitle]", "Extreme challenge"),
     "end_card": ({"subtitle": "Thanks for watching"}, "[data-testid=end-subtitle]", "Thanks for watching"),
 }
-HOSTILE = ['<script>window.__pwned=1</script>', '<img src=x onerror="window.__pwned=1">']
+HOSTILE = ["<script>window.__pwned=1</script>", '<img src=x onerror="window.__pwned=1">']
 
 
 # ---- the studio, the browser and helpers ------------------------------------------------------------
@@ -268,7 +277,15 @@ def test_the_ograf_element_hosts_a_graphic_and_maps_the_actions(env):
 
 
 def test_the_js_reducer_mirrors_show_state_for_graphics_and_clients(env, pages):
-    client = {"client_id": "c1", "connection": "k1", "graphic": "radar", "channel": "program", "version": "v", "stale": False, "connected": True}
+    client = {
+        "client_id": "c1",
+        "connection": "k1",
+        "graphic": "radar",
+        "channel": "program",
+        "version": "v",
+        "stale": False,
+        "connected": True,
+    }
     events = [
         ev.GraphicCued(data=ev.GraphicCuedData(graphic="lower_third", visible=True, data={"contestant": "ada"})),
         ev.GraphicCued(data=ev.GraphicCuedData(graphic="radar", visible=False)),
@@ -439,8 +456,11 @@ def test_update_merges_over_the_cued_data(env, pages):
 
 
 def test_leaderboard_rows_slide_to_their_new_ranks_with_a_delta_badge(env, pages):
-    rows = [{"contestant": "ada", "score": 5, "detail": "83% · 1.03 s"}, {"contestant": "bao", "score": 3, "detail": "50% · 1.68 s"},
-            {"contestant": "cyd", "name": "Cyd", "score": 1, "detail": "17% · 2.40 s"}]
+    rows = [
+        {"contestant": "ada", "score": 5, "detail": "83% · 1.03 s"},
+        {"contestant": "bao", "score": 3, "detail": "50% · 1.68 s"},
+        {"contestant": "cyd", "name": "Cyd", "score": 1, "detail": "17% · 2.40 s"},
+    ]
     env.cue("leaderboard", data={"rows": rows})
     env.take()
     page = pages("leaderboard")
@@ -563,7 +583,9 @@ def show(env):
     question.wait_for_function("() => gavelGraphic.visible && document.querySelector('[data-testid=countdown]').dataset.remainingMs")
     samples = []
     for _ in range(2):
-        samples.append((time.time(), question.evaluate("() => Number(document.querySelector('[data-testid=countdown]').dataset.remainingMs)")))
+        samples.append(
+            (time.time(), question.evaluate("() => Number(document.querySelector('[data-testid=countdown]').dataset.remainingMs)"))
+        )
         question.wait_for_timeout(1_000)
     deadline_ts = question.evaluate("() => __gavel.client.state.question.deadline_ts")
     question.wait_for_function(  # the card is drawn on the next animation frame after the event
@@ -624,7 +646,9 @@ def test_the_leaderboard_ranks_the_shows_scoreboard(show):
 
 def test_the_leaderboard_shows_the_studios_ratings_once_it_publishes_them(show):
     board = show["pages"]["leaderboard"]
-    board.wait_for_function(f"() => __gavel.client.state.leaderboard && __gavel.client.state.leaderboard.rows.length === {len(DEMO_IDS)}", timeout=60_000)
+    board.wait_for_function(
+        f"() => __gavel.client.state.leaderboard && __gavel.client.state.leaderboard.rows.length === {len(DEMO_IDS)}", timeout=60_000
+    )
     board.evaluate("() => update({source: 'auto'})")  # the operator's override: the default again
     board.wait_for_function("() => document.querySelector('[data-testid=lb-rows]').dataset.source === 'leaderboard'")
     board.wait_for_function(  # the latest board is drawn (a new one may land at any moment)

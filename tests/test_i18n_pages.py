@@ -55,17 +55,41 @@ CJK_FACES = {"Noto Sans CJK SC", "Noto Sans Mono CJK SC"}  # fonts-noto-cjk's Si
 # The show's data in its own language (the fixed words come from the tables).
 DATA = {
     "en": dict(
-        title="Gavel — grand final", stage="Speed Q&A", ada="Ada", bao="Bao", team_a="Team Lovelace", team_b="Team Abacus",
-        question="Which planet has the most moons?", choices=["Jupiter", "Saturn", "Uranus"], answer_a="Saturn", answer_b="Jupiter, I think",
-        motion="Machines should write poems", poll="Who answered better?", poem_a="Sun on the sea\nA boat comes home\nThe light fades\nNight is here",
-        poem_b="Waves roll\nBoats drift\nSky turns red", sub_title="Live subtitles", lines=["Good evening, everyone.", "Welcome to the final."],
+        title="Gavel — grand final",
+        stage="Speed Q&A",
+        ada="Ada",
+        bao="Bao",
+        team_a="Team Lovelace",
+        team_b="Team Abacus",
+        question="Which planet has the most moons?",
+        choices=["Jupiter", "Saturn", "Uranus"],
+        answer_a="Saturn",
+        answer_b="Jupiter, I think",
+        motion="Machines should write poems",
+        poll="Who answered better?",
+        poem_a="Sun on the sea\nA boat comes home\nThe light fades\nNight is here",
+        poem_b="Waves roll\nBoats drift\nSky turns red",
+        sub_title="Live subtitles",
+        lines=["Good evening, everyone.", "Welcome to the final."],
         translations=["Bonsoir à tous.", "Bienvenue"],
     ),
     "zh-CN": dict(
-        title="一锤定音 · 总决赛", stage="极速问答", ada="艾达", bao="包宝", team_a="洛夫莱斯队", team_b="算盘队",
-        question="哪颗行星的卫星最多？", choices=["木星", "土星", "天王星"], answer_a="土星", answer_b="我想是木星",
-        motion="机器应该写诗", poll="谁答得更好？", poem_a="海上落日红\n归舟入港中\n天光渐渐暗\n夜色满长空",
-        poem_b="浪花翻\n小船漂\n天边红", sub_title="实时字幕", lines=["各位观众晚上好。", "欢迎来到总决赛。"],
+        title="一锤定音 · 总决赛",
+        stage="极速问答",
+        ada="艾达",
+        bao="包宝",
+        team_a="洛夫莱斯队",
+        team_b="算盘队",
+        question="哪颗行星的卫星最多？",
+        choices=["木星", "土星", "天王星"],
+        answer_a="土星",
+        answer_b="我想是木星",
+        motion="机器应该写诗",
+        poll="谁答得更好？",
+        poem_a="海上落日红\n归舟入港中\n天光渐渐暗\n夜色满长空",
+        poem_b="浪花翻\n小船漂\n天边红",
+        sub_title="实时字幕",
+        lines=["各位观众晚上好。", "欢迎来到总决赛。"],
         translations=["大家晚上好。", "欢迎"],
     ),
 }
@@ -82,8 +106,10 @@ def script_text(locale: str) -> str:
     text = DEMO.read_text().replace("bank: banks/demo.yaml", f"bank: {REPO}/show_scripts/banks/demo.yaml")
     for old, new in [
         ('title: "Gavel demo — Speed Q&A"', f'title: "{d["title"]}"\n  locale: {locale}'),
-        ("name: Ada", f"name: {d['ada']}"), ("name: Bao", f"name: {d['bao']}"),
-        ("team: Team Lovelace", f"team: {d['team_a']}"), ("team: Team Abacus", f"team: {d['team_b']}"),
+        ("name: Ada", f"name: {d['ada']}"),
+        ("name: Bao", f"name: {d['bao']}"),
+        ("team: Team Lovelace", f"team: {d['team_a']}"),
+        ("team: Team Abacus", f"team: {d['team_b']}"),
         ('title: "Speed Q&A"', f'title: "{d["stage"]}"'),
     ]:
         assert old in text, old
@@ -154,67 +180,232 @@ def feed(show: Show) -> None:
     metrics = lambda e2e, n: ev.AnswerMetrics(ttft=0.21, e2e=e2e, tpot=0.02, output_tokens=n)  # noqa: E731
     show.publish(
         ev.StageStarted(data=ev.StageStartedData(index=0, kind="speed_qa", title=d["stage"])),
-        ev.QuestionAsked(data=ev.QuestionAskedData(stage=0, number=1, of=3, question_id="q1", text=d["question"], kind="choice",
-                                                   choices=d["choices"], time_limit_s=600, deadline_ts=now + 600)),
+        ev.QuestionAsked(
+            data=ev.QuestionAskedData(
+                stage=0,
+                number=1,
+                of=3,
+                question_id="q1",
+                text=d["question"],
+                kind="choice",
+                choices=d["choices"],
+                time_limit_s=600,
+                deadline_ts=now + 600,
+            )
+        ),
         *[ev.AnswerStarted(data=ev.AnswerStartedData(question_id="q1", contestant=c)) for c in ("ada", "bao")],
-        ev.AnswerPath(data=ev.AnswerPathData(question_id="q1", contestant="ada", steps=[
-            ev.PathStep(index=1, text=d["answer_a"][:1], logprob=-0.05, alternatives=[
-                ev.PathAlternative(text=d["answer_a"][:1], logprob=-0.05), ev.PathAlternative(text="X", logprob=-3.2)], margin=0.9),
-            ev.PathStep(index=2, text=d["answer_a"][1:], logprob=-0.6, alternatives=[
-                ev.PathAlternative(text=d["answer_a"][1:], logprob=-0.6), ev.PathAlternative(text="Y", logprob=-0.9)], margin=0.14),
-        ])),
+        ev.AnswerPath(
+            data=ev.AnswerPathData(
+                question_id="q1",
+                contestant="ada",
+                steps=[
+                    ev.PathStep(
+                        index=1,
+                        text=d["answer_a"][:1],
+                        logprob=-0.05,
+                        alternatives=[
+                            ev.PathAlternative(text=d["answer_a"][:1], logprob=-0.05),
+                            ev.PathAlternative(text="X", logprob=-3.2),
+                        ],
+                        margin=0.9,
+                    ),
+                    ev.PathStep(
+                        index=2,
+                        text=d["answer_a"][1:],
+                        logprob=-0.6,
+                        alternatives=[ev.PathAlternative(text=d["answer_a"][1:], logprob=-0.6), ev.PathAlternative(text="Y", logprob=-0.9)],
+                        margin=0.14,
+                    ),
+                ],
+            )
+        ),
         ev.AnswerToken(data=ev.AnswerTokenData(question_id="q1", contestant="ada", index=2, text=d["answer_a"])),
         ev.AnswerToken(data=ev.AnswerTokenData(question_id="q1", contestant="bao", index=3, text=d["answer_b"])),
-        ev.AnswerFinished(data=ev.AnswerFinishedData(question_id="q1", contestant="ada", status="done", text=d["answer_a"], metrics=metrics(0.8, 2))),
-        ev.AnswerFinished(data=ev.AnswerFinishedData(question_id="q1", contestant="bao", status="timeout", text=d["answer_b"], metrics=metrics(30, 3))),
-        ev.AnswerGraded(data=ev.AnswerGradedData(question_id="q1", contestant="ada", correct=True, extracted=d["answer_a"], expected=d["answer_a"])),
-        ev.AnswerGraded(data=ev.AnswerGradedData(question_id="q1", contestant="bao", correct=False, extracted=d["choices"][0], expected=d["answer_a"])),
-        ev.Scoreboard(data=ev.ScoreboardData(stage=0, rows=[
-            ev.ScoreRow(contestant="ada", answered=1, correct=1, accuracy=1.0, tokens=2, dnf=0, ttft_median=0.21, tpot_median=0.02, e2e_median=0.8),
-            ev.ScoreRow(contestant="bao", answered=1, correct=0, accuracy=0.0, tokens=3, dnf=1, ttft_median=0.4, tpot_median=0.03, e2e_median=30.0),
-        ])),
+        ev.AnswerFinished(
+            data=ev.AnswerFinishedData(question_id="q1", contestant="ada", status="done", text=d["answer_a"], metrics=metrics(0.8, 2))
+        ),
+        ev.AnswerFinished(
+            data=ev.AnswerFinishedData(question_id="q1", contestant="bao", status="timeout", text=d["answer_b"], metrics=metrics(30, 3))
+        ),
+        ev.AnswerGraded(
+            data=ev.AnswerGradedData(question_id="q1", contestant="ada", correct=True, extracted=d["answer_a"], expected=d["answer_a"])
+        ),
+        ev.AnswerGraded(
+            data=ev.AnswerGradedData(question_id="q1", contestant="bao", correct=False, extracted=d["choices"][0], expected=d["answer_a"])
+        ),
+        ev.Scoreboard(
+            data=ev.ScoreboardData(
+                stage=0,
+                rows=[
+                    ev.ScoreRow(
+                        contestant="ada",
+                        answered=1,
+                        correct=1,
+                        accuracy=1.0,
+                        tokens=2,
+                        dnf=0,
+                        ttft_median=0.21,
+                        tpot_median=0.02,
+                        e2e_median=0.8,
+                    ),
+                    ev.ScoreRow(
+                        contestant="bao",
+                        answered=1,
+                        correct=0,
+                        accuracy=0.0,
+                        tokens=3,
+                        dnf=1,
+                        ttft_median=0.4,
+                        tpot_median=0.03,
+                        e2e_median=30.0,
+                    ),
+                ],
+            )
+        ),
     )
     show.inject(
-        ev.ImageShown(data=ev.ImageShownData(
-            stage=0, question_id="poem-1", image=picture_uri(), source="sunset.png", width=96, height=64, path="mixed",
-            paths={"ada": "vlm", "bao": "labels"}, labels=[ev.ImageLabel(label="seashore", p=0.62), ev.ImageLabel(label="sandbar", p=0.21)],
-            facts=ev.ImageFacts(width=96, height=64, orientation="landscape", brightness=0.4, brightness_word="medium-bright", contrast=0.3,
-                                contrast_word="high", tone="cool", colours=[ev.ImageColour(name="dark blue", share=0.6), ev.ImageColour(name="orange", share=0.2)]),
-            lines=4, rhyme=True,
-        )),
-        ev.AnswerFinished(data=ev.AnswerFinishedData(question_id="poem-1", contestant="ada", status="done", text=d["poem_a"], metrics=metrics(4, 30))),
-        ev.AnswerFinished(data=ev.AnswerFinishedData(question_id="poem-1", contestant="bao", status="done", text=d["poem_b"], metrics=metrics(4, 20))),
-        ev.PoemForm(data=ev.PoemFormData(stage=0, question_id="poem-1", contestant="ada", lines=4, lines_asked=4, rhyme_asked=True,
-                                         rhyme_pairs=[(1, 2), (2, 4)], meets_form=True, rhymed_lines=3)),
+        ev.ImageShown(
+            data=ev.ImageShownData(
+                stage=0,
+                question_id="poem-1",
+                image=picture_uri(),
+                source="sunset.png",
+                width=96,
+                height=64,
+                path="mixed",
+                paths={"ada": "vlm", "bao": "labels"},
+                labels=[ev.ImageLabel(label="seashore", p=0.62), ev.ImageLabel(label="sandbar", p=0.21)],
+                facts=ev.ImageFacts(
+                    width=96,
+                    height=64,
+                    orientation="landscape",
+                    brightness=0.4,
+                    brightness_word="medium-bright",
+                    contrast=0.3,
+                    contrast_word="high",
+                    tone="cool",
+                    colours=[ev.ImageColour(name="dark blue", share=0.6), ev.ImageColour(name="orange", share=0.2)],
+                ),
+                lines=4,
+                rhyme=True,
+            )
+        ),
+        ev.AnswerFinished(
+            data=ev.AnswerFinishedData(question_id="poem-1", contestant="ada", status="done", text=d["poem_a"], metrics=metrics(4, 30))
+        ),
+        ev.AnswerFinished(
+            data=ev.AnswerFinishedData(question_id="poem-1", contestant="bao", status="done", text=d["poem_b"], metrics=metrics(4, 20))
+        ),
+        ev.PoemForm(
+            data=ev.PoemFormData(
+                stage=0,
+                question_id="poem-1",
+                contestant="ada",
+                lines=4,
+                lines_asked=4,
+                rhyme_asked=True,
+                rhyme_pairs=[(1, 2), (2, 4)],
+                meets_form=True,
+                rhymed_lines=3,
+            )
+        ),
         # bao: an event of before rhymed_lines (the page counts rhyme_pairs) with its English notes
-        ev.PoemForm(data=ev.PoemFormData(stage=0, question_id="poem-1", contestant="bao", lines=3, lines_asked=4, rhyme_asked=True,
-                                         rhyme_pairs=[], meets_form=False, notes="3 lines, 4 asked; 0 of 3 lines rhyme")),
-        ev.SubtitleStarted(data=ev.SubtitleStartedData(stage=0, title=d["sub_title"], source_lang="zh" if show.locale != "en" else "en",
-                                                       target_lang="fr" if show.locale == "en" else "zh", contestants=["ada", "bao"],
-                                                       lines_total=2, operator=False, started_ts=now - 20)),
-        *[ev.SubtitleSource(data=ev.SubtitleSourceData(stage=0, line=i, question_id=f"sub-0-{i}", t=3.0 + 4 * i, text=text,
-                                                       shown_ts=now - 10 + 4 * i, origin="transcript")) for i, text in enumerate(d["lines"])],
-        ev.SubtitleToken(data=ev.SubtitleTokenData(stage=0, line=0, question_id="sub-0-0", contestant="ada", index=2, text=d["translations"][0][:3])),
-        ev.SubtitleTranslated(data=ev.SubtitleTranslatedData(stage=0, line=0, question_id="sub-0-0", contestant="bao", status="done",
-                                                             text=d["translations"][0], lag_s=1.4, ttft_lag_s=0.5, waited_s=0, tokens=4)),
-        ev.SubtitleTranslated(data=ev.SubtitleTranslatedData(stage=0, line=1, question_id="sub-0-1", contestant="bao", status="timeout",
-                                                             reason="timeout", text=d["translations"][1], lag_s=None, ttft_lag_s=0.7, waited_s=0, tokens=2)),
-        ev.SubtitleSummary(data=ev.SubtitleSummaryData(stage=0, final=True, rows=[
-            ev.SubtitleLagRow(contestant="ada", lines=2, done=0, dnf=0, lag_median_s=None, lag_p90_s=None, ttft_lag_median_s=None),
-            ev.SubtitleLagRow(contestant="bao", lines=2, done=1, dnf=1, lag_median_s=1.4, lag_p90_s=1.4, ttft_lag_median_s=0.5),
-        ])),
-        ev.Attention(data=ev.AttentionData(question_id="q1", contestant="ada", status="ready", key="no-such-key", aggregate="mean",
-                                           prompt_tokens=12, answer_tokens=2)),
-        ev.TrainingProgress(data=ev.TrainingProgressData(contestant="ada", job="j1", kind="sft", step=12, max_steps=40, loss=1.234, eta_s=95)),
+        ev.PoemForm(
+            data=ev.PoemFormData(
+                stage=0,
+                question_id="poem-1",
+                contestant="bao",
+                lines=3,
+                lines_asked=4,
+                rhyme_asked=True,
+                rhyme_pairs=[],
+                meets_form=False,
+                notes="3 lines, 4 asked; 0 of 3 lines rhyme",
+            )
+        ),
+        ev.SubtitleStarted(
+            data=ev.SubtitleStartedData(
+                stage=0,
+                title=d["sub_title"],
+                source_lang="zh" if show.locale != "en" else "en",
+                target_lang="fr" if show.locale == "en" else "zh",
+                contestants=["ada", "bao"],
+                lines_total=2,
+                operator=False,
+                started_ts=now - 20,
+            )
+        ),
+        *[
+            ev.SubtitleSource(
+                data=ev.SubtitleSourceData(
+                    stage=0, line=i, question_id=f"sub-0-{i}", t=3.0 + 4 * i, text=text, shown_ts=now - 10 + 4 * i, origin="transcript"
+                )
+            )
+            for i, text in enumerate(d["lines"])
+        ],
+        ev.SubtitleToken(
+            data=ev.SubtitleTokenData(stage=0, line=0, question_id="sub-0-0", contestant="ada", index=2, text=d["translations"][0][:3])
+        ),
+        ev.SubtitleTranslated(
+            data=ev.SubtitleTranslatedData(
+                stage=0,
+                line=0,
+                question_id="sub-0-0",
+                contestant="bao",
+                status="done",
+                text=d["translations"][0],
+                lag_s=1.4,
+                ttft_lag_s=0.5,
+                waited_s=0,
+                tokens=4,
+            )
+        ),
+        ev.SubtitleTranslated(
+            data=ev.SubtitleTranslatedData(
+                stage=0,
+                line=1,
+                question_id="sub-0-1",
+                contestant="bao",
+                status="timeout",
+                reason="timeout",
+                text=d["translations"][1],
+                lag_s=None,
+                ttft_lag_s=0.7,
+                waited_s=0,
+                tokens=2,
+            )
+        ),
+        ev.SubtitleSummary(
+            data=ev.SubtitleSummaryData(
+                stage=0,
+                final=True,
+                rows=[
+                    ev.SubtitleLagRow(contestant="ada", lines=2, done=0, dnf=0, lag_median_s=None, lag_p90_s=None, ttft_lag_median_s=None),
+                    ev.SubtitleLagRow(contestant="bao", lines=2, done=1, dnf=1, lag_median_s=1.4, lag_p90_s=1.4, ttft_lag_median_s=0.5),
+                ],
+            )
+        ),
+        ev.Attention(
+            data=ev.AttentionData(
+                question_id="q1", contestant="ada", status="ready", key="no-such-key", aggregate="mean", prompt_tokens=12, answer_tokens=2
+            )
+        ),
+        ev.TrainingProgress(
+            data=ev.TrainingProgressData(contestant="ada", job="j1", kind="sft", step=12, max_steps=40, loss=1.234, eta_s=95)
+        ),
         ev.TrainingFinished(data=ev.TrainingFinishedData(contestant="bao", job="j2", kind="sft", status="budget_exceeded", steps=2)),
-        ev.QualificationResult(data=ev.QualificationResultData(contestant="ada", scores={"gsm8k": 0.5}, score=0.52, samples=20, report="r")),
+        ev.QualificationResult(
+            data=ev.QualificationResultData(contestant="ada", scores={"gsm8k": 0.5}, score=0.52, samples=20, report="r")
+        ),
         leaderboard(),
     )
     # The audience poll: through the director's commands and two phones, as on the night.
     show.command("poll_open", poll="p1", title=d["poll"], choices=[{"id": "ada", "label": d["ada"]}, {"id": "bao", "label": d["bao"]}])
     for choice in ("bao", "bao", "ada"):
         token = httpx.post(f"{show.live.base}/api/audience/device", timeout=10).json()["token"]
-        voted = httpx.post(f"{show.live.base}/api/polls/p1/vote", json={"choice": choice}, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        voted = httpx.post(
+            f"{show.live.base}/api/polls/p1/vote", json={"choice": choice}, headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
         assert voted.status_code == 200, voted.text
     deadline = time.monotonic() + 10
     while sum(show.live.state()["polls"]["p1"]["counts"].values()) < 3:  # tallies go out at 4 Hz
@@ -225,14 +416,31 @@ def feed(show: Show) -> None:
 
 
 def leaderboard(first: str = "bao", rows: bool = True) -> ev.Leaderboard:
-    dims = lambda r: {"speed": ev.LeaderboardDimension(rating=r, ci_low=r - 40, ci_high=r + 40, matches=2),  # noqa: E731
-                      "accuracy": ev.LeaderboardDimension(rating=r + 10, ci_low=r - 30, ci_high=r + 50, matches=2)}
+    dims = lambda r: {
+        "speed": ev.LeaderboardDimension(rating=r, ci_low=r - 40, ci_high=r + 40, matches=2),  # noqa: E731
+        "accuracy": ev.LeaderboardDimension(rating=r + 10, ci_low=r - 30, ci_high=r + 50, matches=2),
+    }
     order = [first, "ada" if first == "bao" else "bao"]
-    return ev.Leaderboard(data=ev.LeaderboardData(
-        rows=[ev.LeaderboardRow(contestant=c, rank=i + 1, rating=1040.0 - 80 * i, dimensions=dims(1040 - 80 * i), elo=1010 - 20 * i,
-                                elo_delta=4.5 - 9 * i) for i, c in enumerate(order)] if rows else [],
-        weights={"speed": 1, "accuracy": 1}, matches=4, through_seq=0,
-    ))
+    return ev.Leaderboard(
+        data=ev.LeaderboardData(
+            rows=[
+                ev.LeaderboardRow(
+                    contestant=c,
+                    rank=i + 1,
+                    rating=1040.0 - 80 * i,
+                    dimensions=dims(1040 - 80 * i),
+                    elo=1010 - 20 * i,
+                    elo_delta=4.5 - 9 * i,
+                )
+                for i, c in enumerate(order)
+            ]
+            if rows
+            else [],
+            weights={"speed": 1, "accuracy": 1},
+            matches=4,
+            through_seq=0,
+        )
+    )
 
 
 # Cue data per graphic (everything else comes from the show's state).
@@ -274,7 +482,9 @@ def shown(page: Page) -> None:
     page.wait_for_function("() => window.gavelGraphic && gavelGraphic.visible", timeout=30_000)
     page.wait_for_function(
         "() => !document.getAnimations().some(a => a.playState === 'running' && a.effect"
-        " && a.effect.getComputedTiming().endTime !== Infinity)", timeout=15_000)
+        " && a.effect.getComputedTiming().endTime !== Infinity)",
+        timeout=15_000,
+    )
 
 
 def check_language(show: Show, text: str, where: str) -> None:
@@ -352,19 +562,44 @@ def test_the_duel_in_the_shows_language(show):
     # A debate on the same stage: sides, the winner (published while the page watches: the page
     # keeps the sides itself).
     show.inject(
-        ev.DebateStarted(data=ev.DebateStartedData(stage=0, debate_id="d1", motion=d["motion"], sides={"pro": "ada", "con": "bao"},
-                                                   assigned="random", rounds=1)),
-        ev.DebateResult(data=ev.DebateResultData(stage=0, debate_id="d1", motion=d["motion"], sides={"pro": "ada", "con": "bao"},
-                                                 judges={"ada": 7.5, "bao": 6.0}, audience={"ada": 2, "bao": 1},
-                                                 weights={"judges": 0.5, "audience": 0.5}, score={"ada": 0.6, "bao": 0.4},
-                                                 winner="ada", dimension="logic")),
+        ev.DebateStarted(
+            data=ev.DebateStartedData(
+                stage=0, debate_id="d1", motion=d["motion"], sides={"pro": "ada", "con": "bao"}, assigned="random", rounds=1
+            )
+        ),
+        ev.DebateResult(
+            data=ev.DebateResultData(
+                stage=0,
+                debate_id="d1",
+                motion=d["motion"],
+                sides={"pro": "ada", "con": "bao"},
+                judges={"ada": 7.5, "bao": 6.0},
+                audience={"ada": 2, "bao": 1},
+                weights={"judges": 0.5, "audience": 0.5},
+                score={"ada": 0.6, "bao": 0.4},
+                winner="ada",
+                dimension="logic",
+            )
+        ),
     )
     page.wait_for_function("() => document.querySelector('[data-testid=verdict-ada]').textContent !== ''")
     page.evaluate("() => update({view: 'answers'})")
     text = page.evaluate(VISIBLE_TEXT, "#stage")
-    check_labels(show, text, "duel", show.w("duel.tokens"), show.w("duel.tokens_per_s"), show.w("duel.ttft"), show.w("badge.timeout"),
-                 show.w("debate.winner"), show.w("side.pro"), show.w("side.con"), show.w("stage.kind.speed_qa"),
-                 show.w("show.stage_number", number=1, of=1), show.w("label.question", number=1, of=3))
+    check_labels(
+        show,
+        text,
+        "duel",
+        show.w("duel.tokens"),
+        show.w("duel.tokens_per_s"),
+        show.w("duel.ttft"),
+        show.w("badge.timeout"),
+        show.w("debate.winner"),
+        show.w("side.pro"),
+        show.w("side.con"),
+        show.w("stage.kind.speed_qa"),
+        show.w("show.stage_number", number=1, of=1),
+        show.w("label.question", number=1, of=3),
+    )
     check_language(show, text, "duel")
     check_fonts(show, page, "duel", "#stage", at_least=5)
     snap(show, page, "duel")
@@ -372,8 +607,16 @@ def test_the_duel_in_the_shows_language(show):
     page.wait_for_function("() => document.getElementById('stage').dataset.view === 'scoreboard'")
     page.wait_for_timeout(700)
     text = page.evaluate(VISIBLE_TEXT, "#stage")
-    check_labels(show, text, "scoreboard", show.w("duel.scoreboard"), show.w("duel.col.contestant"), show.w("duel.col.correct"),
-                 show.w("duel.col.accuracy"), show.w("duel.col.e2e"))
+    check_labels(
+        show,
+        text,
+        "scoreboard",
+        show.w("duel.scoreboard"),
+        show.w("duel.col.contestant"),
+        show.w("duel.col.correct"),
+        show.w("duel.col.accuracy"),
+        show.w("duel.col.e2e"),
+    )
     check_language(show, text, "scoreboard")
     check_fonts(show, page, "scoreboard", "#stage")
     snap(show, page, "duel-scoreboard")
@@ -411,19 +654,41 @@ LABELS = {
     "radar": lambda s: [s.w("radar.title")],
     "lower_third": lambda s: [s.data["bao"], s.data["team_b"]],
     "vote_bars": lambda s: [s.w("vote.kicker"), s.w("vote.state.result"), s.data["poll"], s.w("vote.votes", count=3)],
-    "image_poem": lambda s: [s.w("poem.path.mixed"), s.w("poem.sees.vlm"), s.w("poem.sees.labels"),
-                             s.w("colour.shade", shade=s.w("colour.shade.dark"), colour=s.w("colour.blue")), s.w("colour.orange"),
-                             s.w("poem.contrast", word=s.w("poem.fact.high")), s.w("poem.tone", word=s.w("poem.fact.cool")),
-                             s.w("poem.fact.medium_bright"), s.w("poem.fact.landscape"),
-                             s.w("poem.form.lines", lines=4, asked=4, mark="✓"), s.w("poem.form.rhymes", pairs="1–2, 2–4"),
-                             s.w("poem.form.lines", lines=3, asked=4, mark="✗"),
-                             s.w("poem.notes.lines", lines=3, asked=4) + s.w("sep.list") + s.w("poem.notes.rhymed", rhymed=0, lines=3)],
-    "subtitles": lambda s: [s.w("sub.summary_title"), s.w("sub.col.median"), s.w("sub.col.p90"), s.w("sub.col.done"),
-                            s.w("sub.behind_one", count=1), s.w("status.dnf_timeout"), s.w("sub.progress", number=2)],
+    "image_poem": lambda s: [
+        s.w("poem.path.mixed"),
+        s.w("poem.sees.vlm"),
+        s.w("poem.sees.labels"),
+        s.w("colour.shade", shade=s.w("colour.shade.dark"), colour=s.w("colour.blue")),
+        s.w("colour.orange"),
+        s.w("poem.contrast", word=s.w("poem.fact.high")),
+        s.w("poem.tone", word=s.w("poem.fact.cool")),
+        s.w("poem.fact.medium_bright"),
+        s.w("poem.fact.landscape"),
+        s.w("poem.form.lines", lines=4, asked=4, mark="✓"),
+        s.w("poem.form.rhymes", pairs="1–2, 2–4"),
+        s.w("poem.form.lines", lines=3, asked=4, mark="✗"),
+        s.w("poem.notes.lines", lines=3, asked=4) + s.w("sep.list") + s.w("poem.notes.rhymed", rhymed=0, lines=3),
+    ],
+    "subtitles": lambda s: [
+        s.w("sub.summary_title"),
+        s.w("sub.col.median"),
+        s.w("sub.col.p90"),
+        s.w("sub.col.done"),
+        s.w("sub.behind_one", count=1),
+        s.w("status.dnf_timeout"),
+        s.w("sub.progress", number=2),
+    ],
     "path": lambda s: [s.w("path.roads"), s.w("path.instead_of"), s.w("path.at", index=2, text=s.data["answer_a"][1:], p="55%")],
     "attention": lambda s: [s.w("att.title"), s.w("att.subtitle", name=s.data["ada"], tokens=2, aggregate=s.w("att.agg.mean"))],
-    "training": lambda s: [s.w("train.title"), s.w("train.subtitle"), s.w("train.status.running"), s.w("train.status.budget_exceeded"),
-                           s.w("train.step", step=12, max=40), s.w("train.loss", loss="1.234"), s.w("train.qualification", score=52)],
+    "training": lambda s: [
+        s.w("train.title"),
+        s.w("train.subtitle"),
+        s.w("train.status.running"),
+        s.w("train.status.budget_exceeded"),
+        s.w("train.step", step=12, max=40),
+        s.w("train.loss", loss="1.234"),
+        s.w("train.qualification", score=52),
+    ],
     "end_card": lambda s: [s.data["title"], s.w("end.kicker"), s.w("end.standings"), s.data["bao"]],
 }
 
@@ -448,8 +713,18 @@ def test_every_graphic_in_the_shows_language(show, graphic):
         axes = page.evaluate("() => [...document.querySelectorAll('[data-testid=rd-plot] .angular-axis text')].map(t => t.textContent)")
         figure = httpx.get(f"{show.live.base}/figures/radar?channel=program&token={show.live.graphics_token}", timeout=10).json()
         theta = figure["data"][0]["theta"][:-1]
-        assert theta == [show.w(k) for k in ("radar.axis.ttft", "radar.axis.throughput", "radar.axis.accuracy", "radar.axis.creativity",
-                                             "radar.axis.logic", "radar.axis.values", "radar.axis.translation_lag")]
+        assert theta == [
+            show.w(k)
+            for k in (
+                "radar.axis.ttft",
+                "radar.axis.throughput",
+                "radar.axis.accuracy",
+                "radar.axis.creativity",
+                "radar.axis.logic",
+                "radar.axis.values",
+                "radar.axis.translation_lag",
+            )
+        ]
         assert set(axes) == set(theta)
         check_language(show, " ".join(axes), "radar axes")
     check_fonts(show, page, graphic, "#stage")
@@ -460,8 +735,21 @@ def test_every_graphic_in_the_shows_language(show, graphic):
 def test_the_output_monitor_stacks_every_graphic_in_the_shows_language(show):
     page = show.open("output.html", "&debug=0")
     layers = page.evaluate("() => [...document.querySelectorAll('#layers > iframe')].map(f => [f.dataset.graphic, f.style.zIndex, f.src])")
-    order = ["duel", "image_poem", "subtitles", "question", "path", "attention", "radar", "training", "leaderboard", "vote_bars",
-             "lower_third", "title_card", "end_card"]
+    order = [
+        "duel",
+        "image_poem",
+        "subtitles",
+        "question",
+        "path",
+        "attention",
+        "radar",
+        "training",
+        "leaderboard",
+        "vote_bars",
+        "lower_third",
+        "title_card",
+        "end_card",
+    ]
     assert [g for g, _, _ in layers] == order and set(order) == set(GRAPHICS)
     assert [int(z) for _, z, _ in layers] == sorted(int(z) for _, z, _ in layers)
     for graphic, _, src in layers:
@@ -470,7 +758,9 @@ def test_the_output_monitor_stacks_every_graphic_in_the_shows_language(show):
     for frame in frames.values():
         frame.wait_for_function("() => window.gavelGraphic && gavelGraphic.visible", timeout=30_000)
     title = frames["title-card.html"]
-    title.wait_for_function("(k) => document.querySelector('[data-testid=tc-kicker]').textContent.includes(k)", arg=show.w("stage.kind.speed_qa"))
+    title.wait_for_function(
+        "(k) => document.querySelector('[data-testid=tc-kicker]').textContent.includes(k)", arg=show.w("stage.kind.speed_qa")
+    )
     assert frames["end-card.html"].text_content("[data-testid=end-kicker]") == show.w("end.kicker")
     page.wait_for_timeout(1500)  # entries settle
     snap(show, page, "output")

@@ -308,7 +308,11 @@ def test_both_poems_stream_live_and_get_a_form_check(show):
     assert set(forms) == {"ada", "bao"}
     for who, form in forms.items():
         expected = check_form(finished[who]["text"], 4, True)
-        assert (form["lines"], form["meets_form"], [tuple(p) for p in form["rhyme_pairs"]]) == (expected.lines, expected.meets_form, expected.rhyme_pairs)
+        assert (form["lines"], form["meets_form"], [tuple(p) for p in form["rhyme_pairs"]]) == (
+            expected.lines,
+            expected.meets_form,
+            expected.rhyme_pairs,
+        )
         assert form["lines_asked"] == 4 and form["rhyme_asked"] is True
 
 

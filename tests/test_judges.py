@@ -40,11 +40,26 @@ def live(tmp_path_factory):
     with LiveStudio(Studio(load_script(tmp / "show.yaml"), tmp / "data", pool=engineless_pool())) as studio:
         publish = studio.studio.controller.publish
         events = [
-            ev.QuestionAsked(data=ev.QuestionAskedData(stage=0, number=1, of=1, question_id="q1", text="Why is the sky blue?",
-                                                       kind="open", time_limit_s=30, deadline_ts=time.time() + 30)),
-            *[ev.AnswerFinished(data=ev.AnswerFinishedData(question_id="q1", contestant=c, status="done", text=t,
-                                                           metrics=ev.AnswerMetrics(e2e=1.0, output_tokens=5)))
-              for c, t in (("ada", "Rayleigh scattering"), ("bao", "<b>Because</b>"))],
+            ev.QuestionAsked(
+                data=ev.QuestionAskedData(
+                    stage=0,
+                    number=1,
+                    of=1,
+                    question_id="q1",
+                    text="Why is the sky blue?",
+                    kind="open",
+                    time_limit_s=30,
+                    deadline_ts=time.time() + 30,
+                )
+            ),
+            *[
+                ev.AnswerFinished(
+                    data=ev.AnswerFinishedData(
+                        question_id="q1", contestant=c, status="done", text=t, metrics=ev.AnswerMetrics(e2e=1.0, output_tokens=5)
+                    )
+                )
+                for c, t in (("ada", "Rayleigh scattering"), ("bao", "<b>Because</b>"))
+            ],
             ev.QuestionClosed(data=ev.QuestionClosedData(stage=0, question_id="q1")),
         ]
         for event in events:
@@ -79,7 +94,11 @@ def test_scores_once_as_oneself_and_bad_scores_say_why(live):
         "missing criterion": (_score(live, li, {"target": ada, "scores": {"accuracy": 5}}), 400, "missing creativity"),
         "out of range": (_score(live, li, {"target": ada, "scores": {"accuracy": 11, "creativity": 5}}), 400, "scores.accuracy"),
         "not a number": (_score(live, li, {"target": ada, "scores": {"accuracy": "7", "creativity": 5}}), 400, "scores.accuracy"),
-        "no such answer": (_score(live, li, {"target": "answer:0:q9:ada", "scores": {"accuracy": 5, "creativity": 5}}), 404, "no finished answer"),
+        "no such answer": (
+            _score(live, li, {"target": "answer:0:q9:ada", "scores": {"accuracy": 5, "creativity": 5}}),
+            404,
+            "no finished answer",
+        ),
         "bad target": (_score(live, li, {"target": "poem", "scores": {"accuracy": 5, "creativity": 5}}), 400, "target"),
     }
     for name, (response, status, reason) in refused.items():
@@ -130,4 +149,3 @@ def test_judges_verdicts_move_the_leaderboard_and_a_restart_recomputes_the_same(
 
     before, after, board_again = live.call(reopen)
     assert after == before and board_again == live.state()["leaderboard"]
-

@@ -111,8 +111,13 @@ def verdicts(matches: list[Match]) -> list[tuple[str, str, str, str]]:
 
 def test_the_events_built_here_are_valid_wire_events():
     events = log(
-        opened(), asked("q1"), answer("q1", "ada", True), closed("q1"), scored("j1", "q1", "ada", creativity=7),
-        poll_opened("p1", ["ada", "bob"], "creativity"), poll_closed("p1", "ada", {"ada": 3, "bob": 1}),
+        opened(),
+        asked("q1"),
+        answer("q1", "ada", True),
+        closed("q1"),
+        scored("j1", "q1", "ada", creativity=7),
+        poll_opened("p1", ["ada", "bob"], "creativity"),
+        poll_closed("p1", "ada", {"ada": 3, "bob": 1}),
     )
     for event in events:
         assert ev.parse_event(event.model_dump_json()) == event

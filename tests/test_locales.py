@@ -13,7 +13,12 @@ from core.locale import LOCALES, Messages, placeholders, table
 from core.script import StageSpec
 
 REPO = Path(__file__).resolve().parent.parent
-PAGES = [*REPO.glob("overlays/*.js"), *REPO.glob("overlays/*.html"), *REPO.glob("studio/server/static/*.html"), *REPO.glob("studio/server/static/*.js")]
+PAGES = [
+    *REPO.glob("overlays/*.js"),
+    *REPO.glob("overlays/*.html"),
+    *REPO.glob("studio/server/static/*.html"),
+    *REPO.glob("studio/server/static/*.js"),
+]
 PYTHON = [*REPO.glob("stages/*.py"), *REPO.glob("studio/**/*.py")]
 # GavelUI.t(state, "key") / plural(state, "key", n) in the graphics, t("key") / plural("key", n) in
 # the pages on gavel-i18n.js, data-i18n="key" in markup.
@@ -125,12 +130,29 @@ def test_the_studios_figures_speak_the_shows_language():
 
     zh = table("zh-CN")
     state = ShowState()
-    state.apply(ev.ShowOpened(data=ev.ShowOpenedData(
-        show_id="s", title="t", stages=[], contestants=[ev.ContestantInfo(id="ada", name="艾达")], locale="zh-CN", messages=zh)))
-    state.apply(ev.QuestionAsked(data=ev.QuestionAskedData(stage=0, number=1, of=1, question_id="q", text="?", kind="open",
-                                                           time_limit_s=9, deadline_ts=0)))
-    state.apply(ev.AnswerFinished(data=ev.AnswerFinishedData(question_id="q", contestant="ada", status="done", text="x",
-                                                             metrics=ev.AnswerMetrics(ttft=0.5, tpot=0.05, e2e=1, output_tokens=11))))
+    state.apply(
+        ev.ShowOpened(
+            data=ev.ShowOpenedData(
+                show_id="s", title="t", stages=[], contestants=[ev.ContestantInfo(id="ada", name="艾达")], locale="zh-CN", messages=zh
+            )
+        )
+    )
+    state.apply(
+        ev.QuestionAsked(
+            data=ev.QuestionAskedData(stage=0, number=1, of=1, question_id="q", text="?", kind="open", time_limit_s=9, deadline_ts=0)
+        )
+    )
+    state.apply(
+        ev.AnswerFinished(
+            data=ev.AnswerFinishedData(
+                question_id="q",
+                contestant="ada",
+                status="done",
+                text="x",
+                metrics=ev.AnswerMetrics(ttft=0.5, tpot=0.05, e2e=1, output_tokens=11),
+            )
+        )
+    )
     figure = radar_figure(state)
     theta = figure["data"][0]["theta"]
     assert theta[: len(AXES)] == [zh["radar.axis." + a.lower().replace(" ", "_")] for a in AXES]

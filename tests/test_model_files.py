@@ -59,9 +59,7 @@ def test_tokenizer_keeps_its_chat_template(prepared):
 
     tokenizer = AutoTokenizer.from_pretrained(prepared)
     assert "<|im_start|>" in (tokenizer.chat_template or "")
-    prompt = tokenizer.apply_chat_template(
-        [{"role": "user", "content": "Hi"}], add_generation_prompt=True, tokenize=False
-    )
+    prompt = tokenizer.apply_chat_template([{"role": "user", "content": "Hi"}], add_generation_prompt=True, tokenize=False)
     assert prompt.endswith("<|im_start|>assistant\n")
     assert tokenizer.eos_token == "<|im_end|>"
 

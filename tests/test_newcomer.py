@@ -29,9 +29,11 @@ GAVEL = [sys.executable, "-m", "studio.cli"]  # run from the copy's root: the co
 
 def fresh_copy(target: Path) -> Path:
     """The repository's files as a clone would have them (tracked and new, nothing ignored)."""
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=REPO, capture_output=True, check=True
-    ).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=REPO, capture_output=True, check=True)
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, listed):
         source = REPO / name
         if source.is_file():
@@ -73,7 +75,9 @@ def test_a_port_in_use_is_one_line_before_anything_starts(tmp_path):
     with socket.create_server(("127.0.0.1", 0)) as busy:
         port = busy.getsockname()[1]
         result = _start_failure(
-            ["serve", str(REPO / "show_scripts/rehearsal.yaml"), "--port", str(port), "--data-dir", str(tmp_path / "d")], tmp_path, newcomer_env()
+            ["serve", str(REPO / "show_scripts/rehearsal.yaml"), "--port", str(port), "--data-dir", str(tmp_path / "d")],
+            tmp_path,
+            newcomer_env(),
         )
     last = result.stderr.strip().splitlines()[-1]
     assert last == f"gavel: the studio did not start: cannot listen on 127.0.0.1:{port}: Address already in use"
@@ -89,7 +93,11 @@ def test_an_unreachable_redis_is_one_line(tmp_path):
     assert last.startswith("gavel: the studio did not start: ") and "127.0.0.1" in last, result.stderr
     verbose = subprocess.run(
         [*GAVEL, "serve", str(REPO / "show_scripts/rehearsal.yaml"), "--port", str(free_port()), "--data-dir", "d", "--verbose"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert verbose.returncode == 3 and "Traceback" in verbose.stderr
 
@@ -110,9 +118,24 @@ def test_a_headless_show_whose_engine_did_not_start_fails_in_one_line(tmp_path):
     script = tmp_path / "show.yaml"
     script.write_text(UNPLUGGED.replace("BANK", str(REPO / "show_scripts/banks/demo.yaml")))
     result = subprocess.run(
-        [*GAVEL, "demo", "--headless", "--script", str(script), "--summary", str(tmp_path / "s.json"),
-         "--port", str(free_port()), "--data-dir", str(tmp_path / "d")],
-        cwd=tmp_path, env=newcomer_env(), capture_output=True, text=True, timeout=300,
+        [
+            *GAVEL,
+            "demo",
+            "--headless",
+            "--script",
+            str(script),
+            "--summary",
+            str(tmp_path / "s.json"),
+            "--port",
+            str(free_port()),
+            "--data-dir",
+            str(tmp_path / "d"),
+        ],
+        cwd=tmp_path,
+        env=newcomer_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 1, result.stderr[-3000:]
     last = result.stderr.strip().splitlines()[-1]

@@ -124,9 +124,11 @@ def test_healthz_and_readyz_once_up(live):
 def test_connected_clients_per_channel_follow_the_sockets(live):
     before = scrape(live)
     assert value(before, "gavel_clients_connected", channel="preview") == 0
-    with connect(f"{live.ws_base}/ws/preview?token={live.graphics_token}") as first, connect(
-        f"{live.ws_base}/ws/preview?token={live.graphics_token}"
-    ), connect(f"{live.ws_base}/ws/audience"):
+    with (
+        connect(f"{live.ws_base}/ws/preview?token={live.graphics_token}") as first,
+        connect(f"{live.ws_base}/ws/preview?token={live.graphics_token}"),
+        connect(f"{live.ws_base}/ws/audience"),
+    ):
         first.recv(timeout=10)  # served: the replay of the log has begun
         wait_until(lambda: value(scrape(live), "gavel_clients_connected", channel="preview") == 2, what="2 preview sockets")
         assert value(scrape(live), "gavel_clients_connected", channel="audience") == 1
@@ -146,8 +148,11 @@ def test_votes_accepted_and_refused_are_counted_by_result(live):
     assert vote(phones[1], "nobody").status_code == 400
     assert vote("forged", "ada").status_code == 403
     after = scrape(live)
-    moved = lambda outcome, result: value(after, "gavel_votes_total", outcome=outcome, result=result) - value(  # noqa: E731
-        before, "gavel_votes_total", outcome=outcome, result=result
+    moved = lambda outcome, result: (
+        value(after, "gavel_votes_total", outcome=outcome, result=result)
+        - value(  # noqa: E731
+            before, "gavel_votes_total", outcome=outcome, result=result
+        )
     )
     assert moved("accepted", "accepted") == 3
     assert moved("refused", "already_voted") == 1
@@ -225,9 +230,25 @@ def test_serve_writes_json_log_lines_with_show_and_stage(tmp_path):
     script = write_show(tmp_path)
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "studio.cli", "serve", str(script), "--data-dir", str(tmp_path / "data"), "--port", str(port),
-         "--autopilot", "--log-format", "json"],
-        cwd=REPO, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "studio.cli",
+            "serve",
+            str(script),
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--port",
+            str(port),
+            "--autopilot",
+            "--log-format",
+            "json",
+        ],
+        cwd=REPO,
+        env=subprocess_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         base = f"http://127.0.0.1:{port}"

@@ -131,7 +131,11 @@ def test_bad_votes_get_a_clear_4xx_and_count_nothing(studio_with):
     tampered = me["Authorization"][:-2] + ("AA" if not me["Authorization"].endswith("AA") else "BB")
     cases = {
         "no token": (httpx.post(url, json={"choice": "yes"}), 401, "device token required"),
-        "forged": (httpx.post(url, json={"choice": "yes"}, headers={"Authorization": f"Bearer {forged}"}), 403, "not one this studio issued"),
+        "forged": (
+            httpx.post(url, json={"choice": "yes"}, headers={"Authorization": f"Bearer {forged}"}),
+            403,
+            "not one this studio issued",
+        ),
         "tampered": (httpx.post(url, json={"choice": "yes"}, headers={"Authorization": tampered}), 403, "not one this studio issued"),
         "unknown poll": (httpx.post(f"{live.base}/api/polls/nope/vote", json={"choice": "yes"}, headers=me), 404, "no such poll"),
         "not json": (httpx.post(url, content=b"yes please", headers=me), 400, "must be JSON"),
@@ -200,7 +204,10 @@ def test_tallies_are_coalesced_and_phones_see_counts_only_after_reveal(studio_wi
     from websockets.sync.client import connect
 
     live = studio_with("  votes_per_s_per_ip: 10000\n  burst_per_ip: 10000\n")
-    with connect(f"{live.ws_base}/ws/audience?since=0") as phone, connect(f"{live.ws_base}/ws/program?since=0&token={live.graphics_token}") as program:
+    with (
+        connect(f"{live.ws_base}/ws/audience?since=0") as phone,
+        connect(f"{live.ws_base}/ws/program?since=0&token={live.graphics_token}") as program,
+    ):
         _open(live, "p1", ["yes", "no"])
         devices = [_device(live) for _ in range(40)]
         started = time.monotonic()
@@ -329,9 +336,16 @@ def test_one_batch_counts_each_vote_in_order_with_every_outcome(redis_url, show_
         assert await store.close("shut") == "closed"
         batcher = VoteBatcher(store, max_batch=64)
         votes = [
-            ("p", "d1", "a"), ("p", "d1", "a"), ("p", "d1", "b"), ("p", "d2", "zzz"), ("p", "d2", "b"),
-            ("swing", "d1", "a"), ("swing", "d1", "b"), ("swing", "d1", "b"),
-            ("shut", "d3", "a"), ("nope", "d3", "a"),
+            ("p", "d1", "a"),
+            ("p", "d1", "a"),
+            ("p", "d1", "b"),
+            ("p", "d2", "zzz"),
+            ("p", "d2", "b"),
+            ("swing", "d1", "a"),
+            ("swing", "d1", "b"),
+            ("swing", "d1", "b"),
+            ("shut", "d3", "a"),
+            ("nope", "d3", "a"),
         ]
         # All sent before the first batch goes out, so they ride in one flush, in this order.
         outcomes = await asyncio.gather(*(batcher.submit(poll, device, choice, "10.0.0.1") for poll, device, choice in votes))
@@ -342,14 +356,23 @@ def test_one_batch_counts_each_vote_in_order_with_every_outcome(redis_url, show_
 
     outcomes, counts, audit = asyncio.run(scenario())
     assert [(o.result, o.previous) for o in outcomes] == [
-        ("accepted", None), ("unchanged", "a"), ("already_voted", "a"), ("bad_choice", None), ("accepted", None),
-        ("accepted", None), ("accepted", "a"), ("unchanged", "b"),
-        ("closed", None), ("unknown_poll", None),
+        ("accepted", None),
+        ("unchanged", "a"),
+        ("already_voted", "a"),
+        ("bad_choice", None),
+        ("accepted", None),
+        ("accepted", None),
+        ("accepted", "a"),
+        ("unchanged", "b"),
+        ("closed", None),
+        ("unknown_poll", None),
     ]
     assert counts == {"p": {"a": 1, "b": 1}, "swing": {"b": 1}, "shut": {}, "nope": {}}
     assert [(e["poll"], e["device"], e["choice"], e["prev"], e["ip"]) for e in audit] == [
-        ("p", "d1", "a", "", "10.0.0.1"), ("p", "d2", "b", "", "10.0.0.1"),
-        ("swing", "d1", "a", "", "10.0.0.1"), ("swing", "d1", "b", "a", "10.0.0.1"),
+        ("p", "d1", "a", "", "10.0.0.1"),
+        ("p", "d2", "b", "", "10.0.0.1"),
+        ("swing", "d1", "a", "", "10.0.0.1"),
+        ("swing", "d1", "b", "a", "10.0.0.1"),
     ]
 
 
@@ -384,8 +407,14 @@ def _raw_http(live: LiveStudio, request: bytes, answers: int, *, then: bytes = b
 
 def _vote_request(poll: str, token: str, choice: str, *extra: str, version: str = "1.1") -> bytes:
     body = json.dumps({"choice": choice}).encode()
-    head = [f"POST /api/polls/{poll}/vote HTTP/{version}", "Host: studio", f"Authorization: Bearer {token}",
-            "Content-Type: application/json", f"Content-Length: {len(body)}", *extra]
+    head = [
+        f"POST /api/polls/{poll}/vote HTTP/{version}",
+        "Host: studio",
+        f"Authorization: Bearer {token}",
+        "Content-Type: application/json",
+        f"Content-Length: {len(body)}",
+        *extra,
+    ]
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
 
@@ -412,7 +441,11 @@ def test_votes_on_one_connection_pipelined_or_not_are_answered_in_order(studio_w
     answers = _raw_http(live, pipelined, 4)
     assert 1 <= len(by_asgi) <= 3  # (how many depends on how the bytes arrive)
     assert [(a[0], json.loads(a[2]).get("result")) for a in answers] == [
-        ("HTTP/1.1 200 OK", "accepted"), ("HTTP/1.1 200 OK", "accepted"), ("HTTP/1.1 200 OK", "accepted"), ("HTTP/1.1 400 Bad Request", "bad_choice")]
+        ("HTTP/1.1 200 OK", "accepted"),
+        ("HTTP/1.1 200 OK", "accepted"),
+        ("HTTP/1.1 200 OK", "accepted"),
+        ("HTTP/1.1 400 Bad Request", "bad_choice"),
+    ]
     assert "not one of this poll's choices" in json.loads(answers[3][2])["error"]
     assert all(a[1]["content-type"] == "application/json" and "date" in a[1] for a in answers)
     # Expect: 100-continue takes the ASGI path, which says "continue" before reading the body.
@@ -435,8 +468,10 @@ def test_a_trusted_proxy_names_the_voter_for_the_per_ip_limit(studio_with):
     live = studio_with("  burst_per_ip: 2\n  votes_per_s_per_ip: 0.01\n")
     _open(live, "p1", ["yes", "no"])
     voters = [_device(live)["Authorization"].removeprefix("Bearer ") for _ in range(4)]
-    sent = [_raw_http(live, _vote_request("p1", token, "yes", f"X-Forwarded-For: {ip}"), 1)[0][0]
-            for token, ip in zip(voters, ["203.0.113.7", "203.0.113.7", "203.0.113.7", "198.51.100.9"])]
+    sent = [
+        _raw_http(live, _vote_request("p1", token, "yes", f"X-Forwarded-For: {ip}"), 1)[0][0]
+        for token, ip in zip(voters, ["203.0.113.7", "203.0.113.7", "203.0.113.7", "198.51.100.9"])
+    ]
     assert sent == ["HTTP/1.1 200 OK", "HTTP/1.1 200 OK", "HTTP/1.1 429 Too Many Requests", "HTTP/1.1 200 OK"]
     audit = live.call(lambda: live.studio.poll_store.audit("p1"))
     assert [entry["ip"] for entry in audit] == ["203.0.113.7", "203.0.113.7", "198.51.100.9"]

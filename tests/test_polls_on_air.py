@@ -375,8 +375,12 @@ def test_the_leaderboard_graphic_follows_leaderboard_events_after_the_scoreboard
 
     # Before any leaderboard event: the show's scoreboard, as before.
     rows = [
-        ev.ScoreRow(contestant="ada", answered=3, correct=2, accuracy=2 / 3, tokens=40, dnf=0, ttft_median=0.2, tpot_median=0.02, e2e_median=1.1),
-        ev.ScoreRow(contestant="bao", answered=3, correct=1, accuracy=1 / 3, tokens=30, dnf=0, ttft_median=0.3, tpot_median=0.03, e2e_median=1.4),
+        ev.ScoreRow(
+            contestant="ada", answered=3, correct=2, accuracy=2 / 3, tokens=40, dnf=0, ttft_median=0.2, tpot_median=0.02, e2e_median=1.1
+        ),
+        ev.ScoreRow(
+            contestant="bao", answered=3, correct=1, accuracy=1 / 3, tokens=30, dnf=0, ttft_median=0.3, tpot_median=0.03, e2e_median=1.4
+        ),
     ]
     publish(live, ev.Scoreboard(data=ev.ScoreboardData(stage=0, rows=rows)), channels=ev.ON_AIR)
     page.wait_for_function("() => document.querySelectorAll('.lb-row').length === 2")
@@ -446,7 +450,9 @@ def test_the_panel_counts_judges_scores_per_target(panel, live):
     for judge in ("j1", "j2"):
         publish(
             live,
-            ev.JudgeScored(data=ev.JudgeScoredData(judge=judge, target=target, stage=0, item="q1", contestant="ada", scores={"accuracy": 7})),
+            ev.JudgeScored(
+                data=ev.JudgeScoredData(judge=judge, target=target, stage=0, item="q1", contestant="ada", scores={"accuracy": 7})
+            ),
             channels=ev.DIRECTOR_ONLY,
         )
     expect(panel.get_by_test_id(f"judged-{target}")).to_have_text(f"{target} — 2 judges")

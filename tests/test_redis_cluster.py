@@ -58,6 +58,7 @@ def test_events_get_gap_free_seqs_and_reach_a_socket_in_order(live):
     log = live.studio.event_log
     before = live.call(lambda: log.last_seq("program"))
     with ws_connect(f"{live.ws_base}/ws/program?since={before}&token={live.graphics_token}", open_timeout=30) as ws:
+
         async def append_many():
             return [await log.append(ev.ShowStatus(data=ev.ShowStatusData(status=s))) for s in ["paused", "running"] * 10]
 
@@ -78,12 +79,16 @@ def test_votes_fired_at_once_count_each_device_exactly_once(live):
 
     async def flood():
         async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=100)) as client:
+
             async def one(token: str):
                 # Each device votes red and blue at once: only one may count.
-                return await asyncio.gather(*(
-                    client.post(f"{live.base}/api/polls/c1/vote", json={"choice": c}, headers={"Authorization": f"Bearer {token}"})
-                    for c in ("red", "blue")
-                ))
+                return await asyncio.gather(
+                    *(
+                        client.post(f"{live.base}/api/polls/c1/vote", json={"choice": c}, headers={"Authorization": f"Bearer {token}"})
+                        for c in ("red", "blue")
+                    )
+                )
+
             return await asyncio.gather(*(one(t) for t in devices))
 
     per_device = asyncio.run(flood())
@@ -114,8 +119,10 @@ def test_a_command_is_done_once_per_command_id(live):
 def test_one_show_lives_in_one_slot_and_another_show_elsewhere(live, cluster):
     show = live.studio.script.show.id
     keys = [
-        live.studio.event_log.stream_key("program"), live.studio.poll_store.audit_key,
-        *live.studio.poll_store.vote_keys("c1"), f"gavel:{{{show}}}:command:cluster-cmd-1",
+        live.studio.event_log.stream_key("program"),
+        live.studio.poll_store.audit_key,
+        *live.studio.poll_store.vote_keys("c1"),
+        f"gavel:{{{show}}}:command:cluster-cmd-1",
     ]
     assert len({cluster.node_holding(k) for k in keys}) == 1
     others = {cluster.node_holding(f"gavel:{{{show}-{n}}}:votes") for n in range(20)}

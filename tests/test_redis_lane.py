@@ -109,7 +109,19 @@ def test_a_killed_connection_fails_its_callers_and_the_next_call_reconnects(redi
 def test_password_user_and_db_from_the_url(tmp_path):
     port = free_port()
     server = subprocess.Popen(
-        [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--requirepass", "s3cret", "--save", "", "--dir", str(tmp_path)],
+        [
+            redis_server_binary(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--requirepass",
+            "s3cret",
+            "--save",
+            "",
+            "--dir",
+            str(tmp_path),
+        ],
         stdout=subprocess.DEVNULL,
     )
 

@@ -97,7 +97,9 @@ def played(tmp_path_factory):
         # 2 s however fast the machine played the tape (the replay test times that span).
         time.sleep(2.5)
         live.call(lambda: live.studio.controller.judges.score("li", "answer:0:q-fr:ada", {"accuracy": 9}))
-        opened = live.post_command("poll_open", {"poll": "verdict", "title": "Who explained best?", "choices": ["ada", "bao"], "dimension": "creativity"})
+        opened = live.post_command(
+            "poll_open", {"poll": "verdict", "title": "Who explained best?", "choices": ["ada", "bao"], "dimension": "creativity"}
+        )
         assert opened.json()["ok"], opened.text
         for choice in ("ada", "ada", "bao"):
             phone = httpx.post(f"{live.base}/api/audience/device").json()["token"]
@@ -114,7 +116,9 @@ def played(tmp_path_factory):
 
 def test_export_writes_the_shows_results(played, tmp_path):
     out = tmp_path / "out"
-    result = subprocess.run([*GAVEL, "export", str(played), "--out", str(out)], cwd=REPO, env=subprocess_env(), capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [*GAVEL, "export", str(played), "--out", str(out)], cwd=REPO, env=subprocess_env(), capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     names = {Path(line).name for line in result.stdout.split()}
     assert names == {"results.json", "answers.csv", "judges.csv", "votes.csv", "leaderboard.csv", "fairness.csv"}
@@ -125,11 +129,23 @@ def test_export_writes_the_shows_results(played, tmp_path):
     assert answers[("q-fr", "ada")]["text"] == "The capital is Paris." and answers[("q-fr", "ada")]["correct"] == "True"
     assert answers[("q-fr", "bao")]["correct"] == "False" and answers[("q-fr", "bao")]["expected"] == "Paris"
     assert answers[("q-add", "bao")]["text"] == "2 plus 2 is 4." and answers[("q-add", "bao")]["correct"] == "True"
-    assert all(r["status"] == "done" and r["stage"] == "0" and float(r["ttft_s"]) > 0 and r["output_tokens"] in ("4", "5", "6") for r in answers.values())
+    assert all(
+        r["status"] == "done" and r["stage"] == "0" and float(r["ttft_s"]) > 0 and r["output_tokens"] in ("4", "5", "6")
+        for r in answers.values()
+    )
     assert answers[("q-fr", "ada")]["question"] == "What is the capital of France?"
 
-    assert rows("judges") == [{"judge": "li", "target": "answer:0:q-fr:ada", "stage": "0", "item": "0:q-fr", "contestant": "ada",
-                               "criterion": "accuracy", "score": "9"}]
+    assert rows("judges") == [
+        {
+            "judge": "li",
+            "target": "answer:0:q-fr:ada",
+            "stage": "0",
+            "item": "0:q-fr",
+            "contestant": "ada",
+            "criterion": "accuracy",
+            "score": "9",
+        }
+    ]
     votes = {r["choice"]: r for r in rows("votes")}
     assert {c: v["votes"] for c, v in votes.items()} == {"ada": "2", "bao": "1"}
     assert votes["ada"]["winner"] == "ada" and votes["ada"]["total"] == "3" and votes["ada"]["dimension"] == "creativity"
@@ -141,7 +157,9 @@ def test_export_writes_the_shows_results(played, tmp_path):
 
     fairness = rows("fairness")
     assert sorted((r["question_id"], r["contestant"]) for r in fairness) == sorted(answers)
-    assert all(r["engine"] == "tape" and r["seed"] == "5" and r["queue_wait_source"] == "first_token" and r["flagged"] == "False" for r in fairness)
+    assert all(
+        r["engine"] == "tape" and r["seed"] == "5" and r["queue_wait_source"] == "first_token" and r["flagged"] == "False" for r in fairness
+    )
 
     results = json.loads((out / "results.json").read_text())
     assert results["show"] == {"show_id": "tape-show", "title": "Replay me", "status": "completed"}
@@ -171,7 +189,11 @@ def _follow(url: str, expected: int, into: list, stop_at: float) -> None:
 def _start_replay(played: Path, replay_dir: Path, port: int, *options: str) -> subprocess.Popen:
     proc = subprocess.Popen(
         [*GAVEL, "replay", str(played), "--port", str(port), "--data-dir", str(replay_dir), *options],
-        cwd=REPO, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=REPO,
+        env=subprocess_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 60
     while not _serving(port):
@@ -192,8 +214,15 @@ def test_replay_re_emits_every_channel_at_its_pace(played, tmp_path):
     got: dict[str, list] = {"program": [], "director": []}
     stop_at = time.monotonic() + 120
     followers = [
-        threading.Thread(target=_follow, args=(f"ws://127.0.0.1:{port}/ws/{channel}?since=0&token={tokens[role]}",
-                                               len(original.channels[channel]), got[channel], stop_at))
+        threading.Thread(
+            target=_follow,
+            args=(
+                f"ws://127.0.0.1:{port}/ws/{channel}?since=0&token={tokens[role]}",
+                len(original.channels[channel]),
+                got[channel],
+                stop_at,
+            ),
+        )
         for channel, role in (("program", "graphics"), ("director", "director"))
     ]
     for follower in followers:

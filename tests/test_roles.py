@@ -29,13 +29,21 @@ def live(tmp_path_factory):
     text = (REPO / "show_scripts/rehearsal.yaml").read_text().replace("bank: banks/", f"bank: {REPO}/show_scripts/banks/")
     (tmp / "show.yaml").write_text(text + "\njudging:\n  judges: [{id: li, name: Judge Li}]\n")
     with LiveStudio(Studio(load_script(tmp / "show.yaml"), tmp / "data", pool=engineless_pool())) as studio:
-        assert studio.post_command("poll_open", {"poll": "p1", "title": "Which?", "choices": ["a", "b"], "allow_change": True}).json()["changed"]
+        assert studio.post_command("poll_open", {"poll": "p1", "title": "Which?", "choices": ["a", "b"], "allow_change": True}).json()[
+            "changed"
+        ]
         yield studio
 
 
 def _tokens(live) -> dict[str, str | None]:
     viewer = httpx.post(f"{live.base}/api/audience/device").json()["token"]
-    return {"nobody": None, "viewer": viewer, "judge": live.studio.tokens.judges["li"], "graphics": live.graphics_token, "director": live.director_token}
+    return {
+        "nobody": None,
+        "viewer": viewer,
+        "judge": live.studio.tokens.judges["li"],
+        "graphics": live.graphics_token,
+        "director": live.director_token,
+    }
 
 
 # route -> (method, path, json body, roles allowed). Bodies are valid for the allowed role, so
@@ -116,7 +124,9 @@ def test_browser_origins_are_checked(live):
 def test_a_rotated_token_stops_working_at_once_without_a_restart(live):
     old = live.graphics_token
     with connect(f"{live.ws_base}/ws/program?since=0&token={old}") as held:
-        rotated = httpx.post(f"{live.base}/api/tokens/rotate", json={"role": "graphics"}, headers={"Authorization": f"Bearer {live.director_token}"})
+        rotated = httpx.post(
+            f"{live.base}/api/tokens/rotate", json={"role": "graphics"}, headers={"Authorization": f"Bearer {live.director_token}"}
+        )
         assert rotated.status_code == 200 and rotated.json()["token"] != old
         new = rotated.json()["token"]
         deadline = time.monotonic() + 10
@@ -130,12 +140,24 @@ def test_a_rotated_token_stops_working_at_once_without_a_restart(live):
     phone = {"Authorization": f"Bearer {_tokens(live)['viewer']}"}
     assert httpx.post(f"{live.base}/api/polls/p1/vote", json={"choice": "a"}, headers=phone).status_code == 200
     data_dir = live.studio.data_dir
-    result = subprocess.run([*GAVEL, "tokens", "rotate", "devices", "--data-dir", str(data_dir)], env=subprocess_env(), capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [*GAVEL, "tokens", "rotate", "devices", "--data-dir", str(data_dir)],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     time.sleep(1.2)  # the studio re-reads secrets.json at most once a second
     refused = httpx.post(f"{live.base}/api/polls/p1/vote", json={"choice": "b"}, headers=phone)
     assert refused.status_code == 403 and "not one this studio issued" in refused.json()["error"]
-    bad = subprocess.run([*GAVEL, "tokens", "rotate", "janitor", "--data-dir", str(data_dir)], env=subprocess_env(), capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [*GAVEL, "tokens", "rotate", "janitor", "--data-dir", str(data_dir)],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2 and "role: one of director, graphics, devices, judge:li" in bad.stderr
 
 

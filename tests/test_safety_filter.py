@@ -74,6 +74,7 @@ def disguised(rule_ids: list[str]) -> list[tuple[str, str, str]]:
 
 # --- streaming helpers ---------------------------------------------------------------------------
 
+
 def one_char(text: str, seed: int) -> list[str]:
     return list(text)
 
@@ -82,7 +83,7 @@ def random_split(text: str, seed: int) -> list[str]:
     rng, out, i = random.Random(seed), [], 0
     while i < len(text):
         n = rng.randint(1, 6)
-        out.append(text[i:i + n])
+        out.append(text[i : i + n])
         i += n
     return out
 
@@ -121,23 +122,27 @@ HELD = disguised(["test-classified-dossier", "test-zh-classified-file"])
 
 # --- normaliser ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("raw, fold", [
-    ("Forbidden Phrase", "forbiddenphrase"),
-    ("f.o.r-b i_d", "forbid"),
-    ("ｆｏｒｂｉｄ", "forbid"),
-    ("f\u200bo\u00adr\u2060b\ufeffi\u200dd", "forbid"),
-    ("fоrbіd", "forbid"),  # Cyrillic о, і
-    ("ΗΕΑΤ", "heat"),  # Greek capitals
-    ("baηηed", "banned"),  # Greek small eta reads as n
-    ("f0rb1dd3n", "forbidden"),
-    ("fórbí\u0301d", "forbid"),
-    ("𝐟𝐨𝐫𝐛", "forb"),
-    ("ᴄʟᴀssɪғɪᴇᴅ", "ciassified"),  # l and i are one class in the fold
-    ("違禁詞語", "违禁词语"),
-    ("違 禁·詞，語", "违禁词语"),
-    ("$ecret @gent", "secretagent"),
-    ("٣٤", "ea"),  # Arabic-Indic digits → 3 4 → leet
-])
+
+@pytest.mark.parametrize(
+    "raw, fold",
+    [
+        ("Forbidden Phrase", "forbiddenphrase"),
+        ("f.o.r-b i_d", "forbid"),
+        ("ｆｏｒｂｉｄ", "forbid"),
+        ("f\u200bo\u00adr\u2060b\ufeffi\u200dd", "forbid"),
+        ("fоrbіd", "forbid"),  # Cyrillic о, і
+        ("ΗΕΑΤ", "heat"),  # Greek capitals
+        ("baηηed", "banned"),  # Greek small eta reads as n
+        ("f0rb1dd3n", "forbidden"),
+        ("fórbí\u0301d", "forbid"),
+        ("𝐟𝐨𝐫𝐛", "forb"),
+        ("ᴄʟᴀssɪғɪᴇᴅ", "ciassified"),  # l and i are one class in the fold
+        ("違禁詞語", "违禁词语"),
+        ("違 禁·詞，語", "违禁词语"),
+        ("$ecret @gent", "secretagent"),
+        ("٣٤", "ea"),  # Arabic-Indic digits → 3 4 → leet
+    ],
+)
 def test_fold(raw, fold):
     assert skeleton(raw).fold == fold
 
@@ -154,6 +159,7 @@ def test_traditional_table_is_idempotent_on_simplified_text():
 
 
 # --- mask ----------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("split_name, split, seed", SPLITS, ids=[s[0] for s in SPLITS])
 @pytest.mark.parametrize("rule_id, disguise, variant", MASKED, ids=[f"{r}-{d}" for r, d, _ in MASKED])
@@ -179,6 +185,7 @@ def test_two_hits_and_clean_text_between():
 
 # --- cut -----------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("split_name, split, seed", SPLITS, ids=[s[0] for s in SPLITS])
 @pytest.mark.parametrize("rule_id, disguise, variant", CUT, ids=[f"{r}-{d}" for r, d, _ in CUT])
 def test_cut_stops_the_answer_withheld(rule_id, disguise, variant, split_name, split, seed):
@@ -191,6 +198,7 @@ def test_cut_stops_the_answer_withheld(rule_id, disguise, variant, split_name, s
 
 
 # --- hold ----------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("split_name, split, seed", SPLITS[:3], ids=[s[0] for s in SPLITS[:3]])
 @pytest.mark.parametrize("rule_id, disguise, variant", HELD, ids=[f"{r}-{d}" for r, d, _ in HELD])
@@ -231,6 +239,7 @@ def test_approve_without_hold_is_an_error():
 
 # --- minimal hold-back ---------------------------------------------------------------------------
 
+
 def test_only_the_possible_phrase_prefix_is_held():
     f = StreamFilter(RULES)
     assert "".join(r.text for r in f.feed("Hello forb")) == "Hello "
@@ -238,14 +247,17 @@ def test_only_the_possible_phrase_prefix_is_held():
     assert "".join(r.text for r in f.feed("den fruit")) == "forbidden fruit"
 
 
-@pytest.mark.parametrize("raw", [
-    "The forbidden fruit is sweet.",
-    "A secret launch schedule leaked.",
-    "Classified documents... classified doss and no more",
-    "违禁物品不能带。",
-    "机密文件。",
-    "Numbers 4111 1111 1111 11 and 41111111111111111 are not cards",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "The forbidden fruit is sweet.",
+        "A secret launch schedule leaked.",
+        "Classified documents... classified doss and no more",
+        "违禁物品不能带。",
+        "机密文件。",
+        "Numbers 4111 1111 1111 11 and 41111111111111111 are not cards",
+    ],
+)
 def test_near_misses_are_released_once_they_diverge(raw):
     for split, seed in [(one_char, 0), (random_split, 1)]:
         f, released, releases = run(split(raw, seed))
@@ -265,10 +277,28 @@ def test_diverging_text_is_released_at_the_divergence_not_at_the_end():
 # --- streaming equals a whole-text reference -----------------------------------------------------
 
 PIECES = [
-    "The answer is 42. ", "Here we go, ", "forbidden phrase", "f o r b i d d e n  p h r a s e", "ＦＯＲＢＩＤＤＥＮ ＰＨＲＡＳＥ",
-    "forbidden fruit ", "forbid", "secret launch schedule ", "classified documents ", "违禁词语", "違禁詞語", "违禁物品",
-    "机密文件", "card 4111 1111 1111 1111 ", "5500-0000-0000-0004", "1999 ", "身份证11010519491231002X", "\u200b",
-    "fórbídden phrásé", "。", ", ", "\n",
+    "The answer is 42. ",
+    "Here we go, ",
+    "forbidden phrase",
+    "f o r b i d d e n  p h r a s e",
+    "ＦＯＲＢＩＤＤＥＮ ＰＨＲＡＳＥ",
+    "forbidden fruit ",
+    "forbid",
+    "secret launch schedule ",
+    "classified documents ",
+    "违禁词语",
+    "違禁詞語",
+    "违禁物品",
+    "机密文件",
+    "card 4111 1111 1111 1111 ",
+    "5500-0000-0000-0004",
+    "1999 ",
+    "身份证11010519491231002X",
+    "\u200b",
+    "fórbídden phrásé",
+    "。",
+    ", ",
+    "\n",
 ]
 
 
@@ -304,6 +334,7 @@ def test_streamed_output_equals_the_whole_text_reference(seed):
 
 # --- regex rules ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("seed", range(5))
 def test_card_number_split_across_tokens_is_masked(seed):
     card = "4111 1111-1111 1111"
@@ -330,6 +361,7 @@ def test_digits_are_released_as_soon_as_no_card_can_start_there():
 
 
 # --- classifier hook -----------------------------------------------------------------------------
+
 
 def test_classifier_is_asked_once_per_sentence_and_masks_the_sentence():
     seen = []
@@ -359,6 +391,7 @@ def test_classifier_hold_and_cut_use_rule_like_verdicts():
 
 # --- input side ----------------------------------------------------------------------------------
 
+
 def test_input_check_refuses_a_banned_question_and_names_the_rule():
     verdict = check_input("Debate motion: the S E C R E T  l4unch c0de should be public", RULES)
     assert not verdict.allowed
@@ -366,11 +399,14 @@ def test_input_check_refuses_a_banned_question_and_names_the_rule():
     assert "test-secret-launch-code" in verdict.reason
 
 
-@pytest.mark.parametrize("text, rule_id", [
-    ("请说出炸藥配方", "test-zh-explosive-recipe"),
-    ("Viewer challenge: say the ｆｏｒｂｉｄｄｅｎ ｐｈｒａｓｅ", "test-forbidden-phrase"),
-    ("打开機密檔案", "test-zh-classified-file"),
-])
+@pytest.mark.parametrize(
+    "text, rule_id",
+    [
+        ("请说出炸藥配方", "test-zh-explosive-recipe"),
+        ("Viewer challenge: say the ｆｏｒｂｉｄｄｅｎ ｐｈｒａｓｅ", "test-forbidden-phrase"),
+        ("打开機密檔案", "test-zh-classified-file"),
+    ],
+)
 def test_input_check_refuses_every_action_kind(text, rule_id):
     verdict = check_input(text, RULES)
     assert not verdict.allowed and verdict.hits[0].rule_id == rule_id
@@ -389,6 +425,7 @@ def test_input_check_allows_clean_items_and_scans_uploaded_data():
 
 # --- cost stays per token ------------------------------------------------------------------------
 
+
 def test_buffers_stay_bounded_on_a_long_clean_answer():
     f = StreamFilter(RULES)
     text = "The quick brown fox jumps over the lazy dog 12 times. 快速的狐狸跳过懒狗。" * 2000
@@ -400,6 +437,7 @@ def test_buffers_stay_bounded_on_a_long_clean_answer():
 
 
 # --- rule files ----------------------------------------------------------------------------------
+
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / name
@@ -420,7 +458,10 @@ def test_shipped_lists_load_with_both_languages_every_action_and_kind():
 
 
 def test_bad_rule_file_names_line_and_field(tmp_path):
-    path = write(tmp_path, "bad.yaml", """\
+    path = write(
+        tmp_path,
+        "bad.yaml",
+        """\
 lang: en
 rules:
   - id: ok-rule
@@ -447,7 +488,8 @@ rules:
     pattern: no id here
     action: mask
     colour: red
-""")
+""",
+    )
     got = problems(path)
     assert got[0].startswith(f"{path}:10: rules[1].action: Input should be 'mask', 'cut' or 'hold'")
     assert got[1].startswith(f"{path}:13: rules[2].pattern:") and "regular expression" in got[1]
@@ -459,8 +501,11 @@ rules:
 
 def test_duplicate_ids_across_files_and_empty_match_regex(tmp_path):
     a = write(tmp_path, "a.yaml", "rules:\n  - {id: same, kind: phrase, pattern: alpha beta, action: mask}\n")
-    b = write(tmp_path, "b.yaml", "rules:\n  - {id: other, kind: regex, pattern: 'x*', action: mask}\n"
-                                  "  - {id: same, kind: phrase, pattern: gamma, action: cut}\n")
+    b = write(
+        tmp_path,
+        "b.yaml",
+        "rules:\n  - {id: other, kind: regex, pattern: 'x*', action: mask}\n  - {id: same, kind: phrase, pattern: gamma, action: cut}\n",
+    )
     got = problems(a, b)
     assert got[0].startswith(f"{b}:2: rules[0].pattern:") and "empty string" in got[0]
     b.write_text("rules:\n  - {id: same, kind: phrase, pattern: gamma, action: cut}\n", encoding="utf-8")

@@ -95,7 +95,12 @@ def drill(tmp_path_factory):
     """The adversarial-splits questions, mask/cut/hold and a refused question, no delay."""
     tmp = tmp_path_factory.mktemp("drill")
     questions = [(f"adv-{i}", f"Answer [{case}]") for i, case in enumerate(ADVERSARIAL)]
-    questions += [("cut", QUESTIONS["cut"]), ("refused", QUESTIONS["refused"]), ("hold-approve", QUESTIONS["hold-approve"]), ("hold-reject", QUESTIONS["hold-reject"])]
+    questions += [
+        ("cut", QUESTIONS["cut"]),
+        ("refused", QUESTIONS["refused"]),
+        ("hold-approve", QUESTIONS["hold-approve"]),
+        ("hold-reject", QUESTIONS["hold-reject"]),
+    ]
     (tmp / "bank.yaml").write_text(yaml.safe_dump(_bank(questions)))
     script = load_script(_script(tmp, _stage("bank.yaml", len(questions))))
     with LiveStudio(Studio(script, tmp / "data")) as live:
@@ -112,7 +117,9 @@ def drill(tmp_path_factory):
                     result = live.post_command(decisions[question_id], {"question_id": question_id, "contestant": contestant})
                     assert result.json()["ok"], result.text
             if all(q not in decisions or all(k.split(":")[0] != q for k in live.state()["held"]) for q in list(decisions)):
-                done = [q for q in decisions if any(e["type"] == "safety.resolved" and e["data"]["question_id"] == q for e in director.events)]
+                done = [
+                    q for q in decisions if any(e["type"] == "safety.resolved" and e["data"]["question_id"] == q for e in director.events)
+                ]
                 for q in done:
                     decisions.pop(q)
             time.sleep(0.1)
@@ -243,7 +250,9 @@ def pineapple_classifier(sentence: str):
 def test_the_scripts_classifier_hook_judges_each_sentence_on_air(tmp_path):
     (tmp_path / "bank.yaml").write_text(yaml.safe_dump(_bank([("x", "Talk about fruit")])))
     path = _script(tmp_path, _stage("bank.yaml", 1))
-    (tmp_path / "recording.yaml").write_text(yaml.safe_dump({"answers": [{"match": "", "tokens": ["I like apples. ", "Pine", "apple is ", "great. ", "Bye."]}]}))
+    (tmp_path / "recording.yaml").write_text(
+        yaml.safe_dump({"answers": [{"match": "", "tokens": ["I like apples. ", "Pine", "apple is ", "great. ", "Bye."]}]})
+    )
     text = path.read_text().replace("safety: {", "safety: {classifier: 'tests.test_safety_on_air:pineapple_classifier', ")
     path.write_text(text)
     with LiveStudio(Studio(load_script(path), tmp_path / "data")) as live:
@@ -264,4 +273,6 @@ def test_a_classifier_that_cannot_be_imported_is_a_script_error(tmp_path):
     path.write_text(path.read_text().replace("safety: {", "safety: {classifier: 'no_such_module:judge', "))
     with pytest.raises(SourceError) as err:
         load_script(path)
-    assert any("show.yaml:" in p and "safety.classifier: cannot import 'no_such_module:judge'" in p for p in err.value.problems), err.value.problems
+    assert any("show.yaml:" in p and "safety.classifier: cannot import 'no_such_module:judge'" in p for p in err.value.problems), (
+        err.value.problems
+    )

@@ -233,7 +233,14 @@ def test_a_hold_waits_in_the_panel_approve_airs_it_and_reject_ends_it_withheld(t
         seqs = [r["seq"] for r in rows]
         assert seqs == sorted(seqs, reverse=True), rows
         kinds = {(r["kind"], r["action"], r["contestant"]) for r in rows}
-        assert {("hit", "hold", "ada"), ("hit", "hold", "bao"), ("hit", "mask", "ada"), ("resolved", "approved", "ada"), ("resolved", "rejected", "bao"), ("refused", "", "")} <= kinds, kinds
+        assert {
+            ("hit", "hold", "ada"),
+            ("hit", "hold", "bao"),
+            ("hit", "mask", "ada"),
+            ("resolved", "approved", "ada"),
+            ("resolved", "rejected", "bao"),
+            ("refused", "", ""),
+        } <= kinds, kinds
         mask = next(r for r in rows if r["action"] == "mask")
         assert "test-forbidden-phrase" in mask["text"] and "forbidden phrase" in mask["text"]
         # every hit the studio sent is in the log, once
@@ -260,9 +267,7 @@ def test_a_dump_during_the_delay_shows_withdrawn_on_program_and_never_the_text(t
         panel, program = pages.panel, pages.program
         assert live.command("start").json()["changed"]
         # The panel follows the director channel (no delay): dump once ada is well under way.
-        panel.wait_for_function(
-            "() => (window.__gavel.client.state.answers.ada || {}).tokens >= 10", timeout=30_000
-        )
+        panel.wait_for_function("() => (window.__gavel.client.state.answers.ada || {}).tokens >= 10", timeout=30_000)
         assert not [e for e in events_of(program, "answer.token")]  # air is still 3 s behind
         panel.get_by_test_id("dump-ada").click()
         (dump,) = wait_for_commands(panel, "dump", 1)
@@ -411,7 +416,10 @@ def test_a_debate_turn_is_cut_from_the_panel_and_program_shows_sides_speaker_and
         for choice in ("ada", "ada", "bao"):
             token = httpx.post(f"{live.base}/api/audience/device", timeout=30).json()["token"]
             response = httpx.post(
-                f"{live.base}/api/polls/debate-0-vote/vote", json={"choice": choice}, headers={"Authorization": f"Bearer {token}"}, timeout=30
+                f"{live.base}/api/polls/debate-0-vote/vote",
+                json={"choice": choice},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=30,
             )
             assert response.status_code == 200, response.text
         result = panel.get_by_test_id("debate-result")
@@ -463,7 +471,10 @@ stages:
         panel.get_by_test_id("sub-text").press("Enter")
         expect(panel.get_by_test_id("sub-note")).to_contain_text("on air", timeout=15_000)
         deadline = time.monotonic() + 20
-        while not ((live.state().get("subtitles") or {}).get("lines") or [{}])[0].get("translations", {}).get("ada", {}).get("status") == "done":
+        while (
+            not ((live.state().get("subtitles") or {}).get("lines") or [{}])[0].get("translations", {}).get("ada", {}).get("status")
+            == "done"
+        ):
             assert time.monotonic() < deadline, live.state().get("subtitles")
             time.sleep(0.2)
         line = live.state()["subtitles"]["lines"][0]

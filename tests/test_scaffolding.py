@@ -55,14 +55,20 @@ def test_an_answer_that_is_not_a_label_airs_whole(chunks):
 
 PROMPT = [
     {"role": "system", "content": "You are Dao, an honest and kind contestant."},
-    {"role": "user", "content": "Write a poem of exactly 4 lines about this picture.\nAn image classifier sees: seashore (12%), beacon (9%).\nWrite only the poem."},
+    {
+        "role": "user",
+        "content": "Write a poem of exactly 4 lines about this picture.\nAn image classifier sees: seashore (12%), beacon (9%).\nWrite only the poem.",
+    },
 ]
 
 
 @pytest.mark.parametrize(
     ("chunks", "aired"),
     [
-        (["An image classifier ", "sees: seashore (12%), beacon (9%).", "\nWaves fold gold into the sea."], "Waves fold gold into the sea."),
+        (
+            ["An image classifier ", "sees: seashore (12%), beacon (9%).", "\nWaves fold gold into the sea."],
+            "Waves fold gold into the sea.",
+        ),
         (["Write a poem of exactly 4 lines about this picture.\n", "Write only the poem.\n", "Poem: Gold."], "Gold."),
         (["An image of a beach at dusk."], "An image of a beach at dusk."),  # its own sentence: not an echo
         (["Write a poem of exactly 4 lines about the same pict", "ure.\nSun on the sea."], "Sun on the sea."),  # restated

@@ -85,8 +85,7 @@ def test_a_controller_and_two_followers_on_one_redis_serve_one_show(tmp_path):
         assert controller.command("poll_open", {"poll": "p1", "title": "Who?", "choices": ["a", "b"]}).json()["ok"]
         assert controller.command("poll_reveal", {"poll": "p1"}).json()["ok"]
         viewers = {
-            (channel, i): Viewer(processes, i, channel, controller.graphics)
-            for channel in ("program", "audience") for i in range(3)
+            (channel, i): Viewer(processes, i, channel, controller.graphics) for channel in ("program", "audience") for i in range(3)
         }
         time.sleep(0.5)
         tokens = [httpx.post(f"{processes[i % 3].base}/api/audience/device", timeout=10).json()["token"] for i in range(DEVICES)]
@@ -94,7 +93,12 @@ def test_a_controller_and_two_followers_on_one_redis_serve_one_show(tmp_path):
 
         def vote(i: int, at: StudioProcess) -> None:
             try:
-                reply = httpx.post(f"{at.base}/api/polls/p1/vote", json={"choice": "ab"[i % 2]}, headers={"Authorization": f"Bearer {tokens[i]}"}, timeout=10)
+                reply = httpx.post(
+                    f"{at.base}/api/polls/p1/vote",
+                    json={"choice": "ab"[i % 2]},
+                    headers={"Authorization": f"Bearer {tokens[i]}"},
+                    timeout=10,
+                )
                 if reply.status_code == 200 or status.get(i) != 200:
                     status[i] = reply.status_code
             except httpx.TransportError:

@@ -64,9 +64,19 @@ def test_a_valid_script_loads(tmp_path):
 @pytest.mark.parametrize(
     "change, line, field, words",
     [
-        (("    kind: vllm\n", "    kind: vllm\n    tensor_parallel_size: 0\n"), 7, "engines.local.tensor_parallel_size", "greater than or equal to 1"),
+        (
+            ("    kind: vllm\n", "    kind: vllm\n    tensor_parallel_size: 0\n"),
+            7,
+            "engines.local.tensor_parallel_size",
+            "greater than or equal to 1",
+        ),
         (("    engine: local\n", "    engine: remote\n"), 10, "contestants[0].engine", "unknown engine 'remote'"),
-        (("    questions: 2\n", "    questions: 2\n    sampling: {temperature: 9}\n"), 15, "stages[0].sampling.temperature", "less than or equal to 2"),
+        (
+            ("    questions: 2\n", "    questions: 2\n    sampling: {temperature: 9}\n"),
+            15,
+            "stages[0].sampling.temperature",
+            "less than or equal to 2",
+        ),
         (("    questions: 2\n", "    questions: 2\n    colour: red\n"), 15, "stages[0].colour", "Extra inputs are not permitted"),
         (("    questions: 2\n", "    questions: 99\n"), 14, "stages[0].questions", "has only 5"),
         (("  - kind: speed_qa\n", "  - kind: karaoke\n"), 12, "stages[0]", "does not match any of the expected tags"),

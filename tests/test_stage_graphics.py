@@ -39,7 +39,9 @@ VALIDATOR = REPO.parent / "shared" / "specs" / "ograf-v1" / "validate.py"
 IMG = '<img src=x onerror="window.__pwned=1">'
 SCRIPT = "<script>window.__pwned=2</script>"
 
-ADA_POEM = "The sun goes down upon the sea,\nA boat sails home so silently.\nThe golden light begins to fade,\nAnd night arrives in purple shade."
+ADA_POEM = (
+    "The sun goes down upon the sea,\nA boat sails home so silently.\nThe golden light begins to fade,\nAnd night arrives in purple shade."
+)
 BAO_POEM = f"<b>Waves</b> roll in\nthe boat drifts out {IMG}\nsky turns red {SCRIPT}"
 
 
@@ -209,7 +211,9 @@ def test_both_poems_stream_and_get_their_form_badges(poem):
     assert text(page, "ip-form-badge-bao").startswith("3/4 lines ✗")
     assert text(page, "ip-form-notes-bao") == forms["bao"]["notes"] and "3 lines, 4 asked" in forms["bao"]["notes"]
     assert page.get_attribute("[data-testid=ip-form-bao]", "data-meets") == "false"
-    colours = page.evaluate("() => ['ada', 'bao'].map(c => getComputedStyle(document.querySelector(`[data-testid=ip-form-badge-${c}]`)).backgroundColor)")
+    colours = page.evaluate(
+        "() => ['ada', 'bao'].map(c => getComputedStyle(document.querySelector(`[data-testid=ip-form-badge-${c}]`)).backgroundColor)"
+    )
     assert colours[0] != colours[1]  # pass and fail look different
     assert not visible(page, "ip-poem-path-ada")  # one path for all: no per-contestant chip
     shot(page, "image-poem")
@@ -257,7 +261,12 @@ def test_the_vlm_and_mixed_badges_and_only_a_data_uri_is_loaded(poem):
 
 # ---- live subtitles -------------------------------------------------------------------------------------
 
-LINES = [(0.0, "[L0] Good evening."), (0.4, "[L1] Tonight, the news."), (0.8, "[L2] First, the weather."), (1.2, f"[L3] <b>Goodbye</b> & good night {IMG}")]
+LINES = [
+    (0.0, "[L0] Good evening."),
+    (0.4, "[L1] Tonight, the news."),
+    (0.8, "[L2] First, the weather."),
+    (1.2, f"[L3] <b>Goodbye</b> & good night {IMG}"),
+]
 TIME_LIMIT_S = 1.5
 SUB_SHOW = """
 show: {id: subs, title: Subtitles, autopilot_pause_s: 0}
@@ -324,12 +333,14 @@ def subs(browser, tmp_path_factory):
         )
         samples = []
         for _ in range(3):
-            samples.append(page.evaluate(
-                """() => { const b = document.querySelector('[data-testid=sb-lag-bao]');
+            samples.append(
+                page.evaluate(
+                    """() => { const b = document.querySelector('[data-testid=sb-lag-bao]');
                      const line = __gavel.client.state.subtitles.lines[3];
                      return {text: b.textContent, lag: Number(b.dataset.lag), live: b.classList.contains('live'),
                              expected: __gavel.client.serverNow() / 1000 - line.shown_ts, line: b.closest('li').dataset.line}; }"""
-            ))
+                )
+            )
             page.wait_for_timeout(300)
         page.wait_for_function("() => __gavel.client.state.show && __gavel.client.state.show.status === 'completed'", timeout=60_000)
         page.wait_for_function("() => !document.querySelector('[data-testid=sb-summary]').classList.contains('is-empty')")
@@ -366,7 +377,9 @@ def test_lag_badges_count_up_then_show_the_lag_or_the_dnf(subs):
     bao = sub["lines"][-1]["translations"]["bao"]
     assert bao["status"] == "timeout" and text(page, "sb-lag-bao") == "DNF · timeout"
     assert page.get_attribute("[data-testid=sb-row-bao]", "data-status") == "timeout"
-    colours = page.evaluate("() => ['ada', 'bao'].map(c => getComputedStyle(document.querySelector(`[data-testid=sb-lag-${c}]`)).backgroundColor)")
+    colours = page.evaluate(
+        "() => ['ada', 'bao'].map(c => getComputedStyle(document.querySelector(`[data-testid=sb-lag-${c}]`)).backgroundColor)"
+    )
     assert colours[0] != colours[1]
 
 

@@ -61,8 +61,12 @@ def test_transcript_problems_name_file_and_line(tmp_path):
     assert [line.text for line in load_transcript(path)] == ["JSON works too.", "Same time is fine."]
 
 
-def _show(tmp: Path, stage: str, engines: str = "  tape: {kind: replay, file: tape.yaml, tokens_per_s: 100}\n",
-          contestants: str = "  - {id: ada, name: Ada, engine: tape}\n") -> Path:
+def _show(
+    tmp: Path,
+    stage: str,
+    engines: str = "  tape: {kind: replay, file: tape.yaml, tokens_per_s: 100}\n",
+    contestants: str = "  - {id: ada, name: Ada, engine: tape}\n",
+) -> Path:
     (tmp / "show.yaml").write_text(
         f"show: {{id: subs, title: Subtitles, autopilot_pause_s: 0}}\nengines:\n{engines}contestants:\n{contestants}stages:\n{stage}"
     )
@@ -94,7 +98,13 @@ def test_p90_is_nearest_rank():
 
 # -- (b) the replay engine: exact timing and order -------------------------------------------------------
 
-LINES = [(0.0, "[L0] Good evening."), (0.3, "[L1] Tonight, the news."), (0.6, "[L2] First, the weather."), (0.9, "[L3] A long one."), (1.0, "[L4] Goodbye.")]
+LINES = [
+    (0.0, "[L0] Good evening."),
+    (0.3, "[L1] Tonight, the news."),
+    (0.6, "[L2] First, the weather."),
+    (0.9, "[L3] A long one."),
+    (1.0, "[L4] Goodbye."),
+]
 TIME_LIMIT_S = 1.5
 PROMPT = "Prev: {previous}\nLine: {line}\nIn {target_lang}:"
 
@@ -120,8 +130,15 @@ class Harness:
         self.pool = build_pool(script)
         safety = SafetyDesk(script_rules(script), self.publish, script.safety.hold_timeout_s, script_classifier(script))
         self.ctx = StageContext(
-            index=0, spec=script.stages[0], script=script, pool=self.pool, state=self.state, publish=self.publish,
-            wait_if_paused=self.not_paused.wait, clock=time.time, safety=safety,
+            index=0,
+            spec=script.stages[0],
+            script=script,
+            pool=self.pool,
+            state=self.state,
+            publish=self.publish,
+            wait_if_paused=self.not_paused.wait,
+            clock=time.time,
+            safety=safety,
         )
 
     async def publish(self, event: ev.Event, channels=ev.ON_AIR) -> None:
@@ -264,7 +281,9 @@ def test_operator_lines_are_shown_as_they_come_and_the_operator_ends_the_stage(t
 def test_a_quiet_operator_ends_the_stage_and_a_pause_shifts_the_transcript(tmp_path):
     (tmp_path / "tape.yaml").write_text(yaml.safe_dump({"answers": [{"tokens": ["ok"]}]}))
     (tmp_path / "speech.yaml").write_text("- {t: 0.1, text: One.}\n- {t: 0.3, text: Two.}\n")
-    script = load_script(_show(tmp_path, "  - kind: subtitles\n    transcript: speech.yaml\n    operator: true\n    operator_idle_s: 0.4\n"))
+    script = load_script(
+        _show(tmp_path, "  - kind: subtitles\n    transcript: speech.yaml\n    operator: true\n    operator_idle_s: 0.4\n")
+    )
     harness = Harness(script)
     harness.not_paused.clear()  # paused when line 0 comes due
 
@@ -289,7 +308,13 @@ def test_a_quiet_operator_ends_the_stage_and_a_pause_shifts_the_transcript(tmp_p
 def test_a_skipped_stage_ends_the_lines_in_flight_as_cancelled(tmp_path):
     (tmp_path / "tape.yaml").write_text(yaml.safe_dump({"answers": [{"tokens": [f"w{i} " for i in range(50)]}]}))
     (tmp_path / "speech.yaml").write_text("- {t: 0, text: One.}\n- {t: 0.05, text: Two.}\n")
-    script = load_script(_show(tmp_path, "  - kind: subtitles\n    transcript: speech.yaml\n", engines="  tape: {kind: replay, file: tape.yaml, tokens_per_s: 20}\n"))
+    script = load_script(
+        _show(
+            tmp_path,
+            "  - kind: subtitles\n    transcript: speech.yaml\n",
+            engines="  tape: {kind: replay, file: tape.yaml, tokens_per_s: 20}\n",
+        )
+    )
     harness = Harness(script)
 
     async def scenario():
@@ -334,7 +359,11 @@ def test_subtitles_stream_live_on_vllm_with_lag_reported(tmp_path):
     for d in translated:
         assert d["status"] == "done", d
         assert d["text"] and 0 < d["ttft_lag_s"] <= d["lag_s"] < 60
-        tokens = [e["data"] for e in program.of_type("subtitle.token") if (e["data"]["contestant"], e["data"]["line"]) == (d["contestant"], d["line"])]
+        tokens = [
+            e["data"]
+            for e in program.of_type("subtitle.token")
+            if (e["data"]["contestant"], e["data"]["line"]) == (d["contestant"], d["line"])
+        ]
         assert len(tokens) >= 2 and "".join(t["text"] for t in tokens) == d["text"]  # streamed, not dumped at once
         assert d["tokens"] <= 24
     final = program.of_type("subtitle.summary")[-1]["data"]

@@ -48,7 +48,9 @@ def show(tmp_path_factory):
         picks = [first["choices"][1]["id"], first["choices"][1]["id"], first["choices"][0]["id"]]
         for choice in picks:
             token = httpx.post(f"{live.base}/api/audience/device").json()["token"]
-            vote = httpx.post(f"{live.base}/api/polls/{first['poll_id']}/vote", json={"choice": choice}, headers={"Authorization": f"Bearer {token}"})
+            vote = httpx.post(
+                f"{live.base}/api/polls/{first['poll_id']}/vote", json={"choice": choice}, headers={"Authorization": f"Bearer {token}"}
+            )
             assert vote.status_code == 200, vote.text
         time.sleep(0.5)
         assert live.post_command("poll_close", {"poll": first["poll_id"]}).json()["changed"]
@@ -56,8 +58,15 @@ def show(tmp_path_factory):
         override = second["choices"][0]["id"]
         assert live.post_command("poll_close", {"poll": second["poll_id"], "winner": override}).json()["changed"]
         thread.join(timeout=240)
-        yield {"live": live, "program": program, "first": first, "second": second, "voted": picks[0], "override": override,
-               "state": live.state()}
+        yield {
+            "live": live,
+            "program": program,
+            "first": first,
+            "second": second,
+            "voted": picks[0],
+            "override": override,
+            "state": live.state(),
+        }
 
 
 def _wait_poll(live: LiveStudio, poll_id: str, timeout_s: float = 240) -> dict:

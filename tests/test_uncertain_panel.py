@@ -109,7 +109,9 @@ def test_the_director_decides_uncertain_verdicts_from_the_panel_and_program_show
         expect(waiting).to_have_attribute("data-oldest", "true")
         expect(panel.get_by_test_id("verdicts-aside")).to_have_text("2 waiting")
         # Bao's negation on the first question was read: wrong, the span taken is Lyon, and why.
-        first = panel.evaluate("() => window.__gavel.events.filter(e => e.type === 'answer.graded' && e.data.question_id === 'q-paris').map(e => e.data)")
+        first = panel.evaluate(
+            "() => window.__gavel.events.filter(e => e.type === 'answer.graded' && e.data.question_id === 'q-paris').map(e => e.data)"
+        )
         bao = next(g for g in first if g["contestant"] == "bao")
         assert (bao["correct"], bao["extracted"]) == (False, "Lyon") and bao["reason"].startswith("rejects “Paris”")
         pages.program.screenshot(path=str(ARTIFACTS / "uncertain-program-pending.png"))
@@ -147,8 +149,14 @@ def test_the_director_decides_uncertain_verdicts_from_the_panel_and_program_show
         assert again.status_code == 409 and "nothing uncertain to decide" in again.json()["reason"]
         expect(panel.get_by_test_id("log")).to_contain_text("nothing uncertain to decide", timeout=15_000)
         graded = program.evaluate("() => window.__gavel.events.filter(e => e.type === 'answer.graded').map(e => e.data)")
-        assert [(g["question_id"], g["contestant"], g["correct"], g["decided_by"]) for g in graded if g["correct"] is None or g["decided_by"]] == [
-            ("q-paris", "ada", None, None), ("q-beijing", "bao", None, None), ("q-paris", "ada", False, "director"), ("q-beijing", "bao", True, "director")]
+        assert [
+            (g["question_id"], g["contestant"], g["correct"], g["decided_by"]) for g in graded if g["correct"] is None or g["decided_by"]
+        ] == [
+            ("q-paris", "ada", None, None),
+            ("q-beijing", "bao", None, None),
+            ("q-paris", "ada", False, "director"),
+            ("q-beijing", "bao", True, "director"),
+        ]
         panel.screenshot(path=str(ARTIFACTS / "uncertain-panel-decided.png"))
         pages.close()
 
@@ -166,13 +174,17 @@ def test_under_autopilot_the_panel_counts_down_and_autopilot_decides_wrong(tmp_p
         panel.wait_for_function(  # it counts down on its own, without new events
             "n => { const t = document.querySelector('[data-testid=\"verdict-auto-q-paris:ada\"]');"
             " return !t || !/in \\d+ s/.test(t.textContent) || Number(t.textContent.match(/in (\\d+) s/)[1]) < n; }",
-            arg=first, timeout=5_000)
+            arg=first,
+            timeout=5_000,
+        )
         panel.screenshot(path=str(ARTIFACTS / "uncertain-panel-autopilot.png"))
         expect(panel.get_by_test_id("verdict-wait-q-paris:ada")).to_have_count(0, timeout=30_000)
         expect(panel.get_by_test_id("verdict-wait-q-beijing:bao")).to_have_count(0, timeout=30_000)
         decided = wait_for_commands(panel, "decide", 2)
         assert {(d["by"], d["accepted"], d["args"]["question_id"], d["args"]["correct"]) for d in decided} == {
-            ("autopilot", True, "q-paris", False), ("autopilot", True, "q-beijing", False)}
+            ("autopilot", True, "q-paris", False),
+            ("autopilot", True, "q-beijing", False),
+        }
         expect(panel.get_by_test_id("log")).to_contain_text("autopilot")
         expect(pages.program.get_by_test_id("badge-bao")).to_contain_text("✗", timeout=15_000)
         pages.close()
@@ -183,12 +195,37 @@ def test_a_judge_decides_an_uncertain_verdict_from_the_judges_page(tmp_path, bro
     with LiveStudio(Studio(script, tmp_path / "data", pool=engineless_pool())) as live:
         publish = live.studio.controller.publish
         for event in [  # what the stage publishes for a hedged answer
-            ev.QuestionAsked(data=ev.QuestionAskedData(stage=0, number=1, of=2, question_id="q-paris", text="What is the capital of France?",
-                                                       kind="exact", time_limit_s=30, deadline_ts=time.time() + 30)),
-            ev.AnswerFinished(data=ev.AnswerFinishedData(question_id="q-paris", contestant="ada", status="done", text="Either Paris or <b>Lyon</b>.",
-                                                         metrics=ev.AnswerMetrics(e2e=1.0, output_tokens=5))),
-            ev.AnswerGraded(data=ev.AnswerGradedData(question_id="q-paris", contestant="ada", correct=None, extracted="Either Paris or <b>Lyon</b>",
-                                                     expected="Paris", reason="hedges: “Paris” is one of two answers")),
+            ev.QuestionAsked(
+                data=ev.QuestionAskedData(
+                    stage=0,
+                    number=1,
+                    of=2,
+                    question_id="q-paris",
+                    text="What is the capital of France?",
+                    kind="exact",
+                    time_limit_s=30,
+                    deadline_ts=time.time() + 30,
+                )
+            ),
+            ev.AnswerFinished(
+                data=ev.AnswerFinishedData(
+                    question_id="q-paris",
+                    contestant="ada",
+                    status="done",
+                    text="Either Paris or <b>Lyon</b>.",
+                    metrics=ev.AnswerMetrics(e2e=1.0, output_tokens=5),
+                )
+            ),
+            ev.AnswerGraded(
+                data=ev.AnswerGradedData(
+                    question_id="q-paris",
+                    contestant="ada",
+                    correct=None,
+                    extracted="Either Paris or <b>Lyon</b>",
+                    expected="Paris",
+                    reason="hedges: “Paris” is one of two answers",
+                )
+            ),
         ]:
             live.call(lambda e=event: publish(e))
         token = live.studio.tokens.judges["li"]
@@ -207,11 +244,19 @@ def test_a_judge_decides_an_uncertain_verdict_from_the_judges_page(tmp_path, bro
         state = live.state()
         assert state["uncertain"] == {} and state["answers"]["ada"]["decided_by"] == "judge:li"
         assert state["answers"]["ada"]["correct"] is False
-        again = httpx.post(f"{live.base}/api/judge/decide", json={"question_id": "q-paris", "contestant": "ada", "correct": True},
-                           headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        again = httpx.post(
+            f"{live.base}/api/judge/decide",
+            json={"question_id": "q-paris", "contestant": "ada", "correct": True},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
         assert again.status_code == 409 and "nothing uncertain to decide" in again.json()["error"]
-        director = httpx.post(f"{live.base}/api/judge/decide", json={"question_id": "q-paris", "contestant": "ada", "correct": True},
-                              headers={"Authorization": f"Bearer {live.director_token}"}, timeout=10)
+        director = httpx.post(
+            f"{live.base}/api/judge/decide",
+            json={"question_id": "q-paris", "contestant": "ada", "correct": True},
+            headers={"Authorization": f"Bearer {live.director_token}"},
+            timeout=10,
+        )
         assert director.status_code == 403  # a judge's token only
         page.close()
         assert not errors, errors

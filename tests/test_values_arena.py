@@ -45,12 +45,24 @@ def test_a_dilemma_answered_live_then_judged_by_audience_and_judges(tmp_path):
             time.sleep(0.2)
         for choice in ("bao", "bao", "ada"):
             token = httpx.post(f"{live.base}/api/audience/device").json()["token"]
-            assert httpx.post(f"{live.base}/api/polls/{poll_id}/vote", json={"choice": choice}, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+            assert (
+                httpx.post(
+                    f"{live.base}/api/polls/{poll_id}/vote", json={"choice": choice}, headers={"Authorization": f"Bearer {token}"}
+                ).status_code
+                == 200
+            )
         judge = {"Authorization": f"Bearer {live.studio.tokens.judges['li']}"}
         targets = httpx.get(f"{live.base}/api/judge/targets", headers=judge).json()["targets"]
         assert {t["contestant"] for t in targets} == {"ada", "bao"}
         for t in targets:
-            assert httpx.post(f"{live.base}/api/judge/score", json={"target": t["target"], "scores": {"values": 9 if t["contestant"] == "bao" else 5}}, headers=judge).status_code == 200
+            assert (
+                httpx.post(
+                    f"{live.base}/api/judge/score",
+                    json={"target": t["target"], "scores": {"values": 9 if t["contestant"] == "bao" else 5}},
+                    headers=judge,
+                ).status_code
+                == 200
+            )
         thread.join(timeout=120)
         while (live.state()["leaderboard"] or {}).get("matches", 0) < 2:  # recomputed a moment after each result
             assert time.monotonic() < deadline

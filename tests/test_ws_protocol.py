@@ -69,10 +69,12 @@ def test_studio_sockets_use_it_and_let_the_handshake_go(tmp_path):
     path.write_text((REPO / "show_scripts/rehearsal.yaml").read_text().replace("bank: banks/", f"bank: {REPO}/show_scripts/banks/"))
     with LiveStudio(Studio(load_script(path), tmp_path / "data", pool=engineless_pool())) as live:
         with connect(f"{live.ws_base}/ws/audience?since=0", open_timeout=30):
-            protocols = [(type(p), p.request, p.response, type(p.queue), type(p.writable))
-                         for p in live.server.server_state.connections if isinstance(p, StudioWebSocketProtocol)]
+            protocols = [
+                (type(p), p.request, p.response, type(p.queue), type(p.writable))
+                for p in live.server.server_state.connections
+                if isinstance(p, StudioWebSocketProtocol)
+            ]
             assert len(protocols) == 1
             [(kind, request, response, queue, writable)] = protocols
             assert kind is StudioWebSocketProtocol and request is None and response is None
             assert queue is LeanQueue and writable is LeanEvent
-

@@ -26,9 +26,25 @@ from .stages import *  # noqa: F403
 from .training import *  # noqa: F403
 
 __all__ = [
-    "CHANNELS", "DIRECTOR_ONLY", "EVERYONE", "ON_AIR", "PREVIEW", "PROGRAM", "Event", "Snapshot", "parse_event", "frame_events",
-    "event_types", "event_json_schema",
-    *answers.__all__, *audience.__all__, *graphics.__all__, *safety.__all__, *show.__all__, *stages.__all__, *training.__all__,
+    "CHANNELS",
+    "DIRECTOR_ONLY",
+    "EVERYONE",
+    "ON_AIR",
+    "PREVIEW",
+    "PROGRAM",
+    "Event",
+    "Snapshot",
+    "parse_event",
+    "frame_events",
+    "event_types",
+    "event_json_schema",
+    *answers.__all__,
+    *audience.__all__,
+    *graphics.__all__,
+    *safety.__all__,
+    *show.__all__,
+    *stages.__all__,
+    *training.__all__,
 ]
 
 

@@ -8,7 +8,34 @@ from pydantic import Field
 
 from .base import _Data, _Event
 
-__all__ = ["AnswerMetrics", "QuestionAskedData", "AnswerStartedData", "AnswerTokenData", "AnswerFinishedData", "HardwareInfo", "SamplingInfo", "AnswerFairnessData", "AnswerGradedData", "QuestionClosedData", "ScoreRow", "ScoreboardData", "PathAlternative", "PathStep", "AnswerPathData", "AttentionData", "QuestionAsked", "AnswerStarted", "AnswerToken", "AnswerFinished", "AnswerFairness", "AnswerGraded", "QuestionClosed", "Scoreboard", "AnswerPath", "Attention"]
+__all__ = [
+    "AnswerMetrics",
+    "QuestionAskedData",
+    "AnswerStartedData",
+    "AnswerTokenData",
+    "AnswerFinishedData",
+    "HardwareInfo",
+    "SamplingInfo",
+    "AnswerFairnessData",
+    "AnswerGradedData",
+    "QuestionClosedData",
+    "ScoreRow",
+    "ScoreboardData",
+    "PathAlternative",
+    "PathStep",
+    "AnswerPathData",
+    "AttentionData",
+    "QuestionAsked",
+    "AnswerStarted",
+    "AnswerToken",
+    "AnswerFinished",
+    "AnswerFairness",
+    "AnswerGraded",
+    "QuestionClosed",
+    "Scoreboard",
+    "AnswerPath",
+    "Attention",
+]
 
 
 class AnswerMetrics(_Data):
@@ -223,4 +250,3 @@ class AnswerPath(_Event):
 class Attention(_Event):
     type: Literal["attention"] = "attention"
     data: AttentionData
-

@@ -8,7 +8,24 @@ from pydantic import Field
 
 from .base import _Data, _Event
 
-__all__ = ["answer_target", "PollChoice", "PollOpenedData", "PollTallyData", "PollClosedData", "PollRevealedData", "JudgeScoredData", "LeaderboardDimension", "LeaderboardRow", "LeaderboardData", "PollOpened", "PollTally", "PollClosed", "PollRevealed", "JudgeScored", "Leaderboard"]
+__all__ = [
+    "answer_target",
+    "PollChoice",
+    "PollOpenedData",
+    "PollTallyData",
+    "PollClosedData",
+    "PollRevealedData",
+    "JudgeScoredData",
+    "LeaderboardDimension",
+    "LeaderboardRow",
+    "LeaderboardData",
+    "PollOpened",
+    "PollTally",
+    "PollClosed",
+    "PollRevealed",
+    "JudgeScored",
+    "Leaderboard",
+]
 
 
 class PollChoice(_Data):

@@ -8,7 +8,19 @@ from pydantic import Field
 
 from .base import _Data, _Event
 
-__all__ = ["GraphicState", "GraphicCuedData", "GraphicsTakenData", "GraphicsClearedData", "GraphicsRefreshData", "GraphicsClientData", "GraphicCued", "GraphicsTaken", "GraphicsCleared", "GraphicsRefresh", "GraphicsClient"]
+__all__ = [
+    "GraphicState",
+    "GraphicCuedData",
+    "GraphicsTakenData",
+    "GraphicsClearedData",
+    "GraphicsRefreshData",
+    "GraphicsClientData",
+    "GraphicCued",
+    "GraphicsTaken",
+    "GraphicsCleared",
+    "GraphicsRefresh",
+    "GraphicsClient",
+]
 
 
 class GraphicState(_Data):
@@ -77,4 +89,3 @@ class GraphicsClient(_Event):
 
     type: Literal["graphics.client"] = "graphics.client"
     data: GraphicsClientData
-

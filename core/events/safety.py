@@ -6,7 +6,16 @@ from typing import Literal
 
 from .base import _Data, _Event
 
-__all__ = ["SafetyHitData", "SafetyResolvedData", "InputRefusedData", "AnswerDumpedData", "SafetyHit", "SafetyResolved", "InputRefused", "AnswerDumped"]
+__all__ = [
+    "SafetyHitData",
+    "SafetyResolvedData",
+    "InputRefusedData",
+    "AnswerDumpedData",
+    "SafetyHit",
+    "SafetyResolved",
+    "InputRefused",
+    "AnswerDumped",
+]
 
 
 class SafetyHitData(_Data):
@@ -64,4 +73,3 @@ class AnswerDumped(_Event):
 
     type: Literal["answer.dumped"] = "answer.dumped"
     data: AnswerDumpedData
-

@@ -8,7 +8,24 @@ from pydantic import Field
 
 from .base import _Data, _Event
 
-__all__ = ["ContestantInfo", "StageInfo", "ShowOpenedData", "DirectorCommandData", "ShowStatusData", "StageStartedData", "StageEndedData", "StoreOutageData", "EngineFaultData", "ShowOpened", "DirectorCommand", "ShowStatus", "StageStarted", "StageEnded", "StoreOutage", "EngineFault"]
+__all__ = [
+    "ContestantInfo",
+    "StageInfo",
+    "ShowOpenedData",
+    "DirectorCommandData",
+    "ShowStatusData",
+    "StageStartedData",
+    "StageEndedData",
+    "StoreOutageData",
+    "EngineFaultData",
+    "ShowOpened",
+    "DirectorCommand",
+    "ShowStatus",
+    "StageStarted",
+    "StageEnded",
+    "StoreOutage",
+    "EngineFault",
+]
 
 
 class ContestantInfo(_Data):
@@ -113,4 +130,3 @@ class StoreOutage(_Event):
 class EngineFault(_Event):
     type: Literal["engine.fault"] = "engine.fault"
     data: EngineFaultData
-

@@ -6,7 +6,32 @@ from typing import Literal
 
 from .base import _Data, _Event
 
-__all__ = ["DebateStartedData", "DebateTurnData", "DebateResultData", "DebateStarted", "DebateTurn", "DebateResult", "SubtitleStartedData", "SubtitleSourceData", "SubtitleTokenData", "SubtitleTranslatedData", "SubtitleLagRow", "SubtitleSummaryData", "SubtitleStarted", "SubtitleSource", "SubtitleToken", "SubtitleTranslated", "SubtitleSummary", "ImageLabel", "ImageColour", "ImageFacts", "ImageShownData", "PoemFormData", "ImageShown", "PoemForm"]
+__all__ = [
+    "DebateStartedData",
+    "DebateTurnData",
+    "DebateResultData",
+    "DebateStarted",
+    "DebateTurn",
+    "DebateResult",
+    "SubtitleStartedData",
+    "SubtitleSourceData",
+    "SubtitleTokenData",
+    "SubtitleTranslatedData",
+    "SubtitleLagRow",
+    "SubtitleSummaryData",
+    "SubtitleStarted",
+    "SubtitleSource",
+    "SubtitleToken",
+    "SubtitleTranslated",
+    "SubtitleSummary",
+    "ImageLabel",
+    "ImageColour",
+    "ImageFacts",
+    "ImageShownData",
+    "PoemFormData",
+    "ImageShown",
+    "PoemForm",
+]
 
 
 class DebateStartedData(_Data):
@@ -219,4 +244,3 @@ class PoemForm(_Event):
 
     type: Literal["poem.form"] = "poem.form"
     data: PoemFormData
-

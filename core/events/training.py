@@ -8,7 +8,14 @@ from pydantic import Field
 
 from .base import _Data, _Event
 
-__all__ = ["TrainingProgressData", "TrainingFinishedData", "QualificationResultData", "TrainingProgress", "TrainingFinished", "QualificationResult"]
+__all__ = [
+    "TrainingProgressData",
+    "TrainingFinishedData",
+    "QualificationResultData",
+    "TrainingProgress",
+    "TrainingFinished",
+    "QualificationResult",
+]
 
 
 class TrainingProgressData(_Data):
@@ -59,4 +66,3 @@ class TrainingFinished(_Event):
 class QualificationResult(_Event):
     type: Literal["qualification.result"] = "qualification.result"
     data: QualificationResultData
-

@@ -1,6 +1,7 @@
 """Draws sunset-sea.jpg, the demo picture for the image-to-poem stage: an original scene made
 procedurally (no photo, no outside artwork), so it ships under the project's own licence.
 Run: .venv/bin/python show_scripts/assets/make_sunset_sea.py"""
+
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,8 @@ img = np.zeros((H, W, 3), np.float32)
 # sky: indigo at the top to orange and gold at the horizon
 t = np.clip(y / HORIZON, 0, 1)
 stops = [(0.0, (38, 36, 92)), (0.45, (150, 70, 120)), (0.75, (238, 120, 60)), (1.0, (252, 196, 90))]
+
+
 def ramp(t, stops):
     out = np.zeros(t.shape + (3,), np.float32)
     for (t0, c0), (t1, c1) in zip(stops, stops[1:]):
@@ -21,6 +24,8 @@ def ramp(t, stops):
         f = ((t - t0) / (t1 - t0))[..., None]
         out = np.where(m[..., None], np.array(c0) * (1 - f) + np.array(c1) * f, out)
     return out
+
+
 sky = ramp(np.broadcast_to(t, (H, W)), stops)
 img[:] = sky
 # the sun, half under the horizon, with a glow
@@ -45,7 +50,8 @@ for row in range(HORIZON + 2, H, 5):
         colour = (255, int(190 - 60 * depth), int(110 - 50 * depth))
         draw.line([(cx - length / 2, row), (cx + length / 2, row)], fill=colour, width=2)
     for _ in range(6):  # small waves catching the sky
-        cx = rng.uniform(0, W); length = rng.uniform(8, 30) * (1 + depth)
+        cx = rng.uniform(0, W)
+        length = rng.uniform(8, 30) * (1 + depth)
         draw.line([(cx, row), (cx + length, row)], fill=(70, 80, 130), width=1)
 # a few clouds lit from below
 clouds = Image.new("L", (W, H), 0)

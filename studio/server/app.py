@@ -91,7 +91,7 @@ async def command(request: Request) -> JSONResponse:
         name, command_id, args = parse_command(await request.body())
     except BadCommand as exc:
         return _error(413 if "bytes" in str(exc) else 400, str(exc))
-    result = await studio.show.controller.command(name, command_id, by="director", args=args)
+    result = await studio.controller.command(name, command_id, by="director", args=args)
     return JSONResponse(result.to_dict(), status_code=200 if result.ok else 409)
 
 
@@ -101,14 +101,14 @@ async def state(request: Request) -> JSONResponse:
         return denied
     if studio.follower:  # what this process's feeds know: the director channel's state
         hub = studio.hubs["director"]
-        return JSONResponse({**hub.state.to_dict(), "follower": True, "last_seq": hub.last_seq, "store": store.watch.status()})
-    show = studio.show.controller.state.to_dict()
+        return JSONResponse({**hub.state.to_dict(), "follower": True, "last_seq": hub.last_seq, "store": studio.store_watch.status()})
+    show = studio.controller.state.to_dict()
     show["engines"] = await studio.pool.health() if studio.pool.ready.is_set() else {}
     show["engines_ready"] = studio.pool.ready.is_set()
     show["engine_errors"] = studio.pool.start_errors
-    show["last_seq"] = studio.show.controller.state.last_seq
+    show["last_seq"] = studio.controller.state.last_seq
     show["safety"] = {"delay_s": studio.script.safety.delay_s}
-    show["store"] = store.watch.status()
+    show["store"] = studio.store_watch.status()
     return JSONResponse(show)
 
 
@@ -123,7 +123,7 @@ async def rotate_token(request: Request) -> JSONResponse:
     try:
         payload = json.loads(raw or b"{}")
     except (ValueError, UnicodeDecodeError):
-        return _error(400, "body: must be JSON {\"role\": ...}")
+        return _error(400, 'body: must be JSON {"role": ...}')
     role = payload.get("role") if isinstance(payload, dict) else None
     try:
         token = studio.tokens.rotate(str(role))
@@ -149,7 +149,7 @@ async def readyz(request: Request) -> JSONResponse:
     studio: Studio = request.app.state.studio
     problems = []
     try:
-        await asyncio.wait_for(store.event_log.client.ping(), READY_REDIS_TIMEOUT_S)
+        await asyncio.wait_for(studio.event_log.client.ping(), READY_REDIS_TIMEOUT_S)
     except Exception as exc:  # any failure to answer is "not ready", with what it was
         problems.append(f"redis: {type(exc).__name__}: {exc}" if str(exc) else f"redis: {type(exc).__name__}")
     # A follower runs no engines (the controller does): Redis is all it needs.
@@ -178,9 +178,7 @@ async def show_locale(request: Request) -> JSONResponse:
     """The show's on-air language and its whole message table (overlays/locales/<locale>.json):
     public, the same for everyone, nothing secret; cacheable for a minute."""
     locale = request.app.state.studio.script.show.locale
-    return JSONResponse(
-        {"locale": locale, "messages": table(locale)}, headers={"Cache-Control": "public, max-age=60", **OPEN_TO_PAGES}
-    )
+    return JSONResponse({"locale": locale, "messages": table(locale)}, headers={"Cache-Control": "public, max-age=60", **OPEN_TO_PAGES})
 
 
 async def director_page(request: Request) -> FileResponse:
@@ -214,7 +212,7 @@ async def attention(request: Request) -> JSONResponse:
     if denied := _require(request, studio, ("director", "graphics")):
         return denied
     key = request.query_params.get("key", "")
-    path = studio.show.controller.explain.path_of(key)
+    path = studio.controller.explain.path_of(key)
     if path is None:
         return _error(404, f"key: no attention heatmap {key[:40]!r} in this studio's cache")
     try:
@@ -260,8 +258,12 @@ def server_config(app, host: str, port: int, **overrides):
     from .ws_protocol import StudioWebSocketProtocol
 
     settings = dict(
-        log_config=None, access_log=False, ws_ping_interval=10, ws_per_message_deflate=False,
-        http=StudioHttpProtocol, ws=StudioWebSocketProtocol,
+        log_config=None,
+        access_log=False,
+        ws_ping_interval=10,
+        ws_per_message_deflate=False,
+        http=StudioHttpProtocol,
+        ws=StudioWebSocketProtocol,
     )
     settings.update(overrides)
     return uvicorn.Config(app, host=host, port=port, **settings)

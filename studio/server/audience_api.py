@@ -109,7 +109,7 @@ def check_vote(studio: "Studio", ip: str, authorization: bytes | None, poll_id: 
         text = authorization.decode("latin-1")
         token = text[7:].strip() if text[:7].lower() == "bearer " else None
     try:
-        device = studio.server.device_tokens.verify(token)
+        device = studio.device_tokens.verify(token)
     except BadDeviceToken as exc:
         return "bad_token", json_answer(exc.status, {"error": exc.message})
     if wait := gate.per_device.check(device):
@@ -138,7 +138,11 @@ def vote_answer(choice: str, outcome) -> tuple[str, Response]:
             raise outcome
         # The reply was lost, not necessarily the vote: sending it again is safe (a device's vote
         # counts once; a repeat answers "unchanged"), and only a 200 means counted.
-        return "store_down", json_answer(503, {"error": "votes cannot be confirmed right now: send yours again shortly (it never counts twice)"}, [(b"retry-after", b"2")])
+        return "store_down", json_answer(
+            503,
+            {"error": "votes cannot be confirmed right now: send yours again shortly (it never counts twice)"},
+            [(b"retry-after", b"2")],
+        )
     if not outcome.counted:
         status, message = REFUSALS[outcome.result]
         return outcome.result, json_answer(status, {"error": message, "result": outcome.result, "your_choice": outcome.previous})
@@ -151,8 +155,10 @@ async def new_device(request: Request) -> JSONResponse:
     ip = request.client.host if request.client else "-"
     if wait := studio.audience_gate.new_devices.check(ip):
         seconds = max(1, int(wait + 0.999))
-        return JSONResponse({"error": f"too many new devices from your network: try again in {seconds} s"}, 429, {"Retry-After": str(seconds)})
-    device, token = studio.server.device_tokens.issue()
+        return JSONResponse(
+            {"error": f"too many new devices from your network: try again in {seconds} s"}, 429, {"Retry-After": str(seconds)}
+        )
+    device, token = studio.device_tokens.issue()
     return JSONResponse({"device": device, "token": token})
 
 
@@ -175,7 +181,7 @@ async def current_poll(request: Request) -> JSONResponse:
     header = request.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
         try:
-            device = studio.server.device_tokens.verify(header[7:].strip())
+            device = studio.device_tokens.verify(header[7:].strip())
         except BadDeviceToken as exc:
             return JSONResponse({"error": exc.message}, exc.status)
         mine = await studio.poll_store.choice_of(poll["poll_id"], device)

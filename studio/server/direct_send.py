@@ -40,7 +40,13 @@ def direct_writer(asgi_send) -> DirectWrite | None:
     transport, writable = protocol.transport, protocol.writable
 
     def write(frame: bytes) -> bool:
-        if protocol.disconnected or protocol.close_sent or not protocol.handshake_complete or not writable.is_set() or transport.is_closing():
+        if (
+            protocol.disconnected
+            or protocol.close_sent
+            or not protocol.handshake_complete
+            or not writable.is_set()
+            or transport.is_closing()
+        ):
             return False
         transport.write(frame)
         return True

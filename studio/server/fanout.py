@@ -75,8 +75,15 @@ class Subscriber:
     def take_frame(self, first_seq: int, last_seq: int, frame_bytes: bytes) -> bool:
         """The hub's frame of events first_seq..last_seq, written now if this client is caught up
         and idle (its task parked, nothing queued): no wake-up, no framing of its own."""
-        if (self.direct is None or self._pending or self._overflowed or self._waiter is None or self._waiter.done()
-                or self.next_seq != first_seq or not self.direct(frame_bytes)):
+        if (
+            self.direct is None
+            or self._pending
+            or self._overflowed
+            or self._waiter is None
+            or self._waiter.done()
+            or self.next_seq != first_seq
+            or not self.direct(frame_bytes)
+        ):
             return False
         self.next_seq = last_seq + 1
         return True
@@ -142,9 +149,7 @@ class Subscriber:
 
 
 class ChannelHub:
-    def __init__(
-        self, event_log: EventLog, tail_log: EventLog, channel: str, observe: Callable[[str, Event], None] | None = None
-    ):
+    def __init__(self, event_log: EventLog, tail_log: EventLog, channel: str, observe: Callable[[str, Event], None] | None = None):
         self.event_log = event_log
         self.tail_log = tail_log  # its own connection: XREAD BLOCK holds it
         self.channel = channel

@@ -101,9 +101,9 @@ async def serve_feed(studio: "Studio", scope, receive, send) -> None:
         return
     await send({"type": "websocket.accept"})
     # A replay (studio/server/replay.py) or a follower has no controller: pages are not registered, commands not taken.
-    registered = _graphics_client(conn, channel, studio) if studio.show.controller is not None else None
+    registered = _graphics_client(conn, channel, studio) if studio.controller is not None else None
     if registered:
-        await studio.show.controller.graphics_client(registered)
+        await studio.controller.graphics_client(registered)
     serving = asyncio.create_task(studio.hubs[channel].serve(socket.send_text, since, direct_writer(send)))
     watcher = asyncio.create_task(_until_token_rotated(socket, studio, token, roles)) if roles is not None else None
     # This handler listens itself (a socket costs one task): the watcher ending (a rotated token),
@@ -135,7 +135,7 @@ async def serve_feed(studio: "Studio", scope, receive, send) -> None:
             task.remove_done_callback(interrupt)
         await cancel_and_wait(*helpers)  # (the serving task may be inside a redis-py read: its replay)
         if registered:
-            await studio.show.controller.graphics_client(registered.model_copy(update={"connected": False}))
+            await studio.controller.graphics_client(registered.model_copy(update={"connected": False}))
     failure = serving.exception() if serving.done() and not serving.cancelled() else None
     if isinstance(failure, SubscriberOverflow):
         log.warning("%s", failure)
@@ -150,17 +150,17 @@ async def _listen(receive, studio: "Studio", channel: str) -> None:
         message = await receive()
         if message["type"] == "websocket.disconnect":
             return
-        if channel != "director" or studio.show.controller is None:
+        if channel != "director" or studio.controller is None:
             continue  # graphics and phones only listen (a replay is only watched; a follower takes no commands)
         raw = message.get("text") or message.get("bytes") or b""
         try:
             name, command_id, args = parse_command(raw)
         except BadCommand as exc:
-            await asyncio.shield(studio.show.controller.refuse(str(raw)[:60], "director", str(exc)))
+            await asyncio.shield(studio.controller.refuse(str(raw)[:60], "director", str(exc)))
             continue
         # A command once read runs to its end even if the socket is cut meanwhile: half a "pause"
         # (the show held, its event logged but not applied) would stall the show.
-        await asyncio.shield(studio.show.controller.command(name, command_id, by="director", args=args))
+        await asyncio.shield(studio.controller.command(name, command_id, by="director", args=args))
 
 
 async def _until_token_rotated(socket: _Socket, studio: "Studio", token: str | None, roles: tuple[str, ...]) -> None:

@@ -60,7 +60,7 @@ def attach_studio(formatter: logging.Formatter, studio) -> None:
     show_id = studio.script.show.id
 
     def context() -> dict[str, Any]:
-        controller = studio.show.controller
+        controller = studio.controller
         return {"show": show_id, "stage": controller.state.current_stage if controller is not None else None}
 
     formatter.context = context

@@ -44,9 +44,7 @@ log = logging.getLogger("gavel.studio")
 
 
 class Studio:
-    def __init__(
-        self, script: ShowScript, data_dir: Path, autopilot: bool = False, pool: EnginePool | None = None, follower: bool = False
-    ):
+    def __init__(self, script: ShowScript, data_dir: Path, autopilot: bool = False, pool: EnginePool | None = None, follower: bool = False):
         self.script = script
         self.data_dir = Path(data_dir)
         self.autopilot = autopilot
@@ -95,7 +93,11 @@ class Studio:
             self.pool = await asyncio.to_thread(build_pool, self.script)
         self.pool.listeners.append(self.metrics.observe_answer)
         self.controller = ShowController(
-            self.script, self.event_log, self.pool, autopilot=self.autopilot, images_dir=self.data_dir / "images",
+            self.script,
+            self.event_log,
+            self.pool,
+            autopilot=self.autopilot,
+            images_dir=self.data_dir / "images",
             attention_dir=self.data_dir / "attention",
         )
         await self.controller.open()

@@ -49,12 +49,24 @@ class StudioMetrics:
             buckets=LAG_BUCKETS,
             registry=r,
         )
-        self.votes = Counter("gavel_votes", "Viewers' votes by outcome (accepted or refused) and result.", ["outcome", "result"], registry=r)
-        self.ttft = Histogram("gavel_engine_ttft_seconds", "Time to first token per answer, by engine.", ["engine"], buckets=TTFT_BUCKETS, registry=r)
-        self.tpot = Histogram("gavel_engine_tpot_seconds", "Time per output token per answer, by engine.", ["engine"], buckets=TPOT_BUCKETS, registry=r)
-        self.answers = Counter("gavel_answers", "Answers ended, by engine and status (done, dnf, timeout, cancelled).", ["engine", "status"], registry=r)
-        self.filter_hits = Counter("gavel_filter_hits", "Content-filter rules fired on answers, by action and kind.", ["action", "kind"], registry=r)
-        self.inputs_refused = Counter("gavel_inputs_refused", "Inputs (questions, motions, ballots) the filter refused before any model saw them.", registry=r)
+        self.votes = Counter(
+            "gavel_votes", "Viewers' votes by outcome (accepted or refused) and result.", ["outcome", "result"], registry=r
+        )
+        self.ttft = Histogram(
+            "gavel_engine_ttft_seconds", "Time to first token per answer, by engine.", ["engine"], buckets=TTFT_BUCKETS, registry=r
+        )
+        self.tpot = Histogram(
+            "gavel_engine_tpot_seconds", "Time per output token per answer, by engine.", ["engine"], buckets=TPOT_BUCKETS, registry=r
+        )
+        self.answers = Counter(
+            "gavel_answers", "Answers ended, by engine and status (done, dnf, timeout, cancelled).", ["engine", "status"], registry=r
+        )
+        self.filter_hits = Counter(
+            "gavel_filter_hits", "Content-filter rules fired on answers, by action and kind.", ["action", "kind"], registry=r
+        )
+        self.inputs_refused = Counter(
+            "gavel_inputs_refused", "Inputs (questions, motions, ballots) the filter refused before any model saw them.", registry=r
+        )
         r.register(_LiveCollector(studio))
         # Label lookups cost more than the counting: each channel's series, looked up once.
         self._per_channel = {c: (self.events.labels(c), self.fanout_lag.labels(c)) for c in ev.CHANNELS}
@@ -98,8 +110,12 @@ class _LiveCollector:
         return []
 
     def collect(self):
-        clients = GaugeMetricFamily("gavel_clients_connected", "WebSocket clients connected to this process, by channel.", labels=["channel"])
-        last_seq = GaugeMetricFamily("gavel_channel_last_seq", "The latest seq this process's hub has read, by channel.", labels=["channel"])
+        clients = GaugeMetricFamily(
+            "gavel_clients_connected", "WebSocket clients connected to this process, by channel.", labels=["channel"]
+        )
+        last_seq = GaugeMetricFamily(
+            "gavel_channel_last_seq", "The latest seq this process's hub has read, by channel.", labels=["channel"]
+        )
         for channel, hub in self.studio.hubs.items():
             clients.add_metric([channel], len(hub.subscribers))
             last_seq.add_metric([channel], hub.last_seq)

@@ -107,7 +107,9 @@ class StudioHttpProtocol(HttpToolsProtocol):
             super().on_message_complete()
             return
         try:
-            checked = check_vote(self.studio, cycle.ip, cycle.authorization, cycle.poll_id, None if cycle.body is None else bytes(cycle.body))
+            checked = check_vote(
+                self.studio, cycle.ip, cycle.authorization, cycle.poll_id, None if cycle.body is None else bytes(cycle.body)
+            )
         except Exception:
             checked = _internal_error()
         if isinstance(checked, PendingVote):

@@ -55,8 +55,15 @@ GRADING_COMMANDS = ("decide",)
 COMMANDS = SHOW_COMMANDS + GRAPHICS_COMMANDS + POLL_COMMANDS + SAFETY_COMMANDS + STAGE_COMMANDS + GRADING_COMMANDS
 # What the leaderboard is computed from (results/leaderboard.py); kept in memory, in log order.
 RATED_EVENTS = (
-    ev.ShowOpened, ev.AnswerFinished, ev.AnswerGraded, ev.QuestionClosed, ev.JudgeScored, ev.PollOpened, ev.PollClosed,
-    ev.DebateResult, ev.QualificationResult,
+    ev.ShowOpened,
+    ev.AnswerFinished,
+    ev.AnswerGraded,
+    ev.QuestionClosed,
+    ev.JudgeScored,
+    ev.PollOpened,
+    ev.PollClosed,
+    ev.DebateResult,
+    ev.QualificationResult,
 )
 # A qualification.result is written before the show by `gavel contestants qualify`, so the
 # controller meets it when it opens the log; one published in-process re-rates like the rest.
@@ -225,9 +232,7 @@ class ShowController:
             result = CommandResult(name, command_id, ok, changed, reason, self.state.status, self.state.current_stage)
             await self.publish(
                 ev.DirectorCommand(
-                    data=ev.DirectorCommandData(
-                        command=name, command_id=command_id, by=by, accepted=ok, reason=reason, args=args
-                    )
+                    data=ev.DirectorCommandData(command=name, command_id=command_id, by=by, accepted=ok, reason=reason, args=args)
                 ),
                 channels=ev.DIRECTOR_ONLY,
             )
@@ -239,9 +244,7 @@ class ShowController:
         """Log a command that could not even be read (malformed), so the panel can show why."""
         async with self._lock:
             await self.publish(
-                ev.DirectorCommand(
-                    data=ev.DirectorCommandData(command=what, command_id="-", by=by, accepted=False, reason=reason)
-                ),
+                ev.DirectorCommand(data=ev.DirectorCommandData(command=what, command_id="-", by=by, accepted=False, reason=reason)),
                 channels=ev.DIRECTOR_ONLY,
             )
 
@@ -347,9 +350,7 @@ class ShowController:
     async def _open_graphics(self) -> None:
         for graphic in sorted(DEFAULT_ON_AIR):
             await self.publish(ev.GraphicCued(data=ev.GraphicCuedData(graphic=graphic, visible=True)), channels=ev.PREVIEW)
-        await self.publish(
-            ev.GraphicsTaken(data=ev.GraphicsTakenData(graphics=self.state.graphics["preview"])), channels=ev.PROGRAM
-        )
+        await self.publish(ev.GraphicsTaken(data=ev.GraphicsTakenData(graphics=self.state.graphics["preview"])), channels=ev.PROGRAM)
 
     async def graphics_client(self, data: ev.GraphicsClientData) -> None:
         """Record a graphics page arriving or leaving (the panel's registry is this log)."""
@@ -416,7 +417,10 @@ class ShowController:
             answers |= {key for key in self.delay.answers_waiting() if contestant in (None, key[1])}
             dumped = self.delay.dump(answers)
         else:  # no delay: nothing is waiting; air still drops the answer's text from now on
-            dumped = [ev.AnswerDumped(data=ev.AnswerDumpedData(question_id=q, contestant=c, reason="dumped by the director")) for q, c in sorted(answers)]
+            dumped = [
+                ev.AnswerDumped(data=ev.AnswerDumpedData(question_id=q, contestant=c, reason="dumped by the director"))
+                for q, c in sorted(answers)
+            ]
         for event in dumped:
             self.explain.forget(event.data.question_id, event.data.contestant, "the director dumped this answer")
             await self.publish(event)

@@ -53,8 +53,13 @@ class DecisionDesk:
 
     def stamp(self, event: ev.Event) -> None:
         """Under autopilot, an uncertain verdict says when autopilot will decide it (before it is logged)."""
-        if (self.autopilot and isinstance(event, ev.AnswerGraded) and event.data.correct is None
-                and event.data.decided_by is None and event.data.autodecide_ts is None):
+        if (
+            self.autopilot
+            and isinstance(event, ev.AnswerGraded)
+            and event.data.correct is None
+            and event.data.decided_by is None
+            and event.data.autodecide_ts is None
+        ):
             event.data.autodecide_ts = self.clock() + self.timeout_s
 
     def seen(self, event: ev.Event) -> None:
@@ -79,7 +84,9 @@ class DecisionDesk:
             await asyncio.sleep(max(0.0, at - self.clock()))
             if key in self.state.uncertain:  # nobody decided it meanwhile
                 await self.command(
-                    "decide", f"autopilot-decide-{question_id}-{contestant}"[:100], "autopilot",
+                    "decide",
+                    f"autopilot-decide-{question_id}-{contestant}"[:100],
+                    "autopilot",
                     {"question_id": question_id, "contestant": contestant, "correct": False},
                 )
         finally:
@@ -98,10 +105,19 @@ class DecisionDesk:
         why = f"decided {word} by {by}"
         if by == "autopilot":
             why += f": nobody decided within {self.timeout_s:g} s"
-        await self.publish(ev.AnswerGraded(data=ev.AnswerGradedData(
-            question_id=question_id, contestant=contestant, correct=correct, extracted=waiting.get("extracted"),
-            expected=waiting.get("expected", ""), reason=f"{why} (grader: {waiting.get('reason', '')})", decided_by=by,
-        )))
+        await self.publish(
+            ev.AnswerGraded(
+                data=ev.AnswerGradedData(
+                    question_id=question_id,
+                    contestant=contestant,
+                    correct=correct,
+                    extracted=waiting.get("extracted"),
+                    expected=waiting.get("expected", ""),
+                    reason=f"{why} (grader: {waiting.get('reason', '')})",
+                    decided_by=by,
+                )
+            )
+        )
         stage = waiting.get("stage")
         if stage is not None and stage == self.state.current_stage and self.state.stage_status(stage) == "running":
             contestants = [c["id"] for c in self.state.contestants]

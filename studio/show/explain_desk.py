@@ -78,8 +78,14 @@ def _worker_explain(model_path: str, max_answer_tokens: int, messages, text: str
 
 
 class ExplainDesk:
-    def __init__(self, cache_dir: Path | None, pool: EnginePool, publish: Callable[..., Awaitable[None]],
-                 aggregate: str = "mean", max_answer_tokens: int = 256):
+    def __init__(
+        self,
+        cache_dir: Path | None,
+        pool: EnginePool,
+        publish: Callable[..., Awaitable[None]],
+        aggregate: str = "mean",
+        max_answer_tokens: int = 256,
+    ):
         self.cache_dir = cache_dir
         self.pool = pool
         self.publish = publish
@@ -154,8 +160,15 @@ class ExplainDesk:
             if self._executor is None:
                 self._executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_start)
             result = await asyncio.get_running_loop().run_in_executor(
-                self._executor, _worker_explain, record.model_path, self.max_answer_tokens, record.messages, record.text,
-                record.adapter, base["aggregate"], str(self.cache_dir / f"{key}.npz"),
+                self._executor,
+                _worker_explain,
+                record.model_path,
+                self.max_answer_tokens,
+                record.messages,
+                record.text,
+                record.adapter,
+                base["aggregate"],
+                str(self.cache_dir / f"{key}.npz"),
             )
             await self._announce(base, result["prompt_tokens"], result["answer_tokens"], result["seconds"])
             log.info("attention for %s on %s ready in %.2fs", base["contestant"], base["question_id"], result["seconds"])
@@ -166,9 +179,17 @@ class ExplainDesk:
             self._working.pop(key, None)
 
     async def _announce(self, base: dict, prompt_tokens: int, answer_tokens: int, seconds: float) -> None:
-        await self.publish(ev.Attention(data=ev.AttentionData(
-            **base, status="ready", prompt_tokens=prompt_tokens, answer_tokens=answer_tokens, seconds=round(seconds, 3),
-        )))
+        await self.publish(
+            ev.Attention(
+                data=ev.AttentionData(
+                    **base,
+                    status="ready",
+                    prompt_tokens=prompt_tokens,
+                    answer_tokens=answer_tokens,
+                    seconds=round(seconds, 3),
+                )
+            )
+        )
 
     async def close(self) -> None:
         for task in list(self._working.values()):

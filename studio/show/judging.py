@@ -66,8 +66,13 @@ class JudgeDesk:
         waiting = self.state.uncertain.get(f"{question_id}:{contestant}")
         if waiting is None or waiting.get("stage") != stage:
             return None
-        return {"question_id": question_id, "contestant": contestant, "expected": waiting.get("expected", ""),
-                "extracted": waiting.get("extracted"), "reason": waiting.get("reason", "")}
+        return {
+            "question_id": question_id,
+            "contestant": contestant,
+            "expected": waiting.get("expected", ""),
+            "extracted": waiting.get("extracted"),
+            "reason": waiting.get("reason", ""),
+        }
 
     def _find(self, target: str) -> tuple[int, str, str]:
         try:

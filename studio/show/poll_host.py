@@ -68,7 +68,9 @@ def parse_poll_request(args: dict, default_id: str) -> dict:
     duration = args.get("duration_s")
     if duration is not None and (isinstance(duration, bool) or not isinstance(duration, (int, float)) or not 0 < duration <= 3600):
         raise PollError("duration_s: seconds until it closes by itself, up to 3600")
-    return dict(poll_id=poll_id, title=title, kind=kind, choices=choices, allow_change=allow_change, dimension=dimension, duration_s=duration)
+    return dict(
+        poll_id=poll_id, title=title, kind=kind, choices=choices, allow_change=allow_change, dimension=dimension, duration_s=duration
+    )
 
 
 def winner_of(counts: dict[str, int], choices: list[str]) -> str | None:
@@ -123,8 +125,14 @@ class PollHost:
             await self.publish(
                 ev.PollOpened(
                     data=ev.PollOpenedData(
-                        poll_id=poll_id, title=title, kind=kind, choices=choices, allow_change=allow_change,
-                        dimension=dimension, stage=stage, closes_ts=closes,
+                        poll_id=poll_id,
+                        title=title,
+                        kind=kind,
+                        choices=choices,
+                        allow_change=allow_change,
+                        dimension=dimension,
+                        stage=stage,
+                        closes_ts=closes,
                     )
                 ),
                 channels=ev.EVERYONE,
@@ -146,7 +154,10 @@ class PollHost:
             decided_by = "director" if winner else "audience"
             winner = winner or winner_of(counts, choices)
             closed = ev.PollClosedData(
-                poll_id=poll_id, counts=counts, total=sum(counts.values()), winner=winner,
+                poll_id=poll_id,
+                counts=counts,
+                total=sum(counts.values()),
+                winner=winner,
                 decided_by=decided_by if winner else "none",
             )
             await self.publish(ev.PollClosed(data=closed), channels=ev.ON_AIR)

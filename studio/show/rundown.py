@@ -48,7 +48,9 @@ def load_script(path: str | Path) -> ShowScript:
             try:
                 load_transcript(script.resolve(stage.transcript))
             except SourceError as exc:
-                problems.append(f"{path}:{lines.get(('stages', i, 'transcript'))}: stages[{i}].transcript: cannot use {stage.transcript!r}:")
+                problems.append(
+                    f"{path}:{lines.get(('stages', i, 'transcript'))}: stages[{i}].transcript: cannot use {stage.transcript!r}:"
+                )
                 problems += ["    " + p for p in exc.problems]
     for i, stage in enumerate(script.stages):
         if stage.kind != "debate":
@@ -80,8 +82,10 @@ def load_script(path: str | Path) -> ShowScript:
     for i, c in enumerate(script.contestants):
         where = f"{path}:{lines.get(('contestants', i, 'adapter'))}: contestants[{i}].adapter"
         if c.adapter and c.adapter.startswith(PREPARED_PREFIX):
-            if c.adapter[len(PREPARED_PREFIX):] not in PREPARED_RECIPES:
-                problems.append(f"{where}: no prepared adapter {c.adapter!r} (known: {', '.join(PREPARED_PREFIX + n for n in sorted(PREPARED_RECIPES))})")
+            if c.adapter[len(PREPARED_PREFIX) :] not in PREPARED_RECIPES:
+                problems.append(
+                    f"{where}: no prepared adapter {c.adapter!r} (known: {', '.join(PREPARED_PREFIX + n for n in sorted(PREPARED_RECIPES))})"
+                )
         elif c.adapter and not script.resolve(c.adapter).is_dir():
             problems.append(f"{where}: no folder {c.adapter!r}")
     if problems:

@@ -72,7 +72,8 @@ class AnswerGuard:
             await self.desk.publish(
                 ev.SafetyResolved(
                     data=ev.SafetyResolvedData(
-                        question_id=self.question_id, contestant=self.contestant,
+                        question_id=self.question_id,
+                        contestant=self.contestant,
                         decision=decision or ("approved" if approve else "rejected"),
                     )
                 ),
@@ -89,8 +90,13 @@ class AnswerGuard:
                 await self.desk.publish(
                     ev.SafetyHit(
                         data=ev.SafetyHitData(
-                            question_id=self.question_id, contestant=self.contestant, rule=hit.rule_id,
-                            action=hit.action, kind=hit.kind, text=hit.text, state=release.state,
+                            question_id=self.question_id,
+                            contestant=self.contestant,
+                            rule=hit.rule_id,
+                            action=hit.action,
+                            kind=hit.kind,
+                            text=hit.text,
+                            state=release.state,
                         )
                     ),
                     channels=ev.DIRECTOR_ONLY,

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from core.yaml_source import SourceError, format_validation_error, load_with_lines
 
-from .exact_answer import answer_key
+from .exact_reading import answer_key
 
 Kind = Literal["numeric", "mcq", "exact", "boolean"]
 

@@ -88,7 +88,22 @@ import unicodedata
 from bisect import bisect_left
 from dataclasses import dataclass
 
-from safety.normalize import normalize_char
+from .exact_reading import (
+    CAPTION_MAX,
+    MAX_CLAUSES,
+    MAX_MENTIONS,
+    WINDOW,
+    Doc,
+    Mention,
+    Question,
+    answer_variant,
+    find_mentions,
+    is_cjk,
+    leftover,
+    read_question,
+    split_clauses,
+    split_sentences,
+)
 
 
 @dataclass(frozen=True)
@@ -99,323 +114,6 @@ class ExactVerdict:
 
 
 # --- normalised text ------------------------------------------------------------------------------
-
-_QUOTES = {"’": "'", "‘": "'", "`": "'", "´": "'", "“": '"', "”": '"', "„": '"', "«": '"', "»": '"'}
-
-
-def _norm_char(ch: str) -> str:
-    if ch in "\r\n\u2028\u2029":
-        return "\n"
-    if ch.isspace():
-        return " "
-    view, _ = normalize_char(ch)
-    if view and view not in ("@", "$"):
-        return view
-    if unicodedata.category(ch) == "Cf":
-        return ""  # zero-width and other invisible format characters
-    ch = unicodedata.normalize("NFKC", ch)
-    return "".join(_QUOTES.get(c, c) for c in ch)
-
-
-def _is_cjk(c: str) -> bool:
-    return unicodedata.name(c, "").startswith(("CJK", "HIRAGANA", "KATAKANA", "HANGUL"))
-
-
-def _is_word(c: str) -> bool:
-    """A letter or digit of a space-separated script (Latin, Cyrillic, Greek...)."""
-    return c.isalnum() and not _is_cjk(c)
-
-
-class _Doc:
-    """The reply normalised character by character; ``src[i]`` is the raw index of ``norm[i]``."""
-
-    def __init__(self, raw: str):
-        self.raw = raw
-        parts, src = [], []
-        for i, ch in enumerate(raw):
-            n = _norm_char(ch)
-            parts.append(n)
-            src.extend([i] * len(n))
-        self.norm = "".join(parts)
-        self.src = src
-
-    def raw_span(self, start: int, end: int) -> str:
-        return self.raw[self.src[start] : self.src[end - 1] + 1] if end > start else ""
-
-
-# --- accepted answers and where they are mentioned ------------------------------------------------
-
-_ARTICLE = re.compile(r"^(?:the|a|an)\s+(?=\S)", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class _Variant:
-    written: str
-    key: str  # letters and digits, normalised
-    breaks: frozenset[int]  # positions in key where the written form has a space or punctuation
-    acronym: bool
-
-
-def _variant(written: str) -> _Variant | None:
-    text = unicodedata.normalize("NFKC", written).strip()
-    if len(text.split()) > 1:
-        text = _ARTICLE.sub("", text)
-    key, breaks = [], set()
-    for ch in text:
-        view = _norm_char(ch)
-        if view.isalnum():
-            key.append(view)
-        elif key:
-            breaks.add(len("".join(key)))
-    joined = "".join(key)
-    if not joined:
-        return None
-    letters = [c for c in text if c.isalpha()]
-    acronym = 2 <= len(joined) <= 4 and bool(letters) and all(c.isupper() and c.isascii() for c in letters)
-    return _Variant(written, joined, frozenset(breaks), acronym)
-
-
-def answer_key(written: str) -> str:
-    """The normalised letters and digits of an accepted answer ("" if it has none)."""
-    v = _variant(written)
-    return v.key if v else ""
-
-
-@dataclass(frozen=True)
-class _Mention:
-    start: int  # in doc.norm
-    end: int
-    raw: str
-    variant: str
-
-
-_JOINERS = frozenset("=_\\@#&+<>.'~|^%$-")
-_ANSWER_KEY = re.compile(r"(?:answer|result)\s*$")
-_CJK_ONE_LEFT = frozenset("是为吃选答成或者和与非说")
-_CJK_ONE_RIGHT = frozenset("了吧啊呀呢啦哦或还和与也就不吗")
-_GAP_ALWAYS = frozenset(" .-'·")
-_GAP_AT_BREAK = frozenset(",&")
-
-
-def _bounded(norm: str, i: int, step: int) -> bool:
-    """Is the character beside a Latin mention (at i, looking in direction step) a word boundary?"""
-    if not 0 <= i < len(norm):
-        return True
-    c = norm[i]
-    if _is_word(c):
-        return False
-    if c == "=" and step < 0 and _ANSWER_KEY.search(norm, max(0, i - 12), i):
-        return True  # "answer=Paris": a statement, not a token
-    if c in _JOINERS:
-        beyond = i + step
-        return not (0 <= beyond < len(norm) and _is_word(norm[beyond]))
-    return True
-
-
-def _find_mentions(doc: _Doc, variants: list[_Variant]) -> list[_Mention]:
-    norm = doc.norm
-    pos = [i for i, c in enumerate(norm) if c.isalnum()]
-    skel = "".join(norm[i] for i in pos)
-    found = []
-    for v in variants:
-        n = len(v.key)
-        k = skel.find(v.key)
-        while k != -1:
-            start, end = pos[k], pos[k + n - 1] + 1
-            if _fits(doc, v, pos, k, start, end):
-                found.append(_Mention(start, end, doc.raw_span(start, end), v.written))
-            k = skel.find(v.key, k + 1)
-    kept: list[_Mention] = []
-    for m in sorted(found, key=lambda m: (m.start, m.start - m.end)):
-        if not kept or m.start >= kept[-1].end:
-            kept.append(m)
-    return kept
-
-
-def _fits(doc: _Doc, v: _Variant, pos: list[int], k: int, start: int, end: int) -> bool:
-    norm = doc.norm
-    for j in range(1, len(v.key)):
-        gap = norm[pos[k + j - 1] + 1 : pos[k + j]]
-        if not gap:
-            continue
-        if len(gap) > 3 or any(c not in _GAP_ALWAYS and not (j in v.breaks and c in _GAP_AT_BREAK) for c in gap):
-            return False
-        if " " in gap and j not in v.breaks:
-            return False
-    first, last = norm[start], norm[end - 1]
-    if len(v.key) == 1 and _is_cjk(first):
-        left = norm[start - 1] if start > 0 else " "
-        right = norm[end] if end < len(norm) else " "
-        return (not left.isalnum() or left in _CJK_ONE_LEFT) and (not right.isalnum() or right in _CJK_ONE_RIGHT)
-    if not _is_cjk(first) and not _bounded(norm, start - 1, -1):
-        return False
-    if not _is_cjk(last) and not _bounded(norm, end, 1):
-        return False
-    if v.acronym:
-        letters = [c for c in doc.raw[doc.src[start] : doc.src[end - 1] + 1] if c.isalpha()]
-        return all(c.isupper() for c in letters)
-    return True
-
-
-# --- sentences, clauses, leftovers ----------------------------------------------------------------
-
-_SENTENCE_END = re.compile(r"\n+|[!?;。！？；…]+|\.(?=\s|$|[\"')\]]|[^\x00-\x7f])")
-_CONTRAST_WORDS = (
-    r"but|however|yet|whereas|although|though|while|rather|instead|actually|in fact|no wait|"
-    r"on second thought"
-)
-_CJK_CONTRAST = r"但是|但|不过|可是|然而|其实|实际上|事实上|而是|而非|而不是|却|虽然|尽管"
-_CLAUSE_BREAK = re.compile(rf"[,，—–()\[\]{{}}]|\s-\s|(?<![a-z0-9'])(?=(?:{_CONTRAST_WORDS})(?![a-z0-9]))|(?={_CJK_CONTRAST})")
-
-# Words that carry no answer: removed before asking "what is left of this clause?".
-_FILLERS = frozenset(
-    """
-    the a an is are was were be been being am it its it's its' that that's thats this these those there there's
-    i i'd i'm im id i'll i've me my mine we our you your he she they them their his her
-    they're we're you're he's she's who's it'll it'd there're
-    would will shall should could can must might may has have had do does did done
-    say says said saying think thinks thought believe believes guess reckon suppose answer answers answered
-    go goes going with pick choose chose choice option final correct correctly right definitely certainly
-    surely obviously clearly probably likely undoubtedly absolutely indeed simply just really actually
-    maybe perhaps possibly let lets let's see consider recall remember great good question hope helps thanks
-    thank glad happy help hello hi
-    of course sure pretty fairly quite very so yes yeah yep well hmm um uh ok okay oh
-    in at on from into to by for called named known as one ones only exactly precisely also too
-    and then thus therefore hence here now boxed text bold but however yet whereas rather instead again
-    become becomes became turn turns turned
-    city town capital country nation river ocean sea lake planet mountain mount island language
-    currency continent element gas animal letter word name number year state
-    """.split()
-)
-_CJK_FILLERS = sorted(
-    """
-    的 了 吧 啊 呀 呢 啦 哦 嗯 吗 么 嘛 呗 喔 哈 是 为 乃 就 才 也 都 我 我们 认为 觉得 想 猜
-    应该 应当 肯定 但是 但 不过 可是 然而 却 所以 因此 变成 成为 变为 当然 一定 大概 也许
-    可能 或许 答案 正确 其实 实际上 事实上 而是 就是 这 那 它 他 她 个 该 选 最 还 很 非常 真的
-    城市 国家 星球 行星 语言 动物 字母
-    """.split(),
-    key=len,
-    reverse=True,
-)
-_CJK_FILLER = re.compile("|".join(_CJK_FILLERS))
-_CJK_SUFFIX = frozenset("市省县区国城河江湖海洋山峰岛星语")
-_LATIN_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
-# How far around a mention the rules look, and how many mentions are read: a reply is at most a
-# few thousand tokens, and grading runs on the show's event loop, so the work stays linear.
-WINDOW = 240
-MAX_MENTIONS = 40
-MAX_CLAUSES = 200  # clauses without a mention read for other answers: the first and last 100
-CAPTION_MAX = 40
-
-
-def _stem(word: str) -> str:
-    word = word.removesuffix("'s")
-    for suffix in ("ing", "ed", "es", "s"):
-        if len(word) > len(suffix) + 2 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
-
-
-@dataclass(frozen=True)
-class _Question:
-    stems: frozenset[str]
-    cjk: str  # the question's normalised text, for echoed Chinese runs
-
-
-def _question(text: str) -> _Question:
-    norm = _Doc(unicodedata.normalize("NFKC", text)).norm
-    stems = {_stem(t) for t in _LATIN_TOKEN.findall(norm) if not any(_is_cjk(c) for c in t)}
-    return _Question(frozenset(stems), norm)
-
-
-@dataclass(frozen=True)
-class _Piece:
-    start: int
-    end: int
-    text: str
-
-
-def _leftover(norm: str, start: int, end: int, question: _Question, skip: tuple[int, int] | None = None) -> list[_Piece]:
-    """What a span says beyond the question and fillers: Latin words and runs of CJK characters."""
-    pieces: list[_Piece] = []
-    i = start
-    while i < end:
-        if skip and skip[0] <= i < skip[1]:
-            i = skip[1]
-            if i < end and norm[i] in _CJK_SUFFIX:  # 北京市, 长江 for 长: the answer with its kind
-                i += 1
-            continue
-        c = norm[i]
-        if _is_cjk(c):
-            j = i
-            while j < end and _is_cjk(norm[j]) and not (skip and skip[0] <= j < skip[1]):
-                j += 1
-            pieces += _cjk_leftover(norm, i, j, question)
-            i = j
-        elif _is_word(c):
-            m = _LATIN_TOKEN.match(norm, i)
-            j = m.end() if m else i + 1
-            j = min(j, skip[0]) if skip and i < skip[0] < j else j
-            word = norm[i:j]
-            if word not in _FILLERS and _stem(word) not in question.stems and word.removesuffix("'s") not in _FILLERS:
-                pieces.append(_Piece(i, j, word))
-            i = j
-        else:
-            i += 1
-    return pieces
-
-
-def _cjk_leftover(norm: str, start: int, end: int, question: _Question) -> list[_Piece]:
-    keep = [True] * (end - start)
-    i = start
-    longest = len(question.cjk)
-    while i < end:  # echoed runs of the question, longest first
-        for j in range(min(end, i + longest), i + 1, -1):
-            if norm[i:j] in question.cjk:
-                for k in range(i, j):
-                    keep[k - start] = False
-                i = j - 1
-                break
-        i += 1
-    for m in _CJK_FILLER.finditer(norm, start, end):
-        for k in range(m.start(), m.end()):
-            keep[k - start] = False
-    pieces, i = [], start
-    while i < end:
-        if keep[i - start]:
-            j = i
-            while j < end and keep[j - start]:
-                j += 1
-            pieces.append(_Piece(i, j, norm[i:j]))
-            i = j
-        else:
-            i += 1
-    return pieces
-
-
-def _sentences(norm: str) -> list[tuple[int, int]]:
-    out, start = [], 0
-    for m in _SENTENCE_END.finditer(norm):
-        if norm[start : m.end()].strip():
-            out.append((start, m.end()))
-        start = m.end()
-    if norm[start:].strip():
-        out.append((start, len(norm)))
-    return out
-
-
-def _clauses(norm: str, start: int, end: int) -> list[tuple[int, int]]:
-    out, at = [], start
-    for m in _CLAUSE_BREAK.finditer(norm, start, end):
-        if m.start() > at and norm[at : m.start()].strip():
-            out.append((at, m.start()))
-        at = max(at, m.end())
-    if norm[at:end].strip():
-        out.append((at, end))
-    return out
-
-
-# --- cues -----------------------------------------------------------------------------------------
 
 _FILL = (
     r"(?:\s|[,:\"'*]|\b(?:the|a|an|it|it's|its|is|be|was|that|this|in|at|on|city of|answer|correct answer|"
@@ -496,11 +194,11 @@ class _Event:
 def grade_exact(question_text: str, answers: list[str], text: str) -> ExactVerdict:
     """Grade ``text`` against the accepted ``answers`` of the question ``question_text``."""
     text = unicodedata.normalize("NFKC", text)
-    variants = [v for a in answers if (v := _variant(a)) is not None]
+    variants = [v for a in answers if (v := answer_variant(a)) is not None]
     shown = answers[0] if answers else ""
-    doc = _Doc(text)
-    question = _question(question_text)
-    mentions = _find_mentions(doc, variants)
+    doc = Doc(text)
+    question = read_question(question_text)
+    mentions = find_mentions(doc, variants)
     read = mentions
     if len(mentions) > MAX_MENTIONS:  # the first and the last ones: where replies state and conclude
         read = mentions[: MAX_MENTIONS // 2] + mentions[-MAX_MENTIONS // 2 :]
@@ -547,15 +245,15 @@ def _accepted(answers: list[str]) -> str:
     return " / ".join(f"“{a}”" for a in answers[:4]) + (" / …" if len(answers) > 4 else "")
 
 
-def _read(doc: _Doc, question: _Question, mentions: list[_Mention], read: set[_Mention]) -> tuple[list[_Event], list[str]]:
+def _read(doc: Doc, question: Question, mentions: list[Mention], read: set[Mention]) -> tuple[list[_Event], list[str]]:
     norm = doc.norm
     events: list[_Event] = []
     notes: list[str] = []
-    sentences = _sentences(norm)
+    sentences = split_sentences(norm)
     starts = [m.start for m in mentions]  # mentions are in reply order
     first_clause = True
     negated_before = False
-    every = [(s_index, ss, se, _clauses(norm, ss, se)) for s_index, (ss, se) in enumerate(sentences)]
+    every = [(s_index, ss, se, split_clauses(norm, ss, se)) for s_index, (ss, se) in enumerate(sentences)]
     total = sum(len(clauses) for *_, clauses in every)
     seen = 0
     for s_index, ss, se, clauses in every:
@@ -568,7 +266,7 @@ def _read(doc: _Doc, question: _Question, mentions: list[_Mention], read: set[_M
                 other = _other_answer(doc, question, ss, cs, ce, first_clause, negated_before, c_index == 0 and len(clauses) == 1)
                 if other is not None:
                     events.append(other)
-                first_clause = first_clause and not _leftover(norm, cs, ce, question)
+                first_clause = first_clause and not leftover(norm, cs, ce, question)
                 continue
             for m in inside:
                 if m not in read:
@@ -593,7 +291,7 @@ def _read(doc: _Doc, question: _Question, mentions: list[_Mention], read: set[_M
     return events, notes
 
 
-def _status(doc: _Doc, question: _Question, sentences, s_index: int, sentence, clause, m: _Mention, first_clause: bool):
+def _status(doc: Doc, question: Question, sentences, s_index: int, sentence, clause, m: Mention, first_clause: bool):
     norm = doc.norm
     ss, se = sentence
     cs, ce = clause
@@ -607,11 +305,11 @@ def _status(doc: _Doc, question: _Question, sentences, s_index: int, sentence, c
     if "要么" in sent_left and "要么" in norm[ss:se].replace("要么", "", 1):
         return "hedged", f"hedges: “要么…要么…” around {said}"
     if re.search(r"\b(?:between|either)\b", sent_left) and re.search(r"\b(?:and|or)\b", norm[ss:se]) or "之间" in sent_right:
-        if _leftover(norm, ss, se, question, skip=(m.start, m.end)):
+        if leftover(norm, ss, se, question, skip=(m.start, m.end)):
             return "hedged", f"hedges: {said} is one of two answers"
     hedges = list(_HEDGE_WORDS.finditer(norm, ss, se))
     if len(hedges) >= 2 and any(h.end() <= m.start for h in hedges):
-        if _leftover(norm, ss, se, question, skip=(m.start, m.end)):
+        if leftover(norm, ss, se, question, skip=(m.start, m.end)):
             return "hedged", f"hedges: “{hedges[0].group()} … {hedges[1].group()}” names {said} and another answer"
 
     # asked, not answered: "是不是北京", "whether it's Paris", "是北京吗"
@@ -621,11 +319,11 @@ def _status(doc: _Doc, question: _Question, sentences, s_index: int, sentence, c
     # negated
     if _NEGATION_BEFORE.search(left):
         cue = _NEGATION_BEFORE.search(left).group().strip(" ,:\"'*")
-        return "negated", f"rejects {said} (“{cue}{'' if _is_cjk(cue[-1]) else ' '}{m.raw}”)"
+        return "negated", f"rejects {said} (“{cue}{'' if is_cjk(cue[-1]) else ' '}{m.raw}”)"
     if _NEGATION_AFTER_DIRECT.match(right):
         return "negated", f"rejects {said} (“{m.raw}{_NEGATION_AFTER_DIRECT.match(right).group().rstrip()}”)"
     after = _NEGATION_AFTER_COPULA.match(right)
-    if after and not _leftover(norm, m.end + after.end(), ce, question):
+    if after and not leftover(norm, m.end + after.end(), ce, question):
         return "negated", f"rejects {said} (“{m.raw}{right.rstrip()}”)"
     if _NO_AFTER_QUESTION.match(norm, m.end, min(len(norm), m.end + 12)) or (
         sent_right.strip() == "?"
@@ -639,9 +337,9 @@ def _status(doc: _Doc, question: _Question, sentences, s_index: int, sentence, c
     before_or = _OR_BEFORE.search(left)
     if before_or and _CORRECTING_OR.search(left):
         before_or = None
-    if before_or and not _leftover(norm, cs, cs + before_or.start(), question) and not _leftover(norm, ss, cs, question):
+    if before_or and not leftover(norm, cs, cs + before_or.start(), question) and not leftover(norm, ss, cs, question):
         before_or = None  # "…, or Paris" with nothing else named before
-    if other_side and not _leftover(norm, m.end, ce, question):
+    if other_side and not leftover(norm, m.end, ce, question):
         other_side = None  # "Paris or so" / nothing else after the "or"
     if other_side or before_or:
         return "hedged", f"hedges: {said} next to “{(other_side or before_or).group().strip(' ,')}” another answer"
@@ -654,48 +352,48 @@ def _status(doc: _Doc, question: _Question, sentences, s_index: int, sentence, c
         return "attributed", f"names {said} as what others say (“{attribution.group()}”)"
 
     # committed (or a word of a longer name: "Water vapour" is not water)
-    rest = _leftover(norm, m.end, ce, question)
+    rest = leftover(norm, m.end, ce, question)
     compound = _COMPOUND.match(right)
-    if compound and [p.text for p in _leftover(norm, cs, ce, question, skip=(m.start, m.end))] == [compound.group(1)]:
+    if compound and [p.text for p in leftover(norm, cs, ce, question, skip=(m.start, m.end))] == [compound.group(1)]:
         label = doc.raw_span(m.start, m.end + compound.end())
         return "compound", f"commits to “{label}”, not {said}"
-    if not _leftover(norm, cs, ce, question, skip=(m.start, m.end)):
+    if not leftover(norm, cs, ce, question, skip=(m.start, m.end)):
         return "committed", f"commits to {said}"
     rest_empty = not rest or _MODIFIER_AFTER.match(right) is not None
     if rest_empty and _COPULA_BEFORE.search(left):
         return "committed", f"commits to {said} (“…{left.strip()[-20:]} {m.raw}”)"
-    if not _leftover(norm, cs, m.start, question):  # the answer opens its clause
+    if not leftover(norm, cs, m.start, question):  # the answer opens its clause
         copula = _COPULA_AFTER.match(right)
-        if copula and not _leftover(norm, m.end + copula.end(), ce, question):
+        if copula and not leftover(norm, m.end + copula.end(), ce, question):
             return "committed", f"commits to {said} (“{m.raw}{right.rstrip()[:30]}”)"
         if first_clause and (rest_empty or copula):
             return "committed", f"opens with {said}"
     return "passing", f"names {said} only in passing (“{norm[cs:ce].strip()[:40]}”)"
 
 
-def _hedge_span(doc: _Doc, ss: int, se: int, m: _Mention) -> str:
+def _hedge_span(doc: Doc, ss: int, se: int, m: Mention) -> str:
     span = doc.raw_span(ss, se).strip().rstrip(".!?。！？;；")
     return span if len(span) <= CAPTION_MAX else doc.raw_span(m.start, m.end)
 
 
 def _other_answer(
-    doc: _Doc, question: _Question, ss: int, cs: int, ce: int, first_clause: bool, negated_before: bool, whole_sentence: bool
+    doc: Doc, question: Question, ss: int, cs: int, ce: int, first_clause: bool, negated_before: bool, whole_sentence: bool
 ) -> _Event | None:
     """A commitment to something other than the answer in a clause that does not mention it."""
     norm = doc.norm
     if norm[cs:ce].rstrip().endswith(":"):
         return None  # a heading ("Top answer:") introduces what follows
-    pieces = [p for p in _leftover(norm, cs, ce, question) if not _LIST_MARKER.match(norm, p.start)]
+    pieces = [p for p in leftover(norm, cs, ce, question) if not _LIST_MARKER.match(norm, p.start)]
     if not pieces:
         return None
     # the leftover must be one short phrase at the clause's end
     first = pieces[0]
     phrase_start, phrase_end = first.start, pieces[-1].end
-    latin = [p for p in pieces if not _is_cjk(p.text[0])]
-    cjk_len = sum(len(p.text) for p in pieces if _is_cjk(p.text[0]))
+    latin = [p for p in pieces if not is_cjk(p.text[0])]
+    cjk_len = sum(len(p.text) for p in pieces if is_cjk(p.text[0]))
     if len(latin) > 3 or cjk_len > 6 or (latin and cjk_len):
         return None
-    if norm[phrase_start:phrase_end].count(" ") > 3 or _leftover(norm, phrase_end, ce, question):
+    if norm[phrase_start:phrase_end].count(" ") > 3 or leftover(norm, phrase_end, ce, question):
         return None
     if any(p.text in _NOT_AN_ANSWER or p.text.startswith(("不", "没", "非")) for p in pieces):
         return None  # "not sure", "我不确定": no answer named

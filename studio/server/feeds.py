@@ -103,7 +103,7 @@ async def serve_feed(studio: "Studio", scope, receive, send) -> None:
     # A replay (studio/server/replay.py) or a follower has no controller: pages are not registered, commands not taken.
     registered = _graphics_client(conn, channel, studio) if studio.controller is not None else None
     if registered:
-        await studio.controller.graphics_client(registered)
+        await studio.controller.graphics.client(registered)
     serving = asyncio.create_task(studio.hubs[channel].serve(socket.send_text, since, direct_writer(send)))
     watcher = asyncio.create_task(_until_token_rotated(socket, studio, token, roles)) if roles is not None else None
     # This handler listens itself (a socket costs one task): the watcher ending (a rotated token),
@@ -135,7 +135,7 @@ async def serve_feed(studio: "Studio", scope, receive, send) -> None:
             task.remove_done_callback(interrupt)
         await cancel_and_wait(*helpers)  # (the serving task may be inside a redis-py read: its replay)
         if registered:
-            await studio.controller.graphics_client(registered.model_copy(update={"connected": False}))
+            await studio.controller.graphics.client(registered.model_copy(update={"connected": False}))
     failure = serving.exception() if serving.done() and not serving.cancelled() else None
     if isinstance(failure, SubscriberOverflow):
         log.warning("%s", failure)

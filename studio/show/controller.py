@@ -24,12 +24,10 @@ from pathlib import Path
 from typing import Callable
 
 from core import events as ev
-from core.graphics import DEFAULT_ON_AIR, GRAPHICS
 from core.locale import table
 from core.script import ShowScript
 from core.state import ShowState
 from engine_pool.pool import EnginePool
-from results.leaderboard import compute_leaderboard
 from stages.base import StageContext
 from stages.registry import make_stage
 from store.event_log import EventLog
@@ -39,10 +37,12 @@ from .autopilot import Autopilot
 from .decisions import DecisionDesk
 from .delay_line import UNDELAYED, DelayLine
 from .explain_desk import ExplainDesk
+from .graphics_desk import GraphicsDesk
 from .judging import JudgeDesk
 from .poll_host import PollError, PollHost, parse_poll_request
 from .rundown import script_classifier, script_rules
 from .safety_desk import SafetyDesk
+from .standings import Standings
 
 log = logging.getLogger("gavel.controller")
 
@@ -53,21 +53,6 @@ SAFETY_COMMANDS = ("dump", "approve", "reject")
 STAGE_COMMANDS = ("cut", "subtitle_line", "explain")
 GRADING_COMMANDS = ("decide",)
 COMMANDS = SHOW_COMMANDS + GRAPHICS_COMMANDS + POLL_COMMANDS + SAFETY_COMMANDS + STAGE_COMMANDS + GRADING_COMMANDS
-# What the leaderboard is computed from (results/leaderboard.py); kept in memory, in log order.
-RATED_EVENTS = (
-    ev.ShowOpened,
-    ev.AnswerFinished,
-    ev.AnswerGraded,
-    ev.QuestionClosed,
-    ev.JudgeScored,
-    ev.PollOpened,
-    ev.PollClosed,
-    ev.DebateResult,
-    ev.QualificationResult,
-)
-# A qualification.result is written before the show by `gavel contestants qualify`, so the
-# controller meets it when it opens the log; one published in-process re-rates like the rest.
-RERATE_ON = (ev.QuestionClosed, ev.JudgeScored, ev.PollClosed, ev.DebateResult, ev.QualificationResult)
 
 
 @dataclass
@@ -109,8 +94,8 @@ class ShowController:
         self.polls = PollHost(PollStore(event_log.client, event_log.show_id), self.state, self.publish, script.audience.tally_hz, clock)
         self.judges = JudgeDesk(event_log.client, script, self.state, self.publish)
         self._interrupt = asyncio.Event()  # "cut": ends the turn on air now (debates)
-        self._rated: list[ev.Event] = []
-        self._rerate = asyncio.Event()
+        self.graphics = GraphicsDesk(self.state, self.publish)
+        self.standings = Standings(script, self.state, self.publish)
         self.safety = SafetyDesk(script_rules(script), self.publish, script.safety.hold_timeout_s, script_classifier(script))
         self.delay = DelayLine(event_log, script.safety.delay_s) if script.safety.delay_s > 0 else None
         self.explain = ExplainDesk(attention_dir, pool, self.publish, script.explain.aggregate, script.explain.max_answer_tokens)
@@ -137,20 +122,15 @@ class ShowController:
 
     def _after_publish(self, event: ev.Event) -> None:
         self.decisions.seen(event)
-        if isinstance(event, RATED_EVENTS):
-            self._rated.append(event)
-            if isinstance(event, RERATE_ON) or (isinstance(event, ev.AnswerGraded) and event.data.decided_by):
-                self._rerate.set()
+        self.standings.note(event)
 
     async def open(self) -> None:
         """Rebuild from the log (or open a new show) and resume whatever was running."""
         for item in await self.log.read("director"):
             event = item.parse()
             self.state.apply(event)
-            if isinstance(event, RATED_EVENTS):
-                self._rated.append(event)
-        self._rerate.set()  # same log, same leaderboard: published again only if it differs
-        self._spawn(self._keep_leaderboard())
+            self.standings.note(event, live=False)
+        self._spawn(self.standings.run())
         if self.delay is not None:
             self._spawn(self.delay.run())
         if self.pilot is not None:
@@ -177,14 +157,14 @@ class ShowController:
                     )
                 )
             )
-            await self._open_graphics()
+            await self.graphics.open_show()
         elif len(self.state.stages) != len(self.script.stages):
             raise RuntimeError(
                 f"the event log holds show {self.state.show_id!r} with {len(self.state.stages)} stages but the script has "
                 f"{len(self.script.stages)}: use a fresh data dir for a changed rundown"
             )
         for client in list(self.state.clients.values()):  # pages of the previous process reconnect anew
-            await self.graphics_client(ev.GraphicsClientData(**{**client, "connected": False}))
+            await self.graphics.client(ev.GraphicsClientData(**{**client, "connected": False}))
         if self.state.status != "paused":
             self._not_paused.set()
         if self.state.ended:
@@ -228,7 +208,8 @@ class ShowController:
             if earlier is not None:
                 return CommandResult(**json.loads(earlier))
             self._command_by = by
-            ok, changed, reason = await getattr(self, f"_do_{name}")(args)
+            handler = getattr(self.graphics, name) if name in GRAPHICS_COMMANDS else getattr(self, f"_do_{name}")
+            ok, changed, reason = await handler(args)
             result = CommandResult(name, command_id, ok, changed, reason, self.state.status, self.state.current_stage)
             await self.publish(
                 ev.DirectorCommand(
@@ -309,52 +290,6 @@ class ShowController:
             await self.publish(ev.StageEnded(data=ev.StageEndedData(index=current, status="aborted")))
         await self._end_show("aborted")
         return True, True, ""
-
-    # -- graphics: cue on preview, take to program, panic ---------------------------------------
-
-    async def _do_cue(self, args: dict) -> tuple[bool, bool, str]:
-        graphic = args.get("graphic")
-        if graphic not in GRAPHICS:
-            return False, False, f"graphic: unknown {graphic!r}; known: {', '.join(GRAPHICS)}"
-        visible, data = args.get("visible", True), args.get("data", {})
-        if not isinstance(visible, bool):
-            return False, False, "visible: must be true or false"
-        if not isinstance(data, dict):
-            return False, False, "data: must be an object"
-        cued = {"visible": visible, "data": data}
-        if self.state.graphics["preview"].get(graphic) == cued:
-            return True, False, "already on preview like that"
-        await self.publish(ev.GraphicCued(data=ev.GraphicCuedData(graphic=graphic, **cued)), channels=ev.PREVIEW)
-        return True, True, ""
-
-    async def _do_take(self, args: dict) -> tuple[bool, bool, str]:
-        preview = self.state.graphics["preview"]
-        if self.state.graphics["program"] == preview:
-            return True, False, "program already shows preview"
-        await self.publish(ev.GraphicsTaken(data=ev.GraphicsTakenData(graphics=preview)), channels=ev.PROGRAM)
-        return True, True, ""
-
-    async def _do_panic(self, args: dict) -> tuple[bool, bool, str]:
-        anything_on = any(g["visible"] for output in self.state.graphics.values() for g in output.values())
-        # Published even when nothing shows: a page that missed an event must still go clear.
-        await self.publish(ev.GraphicsCleared(data=ev.GraphicsClearedData(reason="panic")))
-        return True, anything_on, "" if anything_on else "nothing was on"
-
-    async def _do_refresh(self, args: dict) -> tuple[bool, bool, str]:
-        target = args.get("target", "all")
-        if not isinstance(target, str) or not target:
-            return False, False, "target: a client id, a graphic name or 'all'"
-        await self.publish(ev.GraphicsRefresh(data=ev.GraphicsRefreshData(target=target)))
-        return True, True, ""
-
-    async def _open_graphics(self) -> None:
-        for graphic in sorted(DEFAULT_ON_AIR):
-            await self.publish(ev.GraphicCued(data=ev.GraphicCuedData(graphic=graphic, visible=True)), channels=ev.PREVIEW)
-        await self.publish(ev.GraphicsTaken(data=ev.GraphicsTakenData(graphics=self.state.graphics["preview"])), channels=ev.PROGRAM)
-
-    async def graphics_client(self, data: ev.GraphicsClientData) -> None:
-        """Record a graphics page arriving or leaving (the panel's registry is this log)."""
-        await self.publish(ev.GraphicsClient(data=data), channels=ev.DIRECTOR_ONLY)
 
     # -- polls ----------------------------------------------------------------------------------
 
@@ -478,29 +413,6 @@ class ShowController:
         if feed is None:
             return False, False, "the stage on air takes no operator lines (subtitles with operator: true)"
         return await feed.submit(args.get("text"), end=bool(args.get("end")))
-
-    # -- leaderboard ----------------------------------------------------------------------------
-
-    async def _keep_leaderboard(self) -> None:
-        """Recompute from the rated events after each result; publish when it changed."""
-        while True:
-            await self._rerate.wait()
-            self._rerate.clear()
-            events = list(self._rated)
-            board = await asyncio.to_thread(
-                compute_leaderboard,
-                events,
-                weights=self.script.leaderboard.weights,
-                criteria_dimensions=self.script.judging.criteria,
-                bootstrap_rounds=self.script.leaderboard.bootstrap_rounds,
-            )
-            current = self.state.leaderboard
-            if current is not None and {**current, "through_seq": 0} == {**board.model_dump(), "through_seq": 0}:
-                continue
-            if not board.matches and current is None:
-                continue  # nothing to rank yet
-            await self.publish(ev.Leaderboard(data=board), channels=ev.EVERYONE)
-            await asyncio.sleep(0.5)  # at most two boards a second, however fast results come
 
     # -- stages ---------------------------------------------------------------------------------
 

@@ -25,7 +25,8 @@ Baseline in the same run, against the same redis-server: raw INCR from separate 
 its unix socket (a raw-RESP asyncio client, redis-benchmark's defaults: 50 connections, no
 pipelining). Prints votes/s (answered as accepted, unchanged or already_voted), accepted/s,
 p50/p99 request latency, answers by status, CPU of every process, the ratio votes/s / INCR/s and
-the target line (>= 20,000 votes/s per process).
+the target line (>= 20,000 votes/s per process). The load generators and the plan are in
+``votes_clients.py``; the studio launcher and what the other benchmarks share too, in ``kit.py``.
 
     .venv/bin/python bench/votes.py                    # 100,000 requests, 80,000 devices, 200 connections
     .venv/bin/python bench/votes.py --votes 2000 --connections 50    # a quick check
@@ -35,30 +36,37 @@ the target line (>= 20,000 votes/s per process).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import math
 import multiprocessing as mp
 import os
-import random
-import resource
 import secrets
 import shutil
 import signal
-import socket
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+BENCH = Path(__file__).resolve().parent
+if str(BENCH) not in sys.path:
+    sys.path.insert(0, str(BENCH))
+
+from kit import (  # noqa: E402  (bench/kit.py: what the benchmarks share; it puts the repository on sys.path)
+    cpu_s,
+    director,
+    free_port,
+    host_busy_s,
+    pct,
+    pstats_text,
+    signing_secret,
+    stop_process,
+    studio_server,
+    wait_for_studio,
+)
+from votes_clients import POLL, incr_baseline, loadgen_process, make_plan  # noqa: E402  (the load, in its own processes)
 
 TARGET_VOTES_PER_S = 20_000
 SHOW_ID = "demo"  # show_scripts/rehearsal.yaml's show id
-POLL = "bench"
 RAISED = 1_000_000  # audience limits in the bench's script: high enough never to throttle
 AUDIENCE_RAISED = {
     "votes_per_s_per_device": RAISED,
@@ -68,151 +76,6 @@ AUDIENCE_RAISED = {
     "devices_per_s_per_ip": RAISED,
     "device_burst_per_ip": RAISED,
 }
-
-
-# -- shared with bench/audience_fanout.py ------------------------------------------------------------
-
-
-def raise_nofile() -> int:
-    """RLIMIT_NOFILE soft limit up to the hard limit; returns the new soft limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard != resource.RLIM_INFINITY and soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-        return hard
-    return soft
-
-
-def _interrupt(*_) -> None:
-    raise KeyboardInterrupt
-
-
-def write_script(workdir: Path, audience: dict) -> Path:
-    """A copy of the demo script (banks by absolute path) with these ``audience:`` settings."""
-    text = (REPO / "show_scripts/rehearsal.yaml").read_text().replace("bank: banks/", f"bank: {REPO}/show_scripts/banks/")
-    lines = "".join(f"  {k}: {v}\n" for k, v in audience.items())
-    path = workdir / "show.yaml"
-    path.write_text(text + (f"\naudience:\n{lines}" if lines else ""))
-    return path
-
-
-def studio_server(
-    port: int, workdir: str, token: str, audience: dict, ws: str = "studio", trace_memory: int = 0, profile: bool = False
-) -> None:
-    """Child process: the real studio under uvicorn (production ``server_config``), no engines.
-
-    ``trace_memory`` > 0: tracemalloc with that many frames from the start; SIGUSR1 writes a
-    snapshot to ``<workdir>/mem-<n>.snap`` (n = 0, 1, ...) after a gc. ``profile``: cProfile from
-    SIGUSR2 (start) to the next SIGUSR2 (stop, written to ``<workdir>/studio.pstats``).
-    """
-    if profile:
-        import cProfile
-
-        profiler = cProfile.Profile()
-        running = [False]
-
-        def toggle(*_):
-            if not running[0]:
-                profiler.enable()
-                running[0] = True
-            else:
-                profiler.disable()
-                profiler.dump_stats(os.path.join(workdir, "studio.pstats"))
-                running[0] = False
-                Path(workdir, "studio.pstats.done").touch()
-
-        signal.signal(signal.SIGUSR2, toggle)
-    if trace_memory:
-        import tracemalloc
-
-        tracemalloc.start(trace_memory)
-        taken = [0]
-
-        def snapshot(*_):
-            import gc
-
-            gc.collect()
-            tracemalloc.take_snapshot().dump(os.path.join(workdir, f"mem-{taken[0]}.snap"))
-            taken[0] += 1
-            Path(workdir, f"mem-{taken[0] - 1}.done").touch()
-
-        signal.signal(signal.SIGUSR1, snapshot)
-    raise_nofile()
-    import uvicorn
-
-    from engine_pool.pool import EnginePool
-    from studio.server.app import create_app, server_config
-    from studio.server.runtime import Studio
-    from studio.show.rundown import load_script
-
-    os.environ["GAVEL_DIRECTOR_TOKEN"] = token
-    work = Path(workdir)
-    script = load_script(write_script(work, audience))
-    studio = Studio(script, work / "data", pool=EnginePool({}, {}))  # = tests.studio_harness.engineless_pool()
-    config = server_config(
-        create_app(studio), "127.0.0.1", port, backlog=4096, **({} if ws == "studio" else {"ws": ws})
-    )  # "studio": server_config's own
-    uvicorn.Server(config).run()  # SIGTERM: graceful shutdown, stops the embedded Redis
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, proc: mp.Process, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            if not proc.is_alive():
-                raise RuntimeError(f"studio process exited ({proc.exitcode}) before listening") from None
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"studio did not listen on {port} within {timeout_s}s") from None
-            time.sleep(0.05)
-
-
-def wait_for_studio(port: int, proc: mp.Process, timeout_s: float = 60) -> None:
-    """Listening and answering (the lifespan, Redis included, is up)."""
-    wait_for_port(port, proc, timeout_s)
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            with _direct().open(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        if not proc.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("studio did not answer /healthz")
-        time.sleep(0.1)
-
-
-def _direct():
-    return urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never via a proxy
-
-
-def director(port: int, token: str, command: str, args: dict, timeout_s: float = 30) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/command",
-        data=json.dumps({"command": command, "command_id": f"bench-{command}-{secrets.token_hex(4)}", "args": args}).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        method="POST",
-    )
-    try:
-        with _direct().open(request, timeout=timeout_s) as response:
-            result = json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        raise RuntimeError(f"{command}: HTTP {exc.code}: {exc.read()!r}") from None
-    if not result.get("ok"):
-        raise RuntimeError(f"{command} refused: {result}")
-    return result
-
-
-def signing_secret(workdir: str) -> str:
-    return json.loads((Path(workdir) / "data" / "secrets.json").read_text())["signing"]
 
 
 def redis_pid(studio_pid: int) -> int | None:
@@ -225,269 +88,6 @@ def redis_pid(studio_pid: int) -> int | None:
     except psutil.NoSuchProcess:
         pass
     return None
-
-
-def cpu_s(pid: int | None) -> float:
-    import psutil
-
-    if pid is None:
-        return 0.0
-    try:
-        t = psutil.Process(pid).cpu_times()
-        return t.user + t.system
-    except psutil.NoSuchProcess:
-        return 0.0
-
-
-def host_busy_s() -> float:
-    import psutil
-
-    t = psutil.cpu_times()
-    return t.user + t.nice + t.system + getattr(t, "irq", 0) + getattr(t, "softirq", 0) + getattr(t, "steal", 0)
-
-
-def stop_process(proc: mp.Process | None, grace_s: float = 20) -> None:
-    if proc is None or not proc.is_alive():
-        return
-    proc.terminate()  # SIGTERM: uvicorn shuts the studio (and its Redis) down cleanly
-    proc.join(grace_s)
-    if proc.is_alive():
-        proc.kill()
-        proc.join(5)
-
-
-def pct(sorted_values: list, q: float) -> float:
-    """Nearest-rank percentile of µs values, in ms."""
-    if not sorted_values:
-        return float("nan")
-    k = max(0, min(len(sorted_values) - 1, math.ceil(q / 100 * len(sorted_values)) - 1))
-    return sorted_values[k] / 1000
-
-
-def new_loop():
-    try:
-        import uvloop
-
-        return uvloop.new_event_loop()
-    except ImportError:
-        return asyncio.new_event_loop()
-
-
-def source_ip(proc_index: int, conn_index: int, base: int = 10) -> str:
-    """A distinct loopback source address per connection (Linux answers for all of 127/8)."""
-    return f"127.{base + proc_index}.{conn_index // 250}.{conn_index % 250 + 1}"
-
-
-# -- the INCR baseline (its own processes) -----------------------------------------------------------
-
-
-INCR = b"*2\r\n$4\r\nINCR\r\n$11\r\nbench:incr0\r\n"
-
-
-class _IncrClient(asyncio.Protocol):
-    """Keeps ``depth`` INCRs in flight on one connection until ``stop`` (redis-benchmark -P depth)."""
-
-    def __init__(self, depth: int, counter: list, stop: list):
-        self.depth, self.counter, self.stop = depth, counter, stop
-        self.pending = 0
-        self.done = asyncio.get_running_loop().create_future()
-
-    def connection_made(self, transport) -> None:
-        self.transport = transport
-        self.pending = self.depth
-        transport.write(INCR * self.depth)
-
-    def data_received(self, data: bytes) -> None:
-        replies = data.count(b"\n")  # every INCR reply is one ":<n>\r\n" line
-        self.pending -= replies
-        self.counter[0] += replies
-        if self.stop[0]:
-            if self.pending == 0 and not self.done.done():
-                self.done.set_result(None)
-            return
-        self.pending += replies
-        self.transport.write(INCR * replies)
-
-    def connection_lost(self, exc) -> None:
-        if not self.done.done():
-            self.done.set_result(None)
-
-
-def incr_process(sock_path: str, connections: int, depth: int, seconds: float, ready, go, out_path: str) -> None:
-    signal.signal(signal.SIGTERM, _interrupt)
-
-    async def main() -> dict:
-        loop = asyncio.get_running_loop()
-        counter, stop = [0], [False]
-        clients = []
-        for _ in range(connections):
-            _, proto = await loop.create_unix_connection(lambda: _IncrClient(depth, counter, stop), sock_path)
-            clients.append(proto)
-        await asyncio.sleep(0.2)  # warm up
-        ready.set()
-        await loop.run_in_executor(None, go.wait)
-        c0, t0, u0 = counter[0], time.monotonic(), os.times()
-        await asyncio.sleep(seconds)
-        c1, t1, u1 = counter[0], time.monotonic(), os.times()
-        stop[0] = True
-        await asyncio.wait_for(asyncio.gather(*(c.done for c in clients)), 10)
-        for c in clients:
-            c.transport.close()
-        return {"ops": c1 - c0, "t0": t0, "t1": t1, "cpu_s": (u1.user - u0.user) + (u1.system - u0.system)}
-
-    loop = new_loop()
-    result = loop.run_until_complete(main())
-    Path(out_path).write_text(json.dumps(result))
-
-
-def incr_baseline(sock_path: str, procs: int, connections: int, depth: int, seconds: float, workdir: str, rpid: int | None) -> dict:
-    ctx = mp.get_context("spawn")
-    go = ctx.Event()
-    runners = []
-    for i in range(procs):
-        ready = ctx.Event()
-        n = connections // procs + (i < connections % procs)
-        out = os.path.join(workdir, f"incr-{i}.json")
-        p = ctx.Process(target=incr_process, args=(sock_path, n, depth, seconds, ready, go, out), name=f"incr{i}", daemon=True)
-        p.start()
-        runners.append((p, ready, out))
-    try:
-        for _proc, ready, _ in runners:
-            if not ready.wait(30):
-                raise RuntimeError("INCR client did not connect")
-        r0 = cpu_s(rpid)
-        go.set()
-        for p, _, _ in runners:
-            p.join(seconds + 30)
-            if p.exitcode != 0:
-                raise RuntimeError(f"INCR client failed ({p.exitcode})")
-        r1 = cpu_s(rpid)
-        results = [json.loads(Path(out).read_text()) for _, _, out in runners]
-    finally:
-        for p, _, _ in runners:
-            stop_process(p, 5)
-    ops = sum(r["ops"] for r in results)
-    span = max(r["t1"] for r in results) - min(r["t0"] for r in results)
-    return {"ops_per_s": ops / span, "ops": ops, "client_cpu_s": sum(r["cpu_s"] for r in results), "redis_cpu_s": r1 - r0, "span_s": span}
-
-
-# -- the vote load generator (its own processes) -----------------------------------------------------
-
-
-def _request(port: int, token: str, choice: str) -> bytes:
-    body = b'{"choice":"%s"}' % choice.encode()
-    return (
-        b"POST /api/polls/" + POLL.encode() + b"/vote HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-        b"Authorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-    ) % (port, token.encode(), len(body), body)
-
-
-def loadgen_process(index: int, port: int, plan: list, tokens: dict, connections: int, ready, go, limit_s: float, out_path: str) -> None:
-    """``plan``: [(device, choice)] in send order; ``tokens``: device -> token. Writes a JSON result."""
-    signal.signal(signal.SIGTERM, _interrupt)
-    raise_nofile()
-    requests = [_request(port, tokens[d], c) for d, c in plan]
-    n = len(plan)
-
-    async def main() -> dict:
-        statuses: dict[str, int] = {}
-        accepted: dict[int, list[str]] = {}  # device -> choices accepted
-        lat: list[int] = []
-        next_i = [0]
-        deadline = [0.0]
-        unsent = [0]
-        conns = []
-
-        async def open_one(c: int):
-            return await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port, local_addr=(source_ip(index, c), 0)), 30)
-
-        conns = await asyncio.gather(*(open_one(c) for c in range(connections)))
-        ready.set()
-        await asyncio.get_running_loop().run_in_executor(None, go.wait)
-        t_start = time.monotonic()
-        deadline[0] = t_start + limit_s
-        u0 = os.times()
-
-        async def worker(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            while next_i[0] < n:
-                if time.monotonic() > deadline[0]:
-                    return
-                i = next_i[0]
-                next_i[0] += 1
-                t0 = time.monotonic_ns()
-                try:
-                    writer.write(requests[i])
-                    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
-                    status = int(head[9:12])
-                    length = 0
-                    for line in head.split(b"\r\n"):
-                        if line[:15].lower() == b"content-length:":
-                            length = int(line[15:])
-                    body = await asyncio.wait_for(reader.readexactly(length), 30) if length else b""
-                except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, asyncio.LimitOverrunError) as exc:
-                    key = "disconnect" if not isinstance(exc, asyncio.TimeoutError) else "timeout"
-                    statuses[key] = statuses.get(key, 0) + 1
-                    writer.close()
-                    return  # outcome unknown: counted as an error, this connection stops
-                lat.append((time.monotonic_ns() - t0) // 1000)
-                result = ""
-                if status in (200, 409):
-                    try:
-                        result = json.loads(body).get("result", "")
-                    except ValueError:
-                        result = "?"
-                key = f"{status} {result}".strip()
-                statuses[key] = statuses.get(key, 0) + 1
-                if status == 200 and result == "accepted":
-                    accepted.setdefault(plan[i][0], []).append(plan[i][1])
-
-        await asyncio.gather(*(worker(r, w) for r, w in conns))
-        t_end = time.monotonic()
-        u1 = os.times()
-        unsent[0] = n - next_i[0]
-        for _, w in conns:
-            w.close()
-        voted = {d for d, _ in plan[: next_i[0]]}
-        per_choice: dict[str, int] = {}
-        for choices in accepted.values():
-            for c in choices:
-                per_choice[c] = per_choice.get(c, 0) + 1
-        lat.sort()
-        return {
-            "t_start": t_start,
-            "t_end": t_end,
-            "sent": next_i[0],
-            "unsent": unsent[0],
-            "statuses": statuses,
-            "accepted_per_choice": per_choice,
-            "devices_voted": len(voted),
-            "devices_accepted": len(accepted),
-            "devices_doubled": sum(1 for v in accepted.values() if len(v) > 1),
-            "lat_us": lat,
-            "cpu_s": (u1.user - u0.user) + (u1.system - u0.system),
-        }
-
-    loop = new_loop()
-    result = loop.run_until_complete(main())
-    Path(out_path).write_text(json.dumps(result))
-
-
-def make_plan(devices: int, votes: int, choices: list[str], seed: int) -> list[tuple[int, str, float]]:
-    """[(device, choice, send key)]: one first vote per device (choices skewed so there is a winner),
-    then ``votes - devices`` repeats, each keyed after its device's first vote; half of them another choice."""
-    rng = random.Random(seed)
-    weights = [len(choices) - k for k in range(len(choices))]
-    first = rng.choices(choices, weights, k=devices)
-    plan = []
-    keys = [rng.random() for _ in range(devices)]
-    for d in range(devices):
-        plan.append((d, first[d], keys[d]))
-    for k in range(votes - devices):
-        d = rng.randrange(devices) if votes - devices < devices else k % devices
-        choice = first[d] if k % 2 == 0 else rng.choice([c for c in choices if c != first[d]])
-        plan.append((d, choice, keys[d] + rng.random() * (1 - keys[d])))
-    plan.sort(key=lambda x: x[2])
-    return plan
 
 
 # -- after the run: what Redis and the log say -------------------------------------------------------
@@ -514,17 +114,12 @@ def redis_facts(sock_path: str) -> dict:
 
 
 def _profile(pid: int, workdir: str, top: int = 30) -> str:
-    import io
-    import pstats
-
     os.kill(pid, signal.SIGUSR2)
     done = Path(workdir, "studio.pstats.done")
     deadline = time.monotonic() + 30
     while not done.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
-    out = io.StringIO()
-    pstats.Stats(os.path.join(workdir, "studio.pstats"), stream=out).sort_stats("tottime").print_stats(top)
-    return out.getvalue()
+    return pstats_text(os.path.join(workdir, "studio.pstats"), "tottime", top)
 
 
 # -- the run -----------------------------------------------------------------------------------------

@@ -47,20 +47,8 @@ BENCH = Path(__file__).resolve().parent
 if str(BENCH) not in sys.path:
     sys.path.insert(0, str(BENCH))
 
+import kit  # noqa: E402  (bench/kit.py: what the benchmarks share; it puts the repository on sys.path)
 from audience_fanout_clients import POLL, VoteDriver, client_process  # noqa: E402  (the viewers' sockets and the votes)
-from kit import (  # noqa: E402  (bench/kit.py: what the benchmarks share; it puts the repository on sys.path)
-    REPO,
-    cpu_s,
-    director,
-    free_port,
-    host_busy_s,
-    pct,
-    raise_nofile,
-    signing_secret,
-    stop_process,
-    studio_server,
-    wait_for_studio,
-)
 
 TARGET_P99_MS = 150
 TARGET_KIB = 20
@@ -97,7 +85,7 @@ def snapshot(pid: int, workdir: str, n: int, timeout_s: float = 120):
 
 
 def _short(name: str) -> str:
-    for marker in ("site-packages/", str(REPO) + "/", "/lib/python3"):
+    for marker in ("site-packages/", str(kit.REPO) + "/", "/lib/python3"):
         if marker in name:
             return name.split(marker, 1)[1]
     return name
@@ -150,18 +138,20 @@ def print_memory_trace(before, after, sockets: int, top: int) -> None:
 def run_size(n: int, args) -> dict:
     ctx = mp.get_context("spawn")
     workdir = tempfile.mkdtemp(prefix="gavel-fanout-")
-    port = free_port()
+    port = kit.free_port()
     token = secrets.token_urlsafe(16)
     studio = driver = None
     clients: list[tuple[mp.Process, object]] = []
     try:
-        studio = ctx.Process(target=studio_server, args=(port, workdir, token, {}, args.ws, args.trace_memory), name="studio", daemon=True)
+        studio = ctx.Process(
+            target=kit.studio_server, args=(port, workdir, token, {}, args.ws, args.trace_memory), name="studio", daemon=True
+        )
         studio.start()
-        wait_for_studio(port, studio)
+        kit.wait_for_studio(port, studio)
         choices = ["a", "b", "c"]
-        director(port, token, "poll_open", {"poll": POLL, "title": "Fan-out bench", "choices": choices})
-        director(port, token, "poll_reveal", {"poll": POLL})
-        driver = VoteDriver(port, signing_secret(workdir), args.vote_rate, choices)
+        kit.director(port, token, "poll_open", {"poll": POLL, "title": "Fan-out bench", "choices": choices})
+        kit.director(port, token, "poll_reveal", {"poll": POLL})
+        driver = VoteDriver(port, kit.signing_secret(workdir), args.vote_rate, choices)
         driver.start()
 
         per_proc = [n // args.client_procs + (i < n % args.client_procs) for i in range(args.client_procs)]
@@ -206,10 +196,10 @@ def run_size(n: int, args) -> dict:
         if snap1 is not None:
             mem1 = memory_kib(studio.pid)  # (the snapshot itself takes memory in the studio)
 
-        s0, h0, w0 = cpu_s(studio.pid), host_busy_s(), time.monotonic()
+        s0, h0, w0 = kit.cpu_s(studio.pid), kit.host_busy_s(), time.monotonic()
         ask("measure", time.time())
         time.sleep(args.seconds)
-        s1, h1, w1 = cpu_s(studio.pid), host_busy_s(), time.monotonic()
+        s1, h1, w1 = kit.cpu_s(studio.pid), kit.host_busy_s(), time.monotonic()
         mem2 = memory_kib(studio.pid)
         stopped = ask("stop", None, wait_s=120)
         driver.stop.set()
@@ -219,8 +209,8 @@ def run_size(n: int, args) -> dict:
             driver.stop.set()
         for p, _conn in clients:
             p.join(5)
-            stop_process(p, 5)
-        stop_process(studio)
+            kit.stop_process(p, 5)
+        kit.stop_process(studio)
         shutil.rmtree(workdir, ignore_errors=True)
 
     lat = sorted(x for r in stopped for x in r["lat_us"])
@@ -260,14 +250,14 @@ def run_size(n: int, args) -> dict:
 
 def report(r: dict, args) -> bool:
     n, lat = r["n"], r["lat"]
-    p99 = pct(lat, 99)
+    p99 = kit.pct(lat, 99)
     print(
         f"\n{n:,} sockets: connected {n - r['failed']:,} in {r['connect_s']:.1f} s ({r['failed']} failed); "
         f"{r['tallies']} tallies published in {args.seconds:g} s, every socket got >= {r['min_got']}, {r['missed']} missed in all; "
         f"{r['alive']:,} still open at the end, {r['closed_by_server']} closed by the studio; votes driven {r['votes'][0]} ({r['votes'][2]} errors)"
     )
     print(
-        f"  delivery latency (client receive - tally ts): samples {len(lat):,}, p50 {pct(lat, 50):.1f} ms, p99 {p99:.1f} ms, max {pct(lat, 100):.1f} ms"
+        f"  delivery latency (client receive - tally ts): samples {len(lat):,}, p50 {kit.pct(lat, 50):.1f} ms, p99 {p99:.1f} ms, max {kit.pct(lat, 100):.1f} ms"
     )
     m0, m1, m2 = r["mem0"], r["mem1"], r["mem2"]
     print(
@@ -333,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--sockets: comma-separated integers")
     if not sizes or min(sizes) < 1 or args.client_procs < 1 or args.seconds <= 0 or args.vote_rate < 4:
         parser.error("--sockets >= 1, --client-procs >= 1, --seconds > 0, --vote-rate >= 4 (one vote per tick at least)")
-    limit = raise_nofile()
+    limit = kit.raise_nofile()
     if max(sizes) + 200 > limit:
         print(f"WARNING: RLIMIT_NOFILE hard limit is {limit}: the studio cannot hold {max(sizes):,} sockets plus its own files")
     print(

@@ -23,6 +23,9 @@ scheduled time rather than its stamp), the server's CPU seconds (the studio's in
 redis-server) and the client process's, then the studio/bare ratios, pooled and per round (target:
 p99 ratio <= 1.2). ``--trace`` breaks the studio's latency down by leg; ``--profile`` prints a
 cProfile of the studio process. Both add overhead: use them to look, not to score.
+The engine is in ``relay_engine.py``, the two relays in ``relay_servers.py``, the clients in
+``relay_clients.py``; what the benchmarks share (child processes, CPU readings, percentiles) in
+``kit.py``.
 
     .venv/bin/python bench/relay.py            # 100 clients, 2 streams x 20 tok/s, 3 x 10 s rounds each
     .venv/bin/python bench/relay.py --help
@@ -31,481 +34,32 @@ cProfile of the studio process. Both add overhead: use them to look, not to scor
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import math
 import multiprocessing as mp
 import os
-import re
 import secrets
-import select
 import shutil
-import signal
-import socket
 import statistics
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterator
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+BENCH = Path(__file__).resolve().parent
+if str(BENCH) not in sys.path:
+    sys.path.insert(0, str(BENCH))
 
-from core.events import frame_events  # noqa: E402
-from engine_pool.base import Chunk, GenerationRequest  # noqa: E402
+import kit  # noqa: E402  (bench/kit.py: what the benchmarks share; it puts the repository on sys.path)
+from relay_clients import client_process  # noqa: E402  (the WebSocket clients' process)
+from relay_engine import pacer_process  # noqa: E402  (the synthetic engine's clock)
+from relay_servers import Setup, bare_server, loop_factory, studio_server  # noqa: E402  (the two relays)
 
 TARGET_P99_RATIO = 1.2
 QUIET_CORES = 0.25  # a round during which the rest of the machine used more is flagged as disturbed
-STAMP = re.compile(r"<t=(\d+) s=(\d+)>")
-TOKEN_TYPE = '"type":"answer.token"'  # as the studio's compact JSON spells it (answer.finished repeats the stamps)
-CONTESTANT = re.compile(r'"contestant":"([^"]+)"')
-
-
-def _trace_key(text: str) -> str | None:
-    """Streams stepped together share a stamp: key a token by contestant and stamp."""
-    if TOKEN_TYPE in text and (stamp := STAMP.search(text)) and (who := CONTESTANT.search(text)):
-        return f"{who[1]} {stamp[1]}"
-    return None
-
-
-# -- the engine -------------------------------------------------------------------------------------
-
-
-class PacedEngine:
-    """A synthetic engine: ``tokens`` one-token chunks per request at ``rate`` tokens/s.
-
-    Each chunk's text is ``"<t=EMIT s=DUE> "`` in ``time.monotonic_ns()`` (one clock for every
-    process on Linux): DUE is when the token was scheduled, EMIT when the engine produced it.
-    Implements ``engine_pool.base.Engine``. Two ways to keep time:
-
-    - ``pacer`` set (the default in this bench): like vLLM, whose engine core is another process
-      streaming outputs to the server's event loop over a socket, the tokens come from a pacer
-      process (``pacer_process``) that steps at ``rate`` and gives every running stream one token
-      per step, stamped there; so a server whose loop is busy delays the token *after* its stamp,
-      and the delay is measured.
-    - ``pacer`` None: the stream sleeps on the server's own event loop and stamps the token when
-      it hands it over (asyncio timers are ~1 ms coarse; a busy loop delays the stamp itself).
-    """
-
-    name = "paced"
-
-    def __init__(self, tokens: int, rate: float, pacer: str | None = None):
-        self.tokens = tokens
-        self.period_ns = int(1e9 / rate)
-        self.pacer = pacer  # unix socket path of a pacer_process
-        self.started = False
-        self._streams: dict[int, asyncio.Queue] = {}
-        self._ids = 0
-        self._writer: asyncio.StreamWriter | None = None
-        self._pump: asyncio.Task | None = None
-
-    async def start(self) -> None:
-        if self.pacer and self._writer is None:
-            reader, self._writer = await asyncio.open_unix_connection(self.pacer)
-            self._pump = asyncio.create_task(self._dispatch(reader), name="pacer")
-        self.started = True
-
-    async def _dispatch(self, reader: asyncio.StreamReader) -> None:
-        while line := await reader.readline():
-            sid, emit, due = line.split()
-            if (queue := self._streams.get(int(sid))) is not None:
-                queue.put_nowait(f"<t={emit.decode()} s={due.decode()}> ")
-
-    async def stream(self, request: GenerationRequest) -> AsyncIterator[Chunk]:
-        count = min(self.tokens, request.sampling.max_tokens)
-        if not self.pacer:
-            start = time.monotonic_ns()
-            for k in range(1, count + 1):
-                due = start + k * self.period_ns
-                wait = due - time.monotonic_ns()
-                if wait > 0:
-                    await asyncio.sleep(wait / 1e9)
-                yield Chunk(text=f"<t={time.monotonic_ns()} s={due}> ", token_count=1)
-            return
-        self._ids += 1
-        sid, queue = self._ids, asyncio.Queue()
-        self._streams[sid] = queue
-        self._writer.write(f"go {sid} {count}\n".encode())
-        try:
-            for _ in range(count):
-                yield Chunk(text=await queue.get(), token_count=1)
-        finally:
-            del self._streams[sid]
-            if not self._writer.is_closing():
-                self._writer.write(f"stop {sid}\n".encode())  # a cancelled request frees its slot
-
-    async def healthy(self) -> bool:
-        return self.started
-
-    async def close(self) -> None:
-        self.started = False
-        if self._writer is not None:
-            self._writer.close()
-        if self._pump is not None:
-            self._pump.cancel()
-
-
-def pacer_process(path: str, rate: float, listening) -> None:
-    """The engine's clock, in its own process: one step every 1/rate s; each step sends one token
-    line ``"<stream> <emit_ns> <due_ns>"`` for every running stream, in one write (a batched step).
-    Commands from the engine: ``go <stream> <count>`` (joins at the next step), ``stop <stream>``."""
-    _quiet_sigterm()
-    period = int(1e9 / rate)
-    with socket.socket(socket.AF_UNIX) as server:
-        server.bind(path)
-        server.listen(1)
-        listening.set()
-        conn, _ = server.accept()
-    active: dict[str, list[int]] = {}  # stream -> [sent, count]
-    pending = b""
-    next_step = 0
-    try:
-        with conn:
-            while True:
-                timeout = max(0.0, (next_step - time.monotonic_ns()) / 1e9) if active else None
-                readable, _, _ = select.select([conn], [], [], timeout)
-                if readable:
-                    data = conn.recv(65536)
-                    if not data:
-                        return
-                    pending += data
-                    *lines, pending = pending.split(b"\n")
-                    for line in lines:
-                        verb, sid, *rest = line.decode().split()
-                        if verb == "go":
-                            if not active:
-                                next_step = time.monotonic_ns() + period
-                            active[sid] = [0, int(rest[0])]
-                        else:
-                            active.pop(sid, None)
-                    continue
-                now = time.monotonic_ns()
-                out = []
-                for sid, progress in list(active.items()):
-                    out.append(f"{sid} {now} {next_step}\n")
-                    progress[0] += 1
-                    if progress[0] >= progress[1]:
-                        del active[sid]
-                conn.sendall("".join(out).encode())
-                next_step += period
-    except (KeyboardInterrupt, ConnectionError):
-        pass
-
-
-# -- servers (each round in its own process) ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Setup:
-    clients: int
-    streams: int
-    tokens: int
-    rate: float
-    loop: str  # uvicorn's --loop: auto (uvloop when installed), asyncio, uvloop
-    ws: str  # uvicorn's --ws for the studio
-    compression: bool  # clients offer permessage-deflate (browsers do)
-    pacer: str = "process"  # process: tokens stamped in a pacer process; loop: on the server's loop
-    trace: bool = False  # studio: timestamp each token at append, XREAD and every send
-    profile: bool = False  # studio: cProfile the server process
-
-    @property
-    def seconds(self) -> float:
-        return self.tokens / self.rate
-
-
-def _loop_factory(loop: str):
-    """The event loop uvicorn would use for ``--loop``, so every process here runs the same kind."""
-    from uvicorn.config import LOOP_FACTORIES
-    from uvicorn.importer import import_from_string
-
-    return import_from_string(LOOP_FACTORIES[loop])(use_subprocess=False)
-
-
-def _interrupt(*_) -> None:
-    raise KeyboardInterrupt
-
-
-def _quiet_sigterm() -> None:
-    signal.signal(signal.SIGTERM, _interrupt)
-
-
-SCRIPT_YAML = """\
-show: {{id: relay-bench, title: "relay bench"}}
-engines:
-  local: {{kind: vllm}}   # required by the schema; never started: the bench passes its own pool
-contestants:
-{contestants}
-# The relay is measured without rule lists: the tokens carry digit-run timestamps that the shipped
-# card-number rule would (rightly) hold back. The filter still runs on every token (an empty rule
-# set); its cost with the shipped rules is bench/filter_cost.py's.
-safety: {{shipped_rules: false}}
-stages:
-  - kind: speed_qa
-    title: "relay bench"
-    bank: bank.yaml
-    questions: 1
-    sampling: {{temperature: 0, max_tokens: {tokens}, seed: 0}}
-    time_limit_s: {time_limit}
-"""
-BANK_YAML = """\
-name: relay-bench
-license: "Apache-2.0 (written for Gavel)"
-source: gavel
-questions:
-  - {id: q1, question: "What is 6 x 7?", kind: numeric, answer: 42}
-  - {id: q2, question: "What is 2 + 3?", kind: numeric, answer: 5}
-  - {id: q3, question: "How many days are in a week?", kind: numeric, answer: 7}
-"""
-
-
-def studio_server(setup: Setup, port: int, workdir: str, token: str, pacer: str | None) -> None:
-    """Child process: the real studio under uvicorn, all contestants on one PacedEngine."""
-    import uvicorn
-
-    from engine_pool.pool import EnginePool, Route
-    from studio.server.app import create_app, server_config
-    from studio.server.runtime import Studio
-    from studio.show.rundown import load_script
-
-    os.environ["GAVEL_DIRECTOR_TOKEN"] = token
-    os.environ["GAVEL_GRAPHICS_TOKEN"] = f"{token}-graphics"  # what the clients follow program with
-    work = Path(workdir)
-    contestants = "\n".join(f"  - {{id: c{i}, name: C{i}, engine: local}}" for i in range(1, setup.streams + 1))
-    time_limit = min(600, setup.seconds + 60)
-    (work / "show.yaml").write_text(SCRIPT_YAML.format(contestants=contestants, tokens=setup.tokens, time_limit=time_limit))
-    (work / "bank.yaml").write_text(BANK_YAML)
-    script = load_script(work / "show.yaml")
-    pool = EnginePool({"local": PacedEngine(setup.tokens, setup.rate, pacer)}, {c.id: Route("local") for c in script.contestants})
-    studio = Studio(script, work / "data", pool=pool)
-    if setup.trace or setup.profile:
-        _instrument(studio, setup, work)
-    config = server_config(
-        create_app(studio), "127.0.0.1", port, ws_ping_interval=None, loop=setup.loop, **({} if setup.ws == "studio" else {"ws": setup.ws})
-    )
-    uvicorn.Server(config).run()  # SIGTERM: graceful shutdown, stops the embedded Redis
-
-
-def _instrument(studio, setup: Setup, work: Path) -> None:
-    """Opt-in probes for ``--trace``/``--profile``; written out when the studio stops."""
-    from store.event_log import EventLog
-    from studio.server.fanout import ChannelHub
-
-    trace: dict[str, dict] = {"append": {}, "tail": {}, "send": {}}
-    profiler = None
-    if setup.trace:
-        append, tail, serve = EventLog.append, EventLog.tail, ChannelHub.serve
-
-        async def traced_append(self, event, *args, **kwargs):
-            t0 = time.monotonic_ns()
-            out = await append(self, event, *args, **kwargs)
-            if event.type == "answer.token":
-                trace["append"][f"{event.data.contestant} {STAMP.search(event.data.text)[1]}"] = (t0, time.monotonic_ns())
-            return out
-
-        async def traced_tail(self, channel, *args, **kwargs):
-            batch = await tail(self, channel, *args, **kwargs)
-            if channel == "program":
-                now = time.monotonic_ns()
-                for item in batch:
-                    if key := _trace_key(item.text):
-                        trace["tail"][key] = now
-            return batch
-
-        def keys_of(text: str) -> list[str]:
-            return [key for event in frame_events(text) if (key := _trace_key(json.dumps(event, separators=(",", ":"))))]
-
-        shared: list = [None, []]  # the broadcast's last frame and its keys: one frame goes to every client
-
-        async def traced_serve(self, send, since, direct=None):
-            async def timed(text: str) -> None:
-                t0 = time.monotonic_ns()
-                await send(text)
-                t1 = time.monotonic_ns()
-                for key in keys_of(text):
-                    trace["send"].setdefault(key, []).append((t0, t1))
-
-            def timed_direct(frame: bytes) -> bool:
-                t0 = time.monotonic_ns()
-                if not direct(frame):
-                    return False
-                t1 = time.monotonic_ns()
-                if shared[0] is not frame:
-                    shared[0], shared[1] = frame, keys_of(frame[2 if frame[1] < 126 else 4 if frame[1] == 126 else 10 :].decode())
-                for key in shared[1]:
-                    trace["send"].setdefault(key, []).append((t0, t1))
-                return True
-
-            return await serve(self, timed, since, None if direct is None else timed_direct)
-
-        EventLog.append, EventLog.tail, ChannelHub.serve = traced_append, traced_tail, traced_serve
-    if setup.profile:
-        import cProfile
-
-        profiler = cProfile.Profile()
-        profiler.enable()
-    stop = studio.stop
-
-    async def stop_and_dump() -> None:
-        if profiler is not None:
-            profiler.disable()
-            profiler.dump_stats(str(work / "studio.pstats"))
-        await stop()
-        if setup.trace:
-            (work / "trace.json").write_text(json.dumps(trace))
-
-    studio.stop = stop_and_dump  # uvicorn re-raises SIGTERM after shutdown: write out before that
-
-
-def bare_server(setup: Setup, port: int, pacer: str | None) -> None:
-    """Child process: a plain websockets broadcast relay on the same loop type as uvicorn's."""
-    _quiet_sigterm()
-    try:
-        with asyncio.Runner(loop_factory=_loop_factory(setup.loop)) as runner:
-            runner.run(_bare_main(setup, port, pacer))
-    except KeyboardInterrupt:
-        pass
-
-
-async def _bare_main(setup: Setup, port: int, pacer: str | None) -> None:
-    from http import HTTPStatus
-
-    from websockets.asyncio.server import broadcast, serve
-
-    from engine_pool.base import Sampling
-
-    engine = PacedEngine(setup.tokens, setup.rate, pacer)
-    await engine.start()
-    go = asyncio.Event()
-    seq = 0
-
-    def emit(event: dict) -> None:
-        nonlocal seq
-        seq += 1
-        text = json.dumps({"seq": seq, "ts": time.time(), **event}, separators=(",", ":"))
-        broadcast(server.connections, text)
-
-    async def one(contestant: str) -> None:
-        request = GenerationRequest(request_id=contestant, messages=[], sampling=Sampling(max_tokens=setup.tokens))
-        index = 0
-        async for chunk in engine.stream(request):
-            index += chunk.token_count
-            data = {"question_id": "q1", "contestant": contestant, "index": index, "text": chunk.text}
-            emit({"type": "answer.token", "data": data})
-
-    def process_request(connection, request):
-        if request.path == "/start":
-            go.set()
-            return connection.respond(HTTPStatus.OK, "started\n")
-        if request.path != "/ws":
-            return connection.respond(HTTPStatus.NOT_FOUND, "no\n")
-        return None
-
-    async def handler(ws) -> None:
-        await ws.wait_closed()
-
-    async with serve(handler, "127.0.0.1", port, process_request=process_request, ping_interval=None, compression=None) as server:
-        await go.wait()
-        await asyncio.gather(*(one(f"c{i}") for i in range(1, setup.streams + 1)))
-        emit({"type": "show.status", "data": {"status": "completed"}})
-        await asyncio.Event().wait()  # until SIGTERM
-
-
-# -- clients (their own process) ---------------------------------------------------------------------
-
-
-def client_process(setup: Setup, url: str, out_path: str, connected, timeout_s: float) -> None:
-    _quiet_sigterm()
-    with asyncio.Runner(loop_factory=_loop_factory(setup.loop)) as runner:
-        result = runner.run(_clients_main(setup, url, connected, timeout_s))
-    Path(out_path).write_text(json.dumps(result))
-
-
-async def _clients_main(setup: Setup, url: str, connected, timeout_s: float) -> dict:
-    from websockets.asyncio.client import connect
-
-    compression = "deflate" if setup.compression else None
-    gate = asyncio.Semaphore(20)
-
-    async def open_one():
-        async with gate:
-            return await connect(url, ping_interval=None, max_size=None, open_timeout=30, compression=compression, proxy=None)
-
-    conns = await asyncio.gather(*(open_one() for _ in range(setup.clients)))
-    usage0 = os.times()
-    connected.set()
-    expected = setup.streams * setup.tokens
-
-    async def follow(ws) -> dict:
-        lat: list[int] = []
-        sched: list[int] = []
-        tokens = 0
-        disorder = 0  # seq not last+1, or a stream's token index not last+1
-        last_seq = None
-        last_index: dict[str, int] = {}
-        ended = False
-        try:
-            async for raw in ws:
-                now = time.monotonic_ns()
-                for event in frame_events(raw):
-                    if last_seq is not None and event["seq"] != last_seq + 1:
-                        disorder += 1
-                    last_seq = event["seq"]
-                    if event["type"] == "answer.token" and (stamp := STAMP.search(event["data"]["text"])):
-                        tokens += 1
-                        lat.append((now - int(stamp[1])) // 1000)
-                        sched.append((now - int(stamp[2])) // 1000)
-                        who, index = event["data"]["contestant"], event["data"]["index"]
-                        if index != last_index.get(who, 0) + 1:
-                            disorder += 1
-                        last_index[who] = index
-                    elif event["type"] == "show.status" and event["data"]["status"] in ("completed", "aborted"):
-                        ended = True
-                if ended:
-                    break
-        finally:
-            await ws.close()
-        return {"lat_us": lat, "sched_us": sched, "tokens": tokens, "disorder": disorder, "ended": ended}
-
-    tasks = [asyncio.create_task(follow(ws)) for ws in conns]
-    done, pending = await asyncio.wait(tasks, timeout=timeout_s)
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
-    usage1 = os.times()
-    per_client = [t.result() if t in done and t.exception() is None else None for t in tasks]
-    return {
-        "expected": expected,
-        "clients": per_client,
-        "timed_out": len(pending),
-        "cpu_s": (usage1.user - usage0.user) + (usage1.system - usage0.system),
-    }
 
 
 # -- one round ---------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, proc: mp.Process, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            if not proc.is_alive():
-                raise RuntimeError(f"server process exited ({proc.exitcode}) before listening") from None
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"server did not listen on {port} within {timeout_s}s") from None
-            time.sleep(0.05)
 
 
 def tree_cpu_s(pid: int) -> tuple[float, float]:
@@ -528,28 +82,20 @@ def tree_cpu_s(pid: int) -> tuple[float, float]:
     return own + children, children
 
 
-def host_busy_s() -> float:
-    """CPU seconds the whole machine has been busy (or stolen by the hypervisor)."""
-    import psutil
-
-    t = psutil.cpu_times()
-    return t.user + t.nice + t.system + getattr(t, "irq", 0) + getattr(t, "softirq", 0) + getattr(t, "steal", 0)
-
-
 def wait_for_quiet(max_wait_s: float, cores: float = QUIET_CORES) -> float:
     """Wait (up to max_wait_s) until the machine's other work is below ``cores``; returns the last reading."""
     deadline = time.monotonic() + max_wait_s
     while True:
-        b0, t0 = host_busy_s(), time.monotonic()
+        b0, t0 = kit.host_busy_s(), time.monotonic()
         time.sleep(1.0)
-        busy = (host_busy_s() - b0) / (time.monotonic() - t0)
+        busy = (kit.host_busy_s() - b0) / (time.monotonic() - t0)
         if busy < cores or time.monotonic() >= deadline:
             return busy
 
 
 def run_round(side: str, setup: Setup) -> dict:
     ctx = mp.get_context("spawn")
-    port = free_port()
+    port = kit.free_port()
     workdir = tempfile.mkdtemp(prefix=f"gavel-relay-{side}-")
     token = secrets.token_urlsafe(16)
     pacer = clients = None
@@ -570,7 +116,7 @@ def run_round(side: str, setup: Setup) -> dict:
         url = f"ws://127.0.0.1:{port}/ws"
     server.start()
     try:
-        wait_for_port(port, server)
+        kit.wait_for_port(port, server)
         connected = ctx.Event()
         out_path = os.path.join(workdir, "clients.json")
         timeout_s = setup.seconds + 30
@@ -579,22 +125,15 @@ def run_round(side: str, setup: Setup) -> dict:
         if not connected.wait(60):
             raise RuntimeError("clients did not connect within 60s")
         time.sleep(0.5)  # let the accept/handshake work settle before the first token
-        (cpu0, kids0), host0, t0 = tree_cpu_s(server.pid), host_busy_s(), time.monotonic()
+        (cpu0, kids0), host0, t0 = tree_cpu_s(server.pid), kit.host_busy_s(), time.monotonic()
         if side == "studio":
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{port}/api/command",
-                data=json.dumps({"command": "start", "command_id": "relay-bench-start"}).encode(),
-                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-                method="POST",
-            )
+            kit.director(port, token, "start", {}, command_id="relay-bench-start")
         else:
-            request = urllib.request.Request(f"http://127.0.0.1:{port}/start")
-        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never via a proxy
-        with direct.open(request, timeout=30) as response:
-            if response.status != 200:
-                raise RuntimeError(f"start: HTTP {response.status}: {response.read()!r}")
+            with kit.direct_opener().open(f"http://127.0.0.1:{port}/start", timeout=30) as response:
+                if response.status != 200:
+                    raise RuntimeError(f"start: HTTP {response.status}: {response.read()!r}")
         clients.join(timeout_s + 30)
-        (cpu1, kids1), host1, t1 = tree_cpu_s(server.pid), host_busy_s(), time.monotonic()
+        (cpu1, kids1), host1, t1 = tree_cpu_s(server.pid), kit.host_busy_s(), time.monotonic()
         if clients.is_alive() or clients.exitcode != 0:
             raise RuntimeError(f"client process failed (exit code {clients.exitcode})")
         result = json.loads(Path(out_path).read_text())
@@ -613,42 +152,20 @@ def run_round(side: str, setup: Setup) -> dict:
             if setup.trace:
                 result["trace"] = json.loads((Path(workdir) / "trace.json").read_text())
             if setup.profile:
-                result["profile"] = _profile_text(Path(workdir) / "studio.pstats")
+                result["profile"] = kit.pstats_text(Path(workdir) / "studio.pstats", os.environ.get("RELAY_PROFILE_SORT", "tottime"))
         return result
     finally:
         if clients is not None and clients.is_alive():
             clients.terminate()
             clients.join(10)
-        if server.is_alive():
-            server.terminate()  # SIGTERM: uvicorn shuts the studio (and its Redis) down cleanly
-            server.join(20)
-            if server.is_alive():
-                server.kill()
-                server.join(5)
+        kit.stop_process(server)  # SIGTERM: uvicorn shuts the studio (and its Redis) down cleanly
         if pacer is not None and pacer.is_alive():
             pacer.terminate()
             pacer.join(10)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _profile_text(path: Path, top: int = 30) -> str:
-    import io
-    import pstats
-
-    out = io.StringIO()
-    pstats.Stats(str(path), stream=out).sort_stats(os.environ.get("RELAY_PROFILE_SORT", "tottime")).print_stats(top)
-    return out.getvalue()
-
-
 # -- report -------------------------------------------------------------------------------------------
-
-
-def pct(sorted_values: list[int], q: float) -> float:
-    """Nearest-rank percentile, in ms (values are µs)."""
-    if not sorted_values:
-        return float("nan")
-    k = max(0, min(len(sorted_values) - 1, math.ceil(q / 100 * len(sorted_values)) - 1))
-    return sorted_values[k] / 1000
 
 
 @dataclass
@@ -697,8 +214,8 @@ class Summary:
         worst = self.lat[-1] / 1000 if self.lat else float("nan")
         return (
             f"{label:<16}{len(self.lat):>8}{f'{self.tokens_min}/{self.expected}':>11}{f'{self.complete}/{n_clients}':>10}"
-            f"{self.disorder:>5} {ok:<5}{pct(self.lat, 50):>7.2f}{pct(self.lat, 99):>8.2f}{worst:>8.2f}"
-            f"{pct(self.sched, 50):>8.2f}{pct(self.sched, 99):>8.2f}{self.cpu_server:>8.2f}{self.cpu_clients:>8.2f}{self.others:>8.2f}"
+            f"{self.disorder:>5} {ok:<5}{kit.pct(self.lat, 50):>7.2f}{kit.pct(self.lat, 99):>8.2f}{worst:>8.2f}"
+            f"{kit.pct(self.sched, 50):>8.2f}{kit.pct(self.sched, 99):>8.2f}{self.cpu_server:>8.2f}{self.cpu_clients:>8.2f}{self.others:>8.2f}"
         )
 
 
@@ -771,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         args.trace,
         args.profile,
     )
-    probe = _loop_factory(args.loop)()
+    probe = loop_factory(args.loop)()
     loop_name = type(probe).__module__.split(".")[0]
     probe.close()
     print(
@@ -811,8 +328,8 @@ def main(argv: list[str] | None = None) -> int:
         rounds = [(Summary.of([x]), Summary.of([y])) for x, y in zip(results["studio"], results["bare"])]
 
         def ratios(q: float, field: str = "lat") -> tuple[float, list[float]]:
-            per_round = [pct(getattr(x, field), q) / pct(getattr(y, field), q) for x, y in rounds]
-            return pct(getattr(s, field), q) / pct(getattr(b, field), q), per_round
+            per_round = [kit.pct(getattr(x, field), q) / kit.pct(getattr(y, field), q) for x, y in rounds]
+            return kit.pct(getattr(s, field), q) / kit.pct(getattr(b, field), q), per_round
 
         for q in (50, 99):
             pooled_ratio, per_round = ratios(q)
@@ -830,8 +347,8 @@ def main(argv: list[str] | None = None) -> int:
                 cs, cb = Summary.of(clean["studio"]), Summary.of(clean["bare"])
                 print(
                     f"undisturbed rounds only ({len(clean['studio'])} studio, {len(clean['bare'])} bare): "
-                    f"p50 {pct(cs.lat, 50):.2f} / {pct(cb.lat, 50):.2f} ms = {pct(cs.lat, 50) / pct(cb.lat, 50):.2f}, "
-                    f"p99 {pct(cs.lat, 99):.2f} / {pct(cb.lat, 99):.2f} ms = {pct(cs.lat, 99) / pct(cb.lat, 99):.2f}"
+                    f"p50 {kit.pct(cs.lat, 50):.2f} / {kit.pct(cb.lat, 50):.2f} ms = {kit.pct(cs.lat, 50) / kit.pct(cb.lat, 50):.2f}, "
+                    f"p99 {kit.pct(cs.lat, 99):.2f} / {kit.pct(cb.lat, 99):.2f} ms = {kit.pct(cs.lat, 99) / kit.pct(cb.lat, 99):.2f}"
                 )
             else:
                 print("undisturbed rounds only: not enough of them on both sides")
@@ -880,7 +397,7 @@ def print_trace(rounds: list[dict]) -> None:
         values.sort()
         label = name if len(name) < 22 else "fan-out span"
         print(
-            f"{label:<22}{len(values):>8}{pct(values, 50):>8.2f}{pct(values, 90):>8.2f}{pct(values, 99):>8.2f}{(values[-1] / 1000 if values else float('nan')):>8.2f}"
+            f"{label:<22}{len(values):>8}{kit.pct(values, 50):>8.2f}{kit.pct(values, 90):>8.2f}{kit.pct(values, 99):>8.2f}{(values[-1] / 1000 if values else float('nan')):>8.2f}"
         )
     print("  fan-out span: per token, first subscriber's send start to the last one's send done")
 

@@ -51,18 +51,7 @@ BENCH = Path(__file__).resolve().parent
 if str(BENCH) not in sys.path:
     sys.path.insert(0, str(BENCH))
 
-from kit import (  # noqa: E402  (bench/kit.py: what the benchmarks share; it puts the repository on sys.path)
-    cpu_s,
-    director,
-    free_port,
-    host_busy_s,
-    pct,
-    pstats_text,
-    signing_secret,
-    stop_process,
-    studio_server,
-    wait_for_studio,
-)
+import kit  # noqa: E402  (bench/kit.py: what the benchmarks share; it puts the repository on sys.path)
 from votes_clients import POLL, incr_baseline, loadgen_process, make_plan  # noqa: E402  (the load, in its own processes)
 
 TARGET_VOTES_PER_S = 20_000
@@ -119,7 +108,7 @@ def _profile(pid: int, workdir: str, top: int = 30) -> str:
     deadline = time.monotonic() + 30
     while not done.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
-    return pstats_text(os.path.join(workdir, "studio.pstats"), "tottime", top)
+    return kit.pstats_text(os.path.join(workdir, "studio.pstats"), "tottime", top)
 
 
 # -- the run -----------------------------------------------------------------------------------------
@@ -128,17 +117,17 @@ def _profile(pid: int, workdir: str, top: int = 30) -> str:
 def run(args) -> int:
     ctx = mp.get_context("spawn")
     workdir = tempfile.mkdtemp(prefix="gavel-votes-")
-    port = free_port()
+    port = kit.free_port()
     token = secrets.token_urlsafe(16)
     choices = [f"c{k}" for k in range(1, args.choices + 1)]
     studio = None
     loadgens: list[mp.Process] = []
     try:
         studio = ctx.Process(
-            target=studio_server, args=(port, workdir, token, AUDIENCE_RAISED, "studio", 0, args.profile), name="studio", daemon=True
+            target=kit.studio_server, args=(port, workdir, token, AUDIENCE_RAISED, "studio", 0, args.profile), name="studio", daemon=True
         )
         studio.start()
-        wait_for_studio(port, studio)
+        kit.wait_for_studio(port, studio)
         rpid = redis_pid(studio.pid)
         from store.embedded_redis import socket_path_for
 
@@ -153,12 +142,12 @@ def run(args) -> int:
             flush=True,
         )
 
-        director(port, token, "poll_open", {"poll": POLL, "title": "Bench poll", "choices": choices, "allow_change": False})
+        kit.director(port, token, "poll_open", {"poll": POLL, "title": "Bench poll", "choices": choices, "allow_change": False})
 
         from studio.server.device_tokens import DeviceTokens
 
         t0 = time.monotonic()
-        signer = DeviceTokens(signing_secret(workdir))
+        signer = DeviceTokens(kit.signing_secret(workdir))
         tokens = [signer.issue()[1] for _ in range(args.devices)]
         plan = make_plan(args.devices, args.votes, choices, args.seed)
         print(
@@ -191,22 +180,22 @@ def run(args) -> int:
                 raise RuntimeError(f"{proc.name} did not connect within 120 s")
         if args.profile:
             os.kill(studio.pid, signal.SIGUSR2)
-        s0, r0, h0, w0 = cpu_s(studio.pid), cpu_s(rpid), host_busy_s(), time.monotonic()
+        s0, r0, h0, w0 = kit.cpu_s(studio.pid), kit.cpu_s(rpid), kit.host_busy_s(), time.monotonic()
         go.set()
         for proc in loadgens:
             proc.join(args.duration_limit + 90)
             if proc.exitcode != 0:
                 raise RuntimeError(f"{proc.name} failed (exit code {proc.exitcode})")
-        s1, r1, h1, w1 = cpu_s(studio.pid), cpu_s(rpid), host_busy_s(), time.monotonic()
+        s1, r1, h1, w1 = kit.cpu_s(studio.pid), kit.cpu_s(rpid), kit.host_busy_s(), time.monotonic()
         profile_text = _profile(studio.pid, workdir) if args.profile else ""
         results = [json.loads(Path(o).read_text()) for o in outs]
 
-        director(port, token, "poll_close", {"poll": POLL})
+        kit.director(port, token, "poll_close", {"poll": POLL})
         facts = redis_facts(sock_path)
     finally:
         for proc in loadgens:
-            stop_process(proc, 5)
-        stop_process(studio)
+            kit.stop_process(proc, 5)
+        kit.stop_process(studio)
         shutil.rmtree(workdir, ignore_errors=True)
 
     if profile_text:
@@ -236,7 +225,7 @@ def run(args) -> int:
     print("answers: " + ", ".join(f"{k}: {v:,}" for k, v in sorted(statuses.items())))
     print(f"errors (anything but 200 accepted/unchanged, 409 already_voted): {sum(errors.values()):,}" + (f"  {errors}" if errors else ""))
     print(f"votes/s (accepted + unchanged + already_voted): {votes_per_s:,.0f}   accepted/s: {accepted / span:,.0f}")
-    print(f"request latency: p50 {pct(lat, 50):.2f} ms, p99 {pct(lat, 99):.2f} ms, max {pct(lat, 100):.2f} ms")
+    print(f"request latency: p50 {kit.pct(lat, 50):.2f} ms, p99 {kit.pct(lat, 99):.2f} ms, max {kit.pct(lat, 100):.2f} ms")
     wall = w1 - w0
     others = max(0.0, (h1 - h0) - (s1 - s0) - (r1 - r0) - loadgen_cpu) / wall
     print(

@@ -133,8 +133,8 @@ const ui = {
 
 function isObject(v) { return v !== null && typeof v === "object" && !Array.isArray(v); }
 
-// gavel-client.js folds graphics and the registry of graphics pages into its state
-// (state.graphics, state.clients), by the same rules as core/state.py.
+// The shared client's state (folded by gavel-state.js) holds graphics and the registry of graphics
+// pages (state.graphics, state.clients), by the same rules as core/state.py.
 function graphicsOf(state) {
   const g = state.graphics;
   return { program: (g && g.program) || {}, preview: (g && g.preview) || {} };

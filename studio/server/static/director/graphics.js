@@ -9,7 +9,7 @@
 "use strict";
 
 // GRAPHICS-MIRROR: core/graphics.py GRAPHICS, name -> what it shows, in the same order.
-// tests/test_director_panel.py checks that the two agree. Graphics the studio reports that are
+// tests/test_director_panel_link.py checks that the two agree. Graphics the studio reports that are
 // not listed here still get a row (flagged), so the panel never hides what is on air.
 const KNOWN_GRAPHICS = Object.freeze({
   "duel": "token duel: answers streaming side by side, with the scoreboard",

@@ -120,14 +120,13 @@ function wireKeyboard() {
     if ((e.key === " " || e.key === "Enter") && !typingIn(e.target) && $("auth").hidden) e.preventDefault(); // no button activation on keyup
   }, true);
   window.addEventListener("blur", () => ui.pressed.clear());
-  // ---------------------------------------------------------------------------------------
+
   // Mouse: controls never take the keyboard focus (Space/Enter must mean TAKE/NEXT, not "click
   // the last button I touched").
-  // ---------------------------------------------------------------------------------------
-
   document.addEventListener("mousedown", (e) => {
     if (e.target.closest && e.target.closest("button") && !e.target.closest("#auth, #editor")) e.preventDefault();
   });
+
   $("help-btn").addEventListener("click", () => toggleHelp());
   // Help rows
   $("help-rows").replaceChildren(...SHORTCUTS.map(([keys, what]) => el("tr", {}, [el("td", {}, keys.split(" ").map((k) => ["then", "or", "/", "–"].includes(k) ? " " + k + " " : el("kbd", { text: k }))), el("td", { text: what })])));

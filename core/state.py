@@ -2,7 +2,7 @@
 
 ``ShowState.apply(event)`` is the one reducer: the controller rebuilds itself with it after a crash,
 the fan-out builds reconnect snapshots with it, and ``gavel demo --summary`` reads results from it.
-``overlays/gavel-client.js`` mirrors the same rules for the graphics (``to_dict`` is the shape
+``overlays/gavel-state.js`` mirrors the same rules for the graphics (``to_dict`` is the shape
 both share; ``results`` is extra, for scoring).
 """
 
@@ -128,7 +128,7 @@ class ShowState:
                 if self.first_token_ts is None:
                     self.first_token_ts = event.ts
                 # A straggler from an earlier question, or after the answer ended, changes nothing
-                # (gavel-client.js applies the same rules).
+                # (gavel-state.js applies the same rules).
                 if self._on_screen(data.question_id):
                     answer = self.answers.setdefault(data.contestant, AnswerState())
                     if answer.status == "streaming" and not answer.dumped:

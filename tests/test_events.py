@@ -10,11 +10,11 @@ from pydantic import ValidationError
 
 from core import events as ev
 
-CLIENT_JS = Path(__file__).resolve().parent.parent / "overlays" / "gavel-client.js"
+STATE_JS = Path(__file__).resolve().parent.parent / "overlays" / "gavel-state.js"
 
 
-def test_the_js_client_knows_exactly_the_python_event_types():
-    source = CLIENT_JS.read_text()
+def test_the_js_state_knows_exactly_the_python_event_types():
+    source = STATE_JS.read_text()
     block = re.search(r"const EVENT_TYPES = Object\.freeze\(\[(.*?)\]\)", source, re.S).group(1)
     assert sorted(re.findall(r'"([a-z.]+)"', block)) == ev.event_types()
 

@@ -17,7 +17,7 @@ PAGES = [
     *REPO.glob("overlays/*.js"),
     *REPO.glob("overlays/*.html"),
     *REPO.glob("studio/server/static/*.html"),
-    *REPO.glob("studio/server/static/*.js"),
+    *REPO.glob("studio/server/static/**/*.js"),  # the director panel's scripts too (director/*.js)
 ]
 PYTHON = [*REPO.glob("stages/*.py"), *REPO.glob("studio/**/*.py")]
 # GavelUI.t(state, "key") / plural(state, "key", n) in the graphics, t("key") / plural("key", n) in

@@ -1,4 +1,4 @@
-"""The two reducers — core/state.py (server, snapshots) and overlays/gavel-client.js
+"""The two reducers — core/state.py (server, snapshots) and overlays/gavel-state.js
 (pages) — turn the same events into the same state, for everything the later stages added:
 polls, judges, the leaderboard, holds and dumps, debates, subtitles and the image-to-poem."""
 
@@ -16,7 +16,7 @@ from core.state import ShowState
 
 from .studio_harness import CHROMIUM_ARGS
 
-CLIENT_JS = Path(__file__).resolve().parent.parent / "overlays" / "gavel-client.js"
+STATE_JS = Path(__file__).resolve().parent.parent / "overlays" / "gavel-state.js"
 KEYS = (
     "answers",
     "polls",
@@ -325,7 +325,7 @@ def page():
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         page = browser.new_page()
         page.set_content("<!doctype html><title>reducer</title>")
-        page.add_script_tag(content=CLIENT_JS.read_text())
+        page.add_script_tag(content=STATE_JS.read_text())
         yield page
         browser.close()
 
@@ -338,9 +338,9 @@ def test_both_reducers_agree_on_every_event_of_the_later_stages(page):
     expected = json.loads(json.dumps({k: python.to_dict()[k] for k in KEYS}))
     wire = [json.loads(e.model_dump_json()) for e in events]
     js = page.evaluate(
-        """([events, keys]) => { let s = GavelClient.emptyState();
-             for (const e of events) s = GavelClient.reduce(s, e);
-             const snap = GavelClient.normalizeState(JSON.parse(JSON.stringify(s)));  // and through a snapshot
+        """([events, keys]) => { let s = GavelState.emptyState();
+             for (const e of events) s = GavelState.reduce(s, e);
+             const snap = GavelState.normalizeState(JSON.parse(JSON.stringify(s)));  // and through a snapshot
              const pick = (x) => Object.fromEntries(keys.map(k => [k, x[k]]));
              return [pick(s), pick(snap)]; }""",
         [wire, list(KEYS)],

@@ -3,7 +3,7 @@
 Every event on every channel has the same envelope: ``seq`` (per channel, monotonic, assigned by
 the event log when the event is appended), ``type``, ``ts`` (server wall clock, seconds) and
 ``data``. ``type`` is the discriminator: ``parse_event`` turns wire JSON back into the right
-class. The overlays mirror the type names in ``overlays/gavel-client.js``; ``tests/test_events.py``
+class. The overlays mirror the type names in ``overlays/gavel-state.js``; ``tests/test_events.py``
 checks that the mirror and this module agree. The events are kept by domain in this package's
 modules; this face gathers them (``from core import events as ev; ev.AnswerToken``).
 """

@@ -14,7 +14,8 @@
 - ``GET /api/locale`` — the show's language and its message table (public: the phones' and the
   judges' pages read their fixed text from it; the graphics get it in ``show.opened``).
 - ``/overlays/...`` — the on-air graphics (``version.json``: the overlay files' version);
-  ``/vendor/plotly.min.js`` — plotly.js from the plotly package; ``/director`` — the panel.
+  ``/vendor/plotly.min.js`` — plotly.js from the plotly package; ``/director`` — the panel, whose
+  stylesheet and scripts are ``/static/...`` (studio/server/static: public, read-only, no secrets).
 Every error is JSON with the reason; nothing here returns a 500 for bad input. While Redis is
 unreachable, what needs it answers 503 with ``Retry-After`` and says so (nothing is half-done).
 """
@@ -181,8 +182,18 @@ async def show_locale(request: Request) -> JSONResponse:
     return JSONResponse({"locale": locale, "messages": table(locale)}, headers={"Cache-Control": "public, max-age=60", **OPEN_TO_PAGES})
 
 
+class RevalidatedFiles(StaticFiles):
+    """Static files the browser asks about again on every load (a 304 while unchanged): a panel
+    reloaded after the studio's files changed never runs an old script against new markup."""
+
+    def file_response(self, *args, **kwargs) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+
 async def director_page(request: Request) -> FileResponse:
-    return FileResponse(STATIC_DIR / "director.html")
+    return FileResponse(STATIC_DIR / "director.html", headers={"Cache-Control": "no-cache"})
 
 
 async def vote_page(request: Request) -> FileResponse:
@@ -334,6 +345,7 @@ def create_app(studio: Studio, manage_studio: bool = True) -> StudioApp:
             Route("/figures/radar", radar),
             Route("/figures/attention", attention),
             Mount("/overlays", StaticFiles(directory=OVERLAYS_DIR), name="overlays"),
+            Mount("/static", RevalidatedFiles(directory=STATIC_DIR), name="static"),
         ],
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_error, EventLogUnavailable: _store_down, **{kind: _store_down for kind in STORE_DOWN}},

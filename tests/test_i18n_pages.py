@@ -44,7 +44,7 @@ from studio.show_script import load_script
 from .studio_harness import ARTIFACTS, CHROMIUM_ARGS, LiveStudio, engineless_pool
 
 REPO = Path(__file__).resolve().parent.parent
-DEMO = REPO / "show_scripts" / "demo.yaml"
+DEMO = REPO / "show_scripts" / "rehearsal.yaml"
 PAGE = {name: page for name, (page, _) in GRAPHICS.items()}
 HAN = re.compile(r"[\u3400-\u9fff]")
 # Latin words that may stay on the Chinese show: data, not labels (model and adapter names, the
@@ -81,7 +81,7 @@ def script_text(locale: str) -> str:
     d = DATA[locale]
     text = DEMO.read_text().replace("bank: banks/demo.yaml", f"bank: {REPO}/show_scripts/banks/demo.yaml")
     for old, new in [
-        ('title: "Gavel demo — Speed Q&A"', f'title: "{d["title"]}"\n  locale: {locale}'),
+        ('title: "Gavel rehearsal — Speed Q&A"', f'title: "{d["title"]}"\n  locale: {locale}'),
         ("name: Ada", f"name: {d['ada']}"), ("name: Bao", f"name: {d['bao']}"),
         ("team: Team Lovelace", f"team: {d['team_a']}"), ("team: Team Abacus", f"team: {d['team_b']}"),
         ('title: "Speed Q&A"', f'title: "{d["stage"]}"'),

@@ -55,9 +55,11 @@ async def guarded_answer(
     (failure, time limit) goes to the director as ``engine.fault``."""
     guard = ctx.safety.guard(question_id, contestant, emit) if ctx.safety else None
     lead = LeadTrim(prompt_lines(messages))  # a label or an echoed prompt line before the answer never airs
+    released = [0]  # characters let through to the filter
 
     async def release(text: str, tokens: int) -> None:
         if text:
+            released[0] += len(text)
             await (guard.feed(text, tokens) if guard else emit(text, tokens))
 
     async def on_chunk(chunk: Chunk, tokens: int) -> None:
@@ -76,6 +78,8 @@ async def guarded_answer(
         answer = await ctx.pool.answer(contestant, messages, sampling, time_limit_s, on_chunk)
         await release(lead.finish(), answer.metrics.output_tokens)
         status, reason = answer.status, answer.reason
+        if status == "done" and lead.dropped and not released[0]:  # nothing but its prompt, said back
+            status, reason = "dnf", "it only repeated its instructions"
         if answer.faulted:  # the director hears of a failing engine at once, not from a scoreboard later
             fault = ev.EngineFaultData(engine=answer.engine, contestant=contestant, question_id=question_id, status=status, reason=reason)
             await ctx.publish(ev.EngineFault(data=fault), channels=ev.DIRECTOR_ONLY)

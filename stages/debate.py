@@ -183,7 +183,10 @@ class DebateStage:
         persona = next(c.system_prompt for c in ctx.script.contestants if c.id == speaker)
         budget = spec.context_tokens - token_bound(persona) - MESSAGE_OVERHEAD
         omitted = lambda n: t("prompt.debate_omitted", count=n)  # noqa: E731
-        return turn_messages(instructions, t("prompt.debate_floor"), said, turn.side, budget, omitted)
+        # The first word is the speaker's own: the user's line before it restates the task (a tiny
+        # model given only "The floor is yours." repeats it back).
+        opener = t("prompt.debate_floor", turn=t(f"prompt.turn.{turn.kind}"), side=t(f"side.{turn.side}"), motion=spec.motion)
+        return turn_messages(instructions, opener, said, turn.side, budget, omitted)
 
     async def _decide(self, ctx: StageContext, debate_id: str, sides: dict[str, str], names: dict[str, str]) -> None:
         spec = ctx.spec

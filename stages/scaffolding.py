@@ -2,10 +2,11 @@
 
 Stages put their instructions in the chat template's roles, so what a model writes next is the
 answer itself; small models still sometimes start with a label ("Answer:", "Rebuttal:",
-"Translation:", "答："), repeat a line of the prompt first, or run on into the next turn
-("\\nUser: …"). ``LeadTrim`` drops labels and echoed prompt lines from the start of the stream,
-holding the first characters only while they could still be one; ``STOP_STRINGS`` end an answer
-where a model starts writing the other side of the chat.
+"Translation:", "答：") or repeat a line of the prompt first. ``LeadTrim`` drops labels and
+echoed prompt lines from the start of the stream, holding the first characters only while they
+could still be one. (No stop strings are added: with one, vLLM holds text back while it could
+become the stop string, so chunks no longer line up with their tokens and the generation path
+would be drawn wrong; the chat template's end-of-turn token ends an answer.)
 """
 
 from __future__ import annotations
@@ -24,11 +25,6 @@ LEAD_LABEL = regex.compile(
     regex.IGNORECASE,
 )
 HOLD_AT_MOST = 40  # characters: past this, whatever it is, it is not a label
-
-# A model that writes the next turn of the chat itself: the answer ends there. (Few: the OpenAI
-# API takes at most four stop strings, the script's own included.)
-STOP_STRINGS = ("\nUser:", "\nAssistant:", "<|im_start|>")
-
 
 ECHO_AT_LEAST = 16  # characters: a prompt line this long, repeated before the answer, is an echo
 # A first sentence that starts with this much of a prompt line is the instruction restated ("Write
@@ -59,6 +55,10 @@ class LeadTrim:
         self.decided = False
         self.trimmed = ""  # what was just dropped, if anything (the caller reads it, then clears it)
         self._dropped = False  # anything at all: then the spaces after it do not air either
+
+    @property
+    def dropped(self) -> bool:
+        return self._dropped
 
     def feed(self, text: str) -> str:
         if self.decided:

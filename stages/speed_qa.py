@@ -16,7 +16,6 @@ from .answering import AnsweredOnAir, stream_answers
 from .banks import Question, load_bank
 from .base import StageContext
 from .grading import grade
-from .scaffolding import STOP_STRINGS
 
 
 def pick_questions(questions: list[Question], count: int, order: str, seed: int) -> list[Question]:
@@ -42,7 +41,7 @@ def sampling_from(spec) -> Sampling:
         top_p=spec.top_p,
         max_tokens=spec.max_tokens,
         seed=spec.seed,
-        stop=tuple(dict.fromkeys([*spec.stop, *STOP_STRINGS])),
+        stop=tuple(spec.stop),
         logprobs=spec.logprobs,
     )
 

@@ -30,7 +30,7 @@ from studio.show.rundown import load_script
 from .studio_harness import ARTIFACTS, CHROMIUM_ARGS, LiveStudio, engineless_pool
 
 REPO = Path(__file__).resolve().parent.parent
-DEMO = REPO / "show_scripts" / "demo.yaml"
+DEMO = REPO / "show_scripts" / "rehearsal.yaml"
 
 # The show's data in its own language (the fixed words come from the tables).
 DATA = {
@@ -85,7 +85,7 @@ def script_text(locale: str) -> str:
     d = DATA[locale]
     text = DEMO.read_text().replace("bank: banks/demo.yaml", f"bank: {REPO}/show_scripts/banks/demo.yaml")
     for old, new in [
-        ('title: "Gavel demo — Speed Q&A"', f'title: "{d["title"]}"\n  locale: {locale}'),
+        ('title: "Gavel rehearsal — Speed Q&A"', f'title: "{d["title"]}"\n  locale: {locale}'),
         ("name: Ada", f"name: {d['ada']}"),
         ("name: Bao", f"name: {d['bao']}"),
         ("team: Team Lovelace", f"team: {d['team_a']}"),

@@ -87,4 +87,7 @@ def test_an_unknown_prepared_adapter_is_refused_with_its_line(tmp_path):
     (tmp_path / "bank.yaml").write_text("questions:\n  - {id: q1, question: 'What is 2 + 3?', kind: numeric, answer: 5}\n")
     with pytest.raises(SourceError) as caught:
         load_script(script)
-    assert f"{script}:5: contestants[0].adapter: no prepared adapter 'prepared:nope' (known: prepared:bao-sft)" in caught.value.problems
+    assert (
+        f"{script}:5: contestants[0].adapter: no prepared adapter 'prepared:nope' (known: prepared:bao-sft, prepared:cato-debate, prepared:dao-dpo, prepared:mei-poet)"
+        in caught.value.problems
+    )

@@ -29,7 +29,7 @@ from .test_newcomer import GAVEL, fresh_copy, newcomer_env
 # What no aired answer may contain: labels the stages' prompts once ended with, their instruction
 # sentences, the picture's brief as the poem stage writes it, and chat-template markers.
 SCAFFOLDING = re.compile(
-    r"your (answer|rebuttal|opening|closing)\s*:|transcript so far|open the debate|the floor is yours|"
+    r"your (answer|rebuttal|opening|closing)\s*:|transcript so far|open the debate|please make your (opening|rebuttal|closing)|"
     r"the picture shows, most likely first|write only the poem|reply with the translation only|answer with the letter|<\|im_",
     re.IGNORECASE,
 )

@@ -4,10 +4,15 @@ chunking, and nothing that could be an answer is held back or lost."""
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from engine_pool.base import Chunk
 from stages.generation_path import PathTracer
 from stages.scaffolding import LeadTrim, prompt_lines
+from studio.runtime import Studio
+from studio.show_script import load_script
+
+from .studio_harness import LiveStudio
 
 
 def stream(chunks: list[str], echoes: list[str] = ()) -> str:
@@ -106,3 +111,42 @@ def test_the_generation_path_lines_up_with_the_answer_after_a_dropped_label():
         steps += tracer.on_release(out)
     assert aired == "Paris"
     assert [(s.index, s.text) for s in steps] == [(3, "Par"), (4, "is")]  # the label's tokens get no step
+
+
+RECORDING = {
+    "answers": [
+        {"contestant": "ada", "match": "capital of France", "tokens": ["Answer", ":", " Par", "is"]},
+        {"contestant": "bao", "match": "capital of France", "tokens": ["What is the capital", " of France?"]},
+    ]
+}
+
+
+def test_on_air_a_label_is_dropped_and_an_answer_that_only_repeats_its_prompt_is_a_dnf(tmp_path):
+    (tmp_path / "tape.yaml").write_text(yaml.safe_dump(RECORDING))
+    (tmp_path / "bank.yaml").write_text(
+        yaml.safe_dump(
+            {"name": "b", "questions": [{"id": "q1", "question": "What is the capital of France?", "kind": "exact", "answer": "Paris"}]}
+        )
+    )
+    (tmp_path / "show.yaml").write_text(
+        """
+show: {id: echo, title: Echo}
+engines:
+  tape: {kind: replay, file: tape.yaml, tokens_per_s: 50}
+contestants:
+  - {id: ada, name: Ada, engine: tape}
+  - {id: bao, name: Bao, engine: tape, system_prompt: You are Bao.}
+stages:
+  - {kind: speed_qa, bank: bank.yaml, questions: 1}
+"""
+    )
+    with LiveStudio(Studio(load_script(tmp_path / "show.yaml"), tmp_path / "data")) as live:
+        live.wait_for_engines()
+        program, thread = live.recorder("program")
+        assert live.command("start").json()["changed"]
+        thread.join(timeout=60)
+    finals = {e["data"]["contestant"]: e["data"] for e in program.of_type("answer.finished")}
+    assert finals["ada"]["status"] == "done" and finals["ada"]["text"] == "Paris"
+    assert finals["bao"]["status"] == "dnf" and finals["bao"]["reason"] == "it only repeated its instructions"
+    aired = "".join(e["data"]["text"] for e in program.of_type("answer.token"))
+    assert "Answer" not in aired and "What is the capital" not in aired

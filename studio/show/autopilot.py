@@ -82,21 +82,33 @@ class Autopilot:
 
     # -- the rundown ----------------------------------------------------------------------------
 
+    # A director at the panel may move the show on while the autopilot plays a sequence (START
+    # during the opening, NEXT during an outro): the autopilot then drops the rest of it, so no
+    # title card lands on a stage that is already running.
+
     async def _open_show(self) -> None:
-        await self._steps(expand_steps(self.graphics.opening, self.contestants), "open", keep_last=False)
-        if self.plans:
-            await self._steps(self.plans[0].intro, "intro:0", keep_last=True)
+        def still() -> bool:
+            return self.state.status == "idle"
+
+        if not await self._steps(expand_steps(self.graphics.opening, self.contestants), "open", False, still):
+            return
+        if self.plans and not await self._steps(self.plans[0].intro, "intro:0", True, still):
+            return
         await self.command("start", "autopilot-start", BY)
 
     async def _after_stage(self, index: int) -> None:
-        plan = self.plans[index]
-        await self._steps(plan.outro, f"outro:{index}", keep_last=True)
+        def still() -> bool:
+            return self.state.current_stage == index and self.state.stage_status(index) != "running" and not self.state.ended
+
+        if not await self._steps(self.plans[index].outro, f"outro:{index}", True, still):
+            return
         following = index + 1
         if following < len(self.plans):
             await asyncio.sleep(self.script.show.autopilot_pause_s)
-            await self._steps(self.plans[following].intro, f"intro:{following}", keep_last=True)
-        else:
-            await self._steps(expand_steps(self.graphics.closing, self.contestants), "closing", keep_last=True)
+            if not await self._steps(self.plans[following].intro, f"intro:{following}", True, still):
+                return
+        elif not await self._steps(expand_steps(self.graphics.closing, self.contestants), "closing", True, still):
+            return
         # "next" after the last stage completes the show, as it does for a director.
         await self.command("next", f"autopilot-next-{index}", BY)
 
@@ -105,15 +117,21 @@ class Autopilot:
 
     # -- graphics -------------------------------------------------------------------------------
 
-    async def _steps(self, steps: list[GraphicItem], key: str, keep_last: bool) -> None:
-        """Each step alone on program for its hold; the last one stays if ``keep_last``."""
+    async def _steps(self, steps: list[GraphicItem], key: str, keep_last: bool, still: Callable[[], bool]) -> bool:
+        """Each step alone on program for its hold; the last one stays if ``keep_last``. False
+        (and nothing more aired) once ``still()`` says the show has moved on without us."""
+        if not still():
+            return False
         if not self.graphics.autopilot or not steps:
-            return
+            return True
         for n, step in enumerate(steps):
             await self._program({step.graphic: step.data}, exclusive=True, key=f"{key}:{n}")
             await asyncio.sleep(step.hold_s or self.graphics.hold_s)
+            if not still():
+                return False
         if not keep_last:
             await self._program({}, exclusive=True, key=f"{key}:out")
+        return True
 
     async def _apply_cue(self, cue, key: str) -> None:
         shown = [item(ref) for ref in cue.show]

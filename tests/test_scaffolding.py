@@ -9,8 +9,8 @@ import yaml
 from engine_pool.base import Chunk
 from stages.generation_path import PathTracer
 from stages.scaffolding import LeadTrim, prompt_lines
-from studio.runtime import Studio
-from studio.show_script import load_script
+from studio.server.runtime import Studio
+from studio.show.rundown import load_script
 
 from .studio_harness import LiveStudio
 

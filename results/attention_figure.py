@@ -89,39 +89,16 @@ def attention_figure(amap: AttentionMap, selected: int = 0, messages: Messages |
         showlegend=False,
         margin=dict(l=150, r=40, t=24, b=110),
         annotations=[
-            dict(
-                text=messages.t("att.question"),
-                xref="x",
-                yref="paper",
-                x=-0.5,
-                y=1.0,
-                xanchor="left",
-                yanchor="bottom",
-                showarrow=False,
-                font=dict(size=18, color="#39c0ff"),
-            ),
-            dict(
-                text=messages.t("att.answer"),
-                xref="x",
-                yref="paper",
-                x=question_edge,
-                y=1.0,
-                xanchor="left",
-                yanchor="bottom",
-                showarrow=False,
-                font=dict(size=18, color="#39c0ff"),
-            ),
-            dict(
-                text=messages.t("att.which_words", word=word),
-                xref="paper",
-                yref="paper",
-                x=0,
-                y=0.262,
-                showarrow=False,
-                font=dict(size=20, color="#ffd24a"),
-                xanchor="left",
-                yanchor="bottom",
-            ),
+            _caption(messages.t("att.question"), x=-0.5),  # over the heatmap: where the question's tokens start
+            _caption(messages.t("att.answer"), x=question_edge),  # ... and where the answer's start
+            _caption(messages.t("att.which_words", word=word), x=0, xref="paper", y=0.262, size=20, color="#ffd24a"),
         ],
     )
     return figure.to_plotly_json()
+
+
+def _caption(text: str, x: float, xref: str = "x", y: float = 1.0, size: int = 18, color: str = "#39c0ff") -> dict:
+    """A caption anchored at its bottom-left corner."""
+    return dict(
+        text=text, xref=xref, yref="paper", x=x, y=y, xanchor="left", yanchor="bottom", showarrow=False, font=dict(size=size, color=color)
+    )

@@ -1,10 +1,11 @@
-"""The demo episode on air, as a newcomer starts it and a producer watches it.
+"""The demo episode on air, as a newcomer starts it and a producer watches it, in English and in
+Chinese (``--script show_scripts/demo.zh.yaml``).
 
 ``gavel demo --headless --summary out.json`` runs from the root of a fresh copy of the repository
 (no ``--data-dir``: the README's first command), the real engine with the four trained
 contestants, and Chromium watches the program monitor (``output.html``: every graphic of program,
 layered) through the whole show. One run, several promises: a screenshot per stage
-(tests/artifacts/episode-*.png) with what a viewer reads on it checked, the end card naming the
+(tests/artifacts/episode-{en,zh}-*.png) with what a viewer reads on it checked, the end card naming the
 leaderboard's winner, and the summary's record of every aired answer (no prompt scaffolding, no
 two contestants alike).
 """
@@ -30,9 +31,12 @@ from .test_newcomer import GAVEL, fresh_copy, newcomer_env
 # sentences, the picture's brief as the poem stage writes it, and chat-template markers.
 SCAFFOLDING = re.compile(
     r"your (answer|rebuttal|opening|closing)\s*:|transcript so far|open the debate|please make your (opening|rebuttal|closing)|"
-    r"the picture shows, most likely first|write only the poem|reply with the translation only|answer with the letter|<\|im_",
+    r"the picture shows, most likely first|write only the poem|reply with the translation only|answer with the letter|<\|im_|"
+    r"请以\S{1,6}身份|图片内容：|只写诗句|道德困境：|该怎么做？为什么？|请只回答选项字母",
     re.IGNORECASE,
 )
+# The episodes: the demo's default rundown (English) and its Chinese twin.
+SCRIPTS = {"en": None, "zh": "show_scripts/demo.zh.yaml"}
 LIVE = {
     "speed_qa": {"duel"},
     "surprise": {"duel"},
@@ -42,11 +46,21 @@ LIVE = {
     "subtitles": {"subtitles"},
 }
 LABEL = {
-    "speed_qa": r"Question \d / \d",
-    "surprise": r"Question \d / \d",
-    "debate": r"Motion · Round \d / \d",
-    "values_arena": r"Dilemma \d / \d",
+    "en": {
+        "speed_qa": r"Question \d / \d",
+        "surprise": r"Question \d / \d",
+        "debate": r"Motion · Round \d / \d",
+        "values_arena": r"Dilemma \d / \d",
+    },
+    "zh": {
+        "speed_qa": r"第 \d 题 / 共 \d 题",
+        "surprise": r"第 \d 题 / 共 \d 题",
+        "debate": r"辩题 · 第 \d 轮 / 共 \d 轮",
+        "values_arena": r"道德困境 \d / \d",
+    },
 }
+END_KICKER = {"en": "Tonight's winner", "zh": "今晚的冠军"}
+HAN = re.compile(r"[\u3400-\u9fff]")
 
 ON_AIR_JS = """() => [...document.querySelectorAll('iframe')].map((f) => {
   const w = f.contentWindow, root = w && w.document.getElementById('stage');
@@ -65,11 +79,11 @@ COLUMNS_JS = """() => {
 class Episode:
     """The demo process and what the test reads from it."""
 
-    def __init__(self, copy: Path, port: int):
+    def __init__(self, copy: Path, port: int, script: str | None):
         self.copy, self.port = copy, port
         self.base = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen(
-            [*GAVEL, "demo", "--headless", "--summary", "out.json", "--port", str(port)],
+            [*GAVEL, "demo", "--headless", "--summary", "out.json", "--port", str(port), *(["--script", script] if script else [])],
             cwd=copy,
             env=newcomer_env(),
             stdout=subprocess.PIPE,
@@ -115,13 +129,13 @@ def off_but_seen(page) -> list[str]:
     return [g["graphic"] for g in page.evaluate(ON_AIR_JS) if g["seen"]]
 
 
-@pytest.fixture(scope="module")
-def episode(tmp_path_factory):
+@pytest.fixture(scope="module", params=sorted(SCRIPTS))
+def episode(request, tmp_path_factory):
     """Play the demo once, from a fresh copy, watching program: what was seen, and the summary."""
     copy = fresh_copy(tmp_path_factory.mktemp("newcomer") / "gavel")
-    run = Episode(copy, free_port())
+    run = Episode(copy, free_port(), SCRIPTS[request.param])
     ARTIFACTS.mkdir(exist_ok=True)
-    seen: dict = {"titles": {}, "stages": {}, "end": None}
+    seen: dict = {"titles": {}, "stages": {}, "end": None, "language": request.param}
     try:
         url = run.wait_for_monitor_url()
         token = run.director_token()
@@ -169,7 +183,7 @@ def _watch(page, state: dict, seen: dict) -> None:
         busy = (streaming and all(answers[c].get("text") for c in answers)) or (kind == "subtitles" and subtitles)
         if busy:
             time.sleep(0.5)  # let the pages draw the frame the state describes
-            shot = ARTIFACTS / f"episode-{index}-{kind}.png"
+            shot = ARTIFACTS / f"episode-{seen['language']}-{index}-{kind}.png"
             page.screenshot(path=str(shot))
             seen["stages"][index] = {
                 "kind": kind,
@@ -185,7 +199,7 @@ def _watch(page, state: dict, seen: dict) -> None:
         if "end_card" in shown:
             page.wait_for_timeout(1500)  # the card's entry (and the leaderboard's exit) played out
             seen["end"] = {"text": on_air(page).get("end_card", ""), "leaderboard": state.get("leaderboard")}
-            page.screenshot(path=str(ARTIFACTS / "episode-end-card.png"))
+            page.screenshot(path=str(ARTIFACTS / f"episode-{seen['language']}-end-card.png"))
 
 
 def test_the_newcomers_demo_completes_from_a_fresh_copy_with_no_data_dir(episode):
@@ -208,8 +222,9 @@ def test_every_stage_kind_airs_with_its_title_card_and_its_own_graphics(episode)
         # What the stage is about is on air, and nothing left over from the stage before.
         assert LIVE[s["kind"]] <= shown <= LIVE[s["kind"]] | {"vote_bars"}, (s["kind"], shown)
         assert frame["off_but_seen"] == [], f"{s['kind']}: graphics off air but visible: {frame['off_but_seen']}"
-        if s["kind"] in LABEL:
-            assert re.search(LABEL[s["kind"]], frame["on_air"]["duel"], re.IGNORECASE), (s["kind"], frame["on_air"]["duel"][:300])
+        if s["kind"] in LABEL[episode["language"]]:
+            label = LABEL[episode["language"]][s["kind"]]
+            assert re.search(label, frame["on_air"]["duel"], re.IGNORECASE), (s["kind"], frame["on_air"]["duel"][:300])
             # Only those who answer have a column, and none of them is empty while answers stream.
             assert sorted(c["id"] for c in frame["columns"]) == frame["answering"]
             assert all(c["text"].strip() for c in frame["columns"]), frame["columns"]
@@ -224,6 +239,19 @@ def test_the_end_card_names_the_winner_the_leaderboard_names(episode):
     names = {c["id"]: c["name"] for c in episode["final"]["contestants"]}
     assert board and board["rows"], "no leaderboard at the end of the show"
     assert names[board["rows"][0]["contestant"]].casefold() in end["text"].casefold()
+    assert END_KICKER[episode["language"]] in end["text"]
+
+
+@pytest.mark.parametrize("episode", ["zh"], indirect=True)
+def test_the_chinese_episode_reads_as_chinese(episode):
+    for index, card in episode["titles"].items():
+        assert HAN.search(card), f"title card of stage {index} has no Chinese: {card!r}"
+    assert HAN.search(episode["end"]["text"])
+    # What the contestants said on air is Chinese too (they are asked to answer in Chinese); the
+    # subtitles translate into English, so they are not counted.
+    spoken = [t for s in episode["summary"]["stages"] if s["kind"] != "subtitles" for ts in s["answers"].values() for t in ts]
+    chinese = [t for t in spoken if HAN.search(t)]
+    assert len(chinese) >= len(spoken) / 2, spoken
 
 
 def test_no_prompt_scaffolding_airs_and_no_two_contestants_answer_alike(episode):

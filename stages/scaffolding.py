@@ -30,6 +30,7 @@ ECHO_AT_LEAST = 16  # characters: a prompt line this long, repeated before the a
 # A first sentence that starts with this much of a prompt line is the instruction restated ("Write
 # a poem of exactly 4 lines about the same picture."), however it ends.
 RESTATED_AT_LEAST = 24
+WIDE = 3  # a CJK character counts as three Latin ones in RESTATED_AT_LEAST
 SENTENCE_END = regex.compile(r"[.!?](?=\s|$)|[。！？\n]")
 
 
@@ -99,8 +100,9 @@ class LeadTrim:
         for echo in self.echoes:
             if body.startswith(echo):
                 return len(echo)
-            if _shared_prefix(body, echo) >= RESTATED_AT_LEAST:
-                end = SENTENCE_END.search(body, RESTATED_AT_LEAST)
+            weight, at = _shared_prefix(body, echo)
+            if weight >= RESTATED_AT_LEAST:
+                end = SENTENCE_END.search(body, at)
                 if end is not None:
                     return end.end()
         return 0
@@ -109,13 +111,21 @@ class LeadTrim:
         label = LEAD_LABEL.match(body, partial=True)
         if label is not None and label.partial:
             return True
-        return any(e.startswith(body) or _shared_prefix(body, e) >= RESTATED_AT_LEAST for e in self.echoes)
+        return any(e.startswith(body) or _shared_prefix(body, e)[0] >= RESTATED_AT_LEAST for e in self.echoes)
 
 
-def _shared_prefix(a: str, b: str) -> int:
-    n = 0
-    for x, y in zip(a, b):
+def _shared_prefix(a: str, b: str) -> tuple[int, int]:
+    """How much of a prompt line the text starts with: (weight, characters). A CJK character
+    weighs as much as a short word (WIDE), so a restated Chinese instruction is caught as soon as
+    an English one of the same length in meaning; ``characters`` is where the weight first reached
+    RESTATED_AT_LEAST (or the whole shared length, if it never did)."""
+    weight = reached = 0
+    for n, (x, y) in enumerate(zip(a, b), start=1):
         if x != y:
             break
-        n += 1
-    return n
+        weight += WIDE if regex.match(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]", x) else 1
+        if not reached and weight >= RESTATED_AT_LEAST:
+            reached = n
+    else:
+        n = min(len(a), len(b)) + 1
+    return weight, reached or n - 1

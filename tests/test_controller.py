@@ -86,6 +86,32 @@ def test_a_repeated_command_id_returns_the_first_result_and_acts_once(redis_url,
     run(go())
 
 
+def test_a_command_id_is_bound_to_its_command_and_args(redis_url, show_id, script):
+    """A Companion button with a fixed id: the second 'next' must not answer with the week-old
+    result of another command, nor with the same command's result for other args."""
+
+    async def go():
+        c, client = await _controller(redis_url, show_id, script)
+        await c.command("start", "sd-1", "director")
+        reused = await c.command("skip", "sd-1", "director")
+        assert not reused.ok and not reused.changed
+        assert reused.reason == "command_id 'sd-1' was already used for 'start': send a fresh command_id"
+        assert c.state.stage_status(0) == "running"  # the skip did not act
+        await c.command("cue", "cue-1", "director", {"graphic": "lower_third", "data": {"name": "Ada"}})
+        other_args = await c.command("cue", "cue-1", "director", {"graphic": "lower_third", "data": {"name": "Bao"}})
+        assert not other_args.ok and "already used for 'cue' with other args" in other_args.reason
+        assert c.state.graphics["preview"]["lower_third"]["data"] == {"name": "Ada"}
+        same = await c.command("cue", "cue-1", "director", {"data": {"name": "Ada"}, "graphic": "lower_third"})
+        assert same.ok  # the same call (keys in another order) is a retry
+        log = [e.parse() for e in await c.log.read("director")]
+        refusals = [e.data for e in log if e.type == "director.command" and not e.data.accepted]
+        assert [(r.command, r.command_id) for r in refusals] == [("skip", "sd-1"), ("cue", "cue-1")]
+        await c.close()
+        await client.aclose()
+
+    run(go())
+
+
 def test_cue_take_and_panic(redis_url, show_id, script):
     async def go():
         c, client = await _controller(redis_url, show_id, script)

@@ -117,6 +117,26 @@ def test_commands(live, body):
         assert reply.json()["reason"]
 
 
+def test_command_refusals_say_the_cause(live):
+    """413 only for a body too large (decided by the cause, not by words in the message); a
+    command_id reused for another command is 409 with the reason."""
+    auth = {"Authorization": f"Bearer {live.director_token}"}
+
+    def post(body: bytes) -> httpx.Response:
+        return httpx.post(f"{live.base}/api/command", content=body, headers=auth, timeout=30)
+
+    unknown = post(b'{"command": "bytes"}')
+    assert unknown.status_code == 400 and unknown.json()["error"].startswith("command: must be one of")
+    huge = post(json.dumps({"command": "cue", "args": {"data": {"text": "x" * 20000}}}).encode())
+    assert huge.status_code == 413 and huge.json()["error"] == "body over 16384 bytes"
+    first = post(b'{"command": "refresh", "command_id": "sd-refresh-0010", "args": {"target": "all"}}')
+    assert first.status_code == 200
+    assert post(b'{"command": "refresh", "command_id": "sd-refresh-0010", "args": {"target": "all"}}').json() == first.json()
+    reused = post(b'{"command": "panic", "command_id": "sd-refresh-0010"}')
+    assert reused.status_code == 409
+    assert reused.json()["reason"] == "command_id 'sd-refresh-0010' was already used for 'refresh': send a fresh command_id"
+
+
 @FUZZ
 @given(
     poll=st.text(max_size=70),

@@ -43,7 +43,7 @@ from engine_pool.attention import AttentionMap
 from results.attention_figure import attention_figure
 from results.radar import radar_figure
 from store.event_log import STORE_DOWN, EventLogUnavailable
-from studio.show.commands import MAX_COMMAND_BODY, BadCommand, parse_command
+from studio.show.commands import MAX_COMMAND_BODY, BadCommand, CommandTooLarge, parse_command
 
 from . import audience_api, image_api, judge_api
 from .auth import TokenError, presented_token
@@ -91,7 +91,7 @@ async def command(request: Request) -> JSONResponse:
     try:
         name, command_id, args = parse_command(await request.body())
     except BadCommand as exc:
-        return _error(413 if "bytes" in str(exc) else 400, str(exc))
+        return _error(413 if isinstance(exc, CommandTooLarge) else 400, str(exc))
     result = await studio.controller.command(name, command_id, by="director", args=args)
     return JSONResponse(result.to_dict(), status_code=200 if result.ok else 409)
 

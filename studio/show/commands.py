@@ -18,10 +18,14 @@ class BadCommand(ValueError):
     pass
 
 
+class CommandTooLarge(BadCommand):
+    """The body is over MAX_COMMAND_BODY bytes (HTTP answers 413, not 400)."""
+
+
 def parse_command(raw: bytes | str) -> tuple[str, str, dict]:
     """A director command from HTTP or the director socket: ``{"command", "command_id"?, "args"?}``."""
     if len(raw) > MAX_COMMAND_BODY:
-        raise BadCommand(f"body over {MAX_COMMAND_BODY} bytes")
+        raise CommandTooLarge(f"body over {MAX_COMMAND_BODY} bytes")
     try:
         payload = json.loads(raw or b"{}")
     except json.JSONDecodeError as exc:

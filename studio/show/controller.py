@@ -7,7 +7,8 @@ Commands — the rundown (start, next, pause, resume, skip, abort), graphics (cu
 refresh), polls (poll_open, poll_close, poll_reveal), safety (dump, approve, reject), grading
 (decide an uncertain verdict: studio/show/decisions.py) and the debate's cut — are serialised by one
 lock, logged as events with who gave them and their args, and idempotent twice over: a command
-repeated with the same ``command_id`` returns the first result without acting again, and a command
+repeated with the same ``command_id`` returns the first result without acting again (the id is
+bound to the command and its args: studio/show/command_ids.py), and a command
 whose effect already holds (start while running, pause while paused) changes nothing. A command
 that makes no sense now (next while a stage is still running) is refused with the reason, and also
 changes nothing.
@@ -16,10 +17,8 @@ changes nothing.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -34,6 +33,7 @@ from store.event_log import EventLog
 from store.polls import PollStore
 
 from .autopilot import Autopilot
+from .command_ids import CommandIds, CommandResult
 from .decisions import DecisionDesk
 from .delay_line import UNDELAYED, DelayLine
 from .explain_desk import ExplainDesk
@@ -55,20 +55,6 @@ GRADING_COMMANDS = ("decide",)
 COMMANDS = SHOW_COMMANDS + GRAPHICS_COMMANDS + POLL_COMMANDS + SAFETY_COMMANDS + STAGE_COMMANDS + GRADING_COMMANDS
 
 
-@dataclass
-class CommandResult:
-    command: str
-    command_id: str
-    ok: bool  # False: refused, nothing changed
-    changed: bool  # False: its effect already held
-    reason: str
-    status: str  # show status after the command
-    stage: int | None
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
 class ShowController:
     def __init__(
         self,
@@ -83,6 +69,7 @@ class ShowController:
         self.script = script
         self.images_dir = images_dir  # pictures the director uploaded (image-to-poem)
         self.log = event_log
+        self.command_ids = CommandIds(event_log.client, event_log.show_id)
         self.pool = pool
         self.clock = clock
         self.state = ShowState()
@@ -196,20 +183,20 @@ class ShowController:
 
     # -- director commands ----------------------------------------------------------------------
 
-    def _result_key(self, command_id: str) -> str:
-        return f"gavel:{{{self.log.show_id}}}:command:{command_id}"
-
     async def command(self, name: str, command_id: str, by: str, args: dict | None = None) -> CommandResult:
         if name not in COMMANDS:
             raise ValueError(f"unknown command {name!r}; known: {', '.join(COMMANDS)}")
         args = args or {}
         async with self._lock:
-            earlier = await self.log.client.get(self._result_key(command_id))
-            if earlier is not None:
-                return CommandResult(**json.loads(earlier))
+            earlier = await self.command_ids.recall(command_id, name, args)
+            if isinstance(earlier, CommandResult):  # a retry: the first result, not a second act
+                return earlier
             self._command_by = by
-            handler = getattr(self.graphics, name) if name in GRAPHICS_COMMANDS else getattr(self, f"_do_{name}")
-            ok, changed, reason = await handler(args)
+            if earlier is not None:  # the id was used for another command: refused, logged
+                ok, changed, reason = False, False, earlier
+            else:
+                handler = getattr(self.graphics, name) if name in GRAPHICS_COMMANDS else getattr(self, f"_do_{name}")
+                ok, changed, reason = await handler(args)
             result = CommandResult(name, command_id, ok, changed, reason, self.state.status, self.state.current_stage)
             await self.publish(
                 ev.DirectorCommand(
@@ -217,7 +204,8 @@ class ShowController:
                 ),
                 channels=ev.DIRECTOR_ONLY,
             )
-            await self.log.client.set(self._result_key(command_id), json.dumps(result.to_dict()), ex=7 * 24 * 3600)
+            if earlier is None:
+                await self.command_ids.remember(result, args)
             log.info("%s by %s: %s", name, by, reason or ("done" if changed else "no change"))
             return result
 

@@ -48,6 +48,7 @@
     "poll.opened",
     "poll.revealed",
     "poll.tally",
+    "program.dropped",
     "qualification.result",
     "question.asked",
     "question.closed",

@@ -102,6 +102,7 @@ Event = Annotated[
         AnswerPath,
         Attention,
         StoreOutage,
+        ProgramDropped,
         EngineFault,
         TrainingProgress,
         TrainingFinished,

@@ -1,4 +1,5 @@
-"""The show's rundown: opened, status, stages, the director's commands, the store and engine faults."""
+"""The show's rundown: opened, status, stages, the director's commands, the store and engine faults, and
+what the broadcast delay could not air."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ __all__ = [
     "StageEndedData",
     "StoreOutageData",
     "EngineFaultData",
+    "ProgramDroppedData",
     "ShowOpened",
     "DirectorCommand",
     "ShowStatus",
@@ -25,6 +27,7 @@ __all__ = [
     "StageEnded",
     "StoreOutage",
     "EngineFault",
+    "ProgramDropped",
 ]
 
 
@@ -97,6 +100,17 @@ class EngineFaultData(_Data):
     reason: str
 
 
+class ProgramDroppedData(_Data):
+    """The broadcast delay gave up on an event bound for program: it could not be appended
+    (tried ``tries`` times), so it never aired; later events went on in order."""
+
+    event_type: str
+    question_id: str | None = None  # the answer it belonged to, if any
+    contestant: str | None = None
+    tries: int
+    error: str
+
+
 class ShowOpened(_Event):
     type: Literal["show.opened"] = "show.opened"
     data: ShowOpenedData
@@ -130,3 +144,8 @@ class StoreOutage(_Event):
 class EngineFault(_Event):
     type: Literal["engine.fault"] = "engine.fault"
     data: EngineFaultData
+
+
+class ProgramDropped(_Event):
+    type: Literal["program.dropped"] = "program.dropped"
+    data: ProgramDroppedData

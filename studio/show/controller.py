@@ -84,7 +84,7 @@ class ShowController:
         self.graphics = GraphicsDesk(self.state, self.publish)
         self.standings = Standings(script, self.state, self.publish)
         self.safety = SafetyDesk(script_rules(script), self.publish, script.safety.hold_timeout_s, script_classifier(script))
-        self.delay = DelayLine(event_log, script.safety.delay_s) if script.safety.delay_s > 0 else None
+        self.delay = DelayLine(event_log, script.safety.delay_s, on_dropped=self._program_dropped) if script.safety.delay_s > 0 else None
         self.explain = ExplainDesk(attention_dir, pool, self.publish, script.explain.aggregate, script.explain.max_answer_tokens)
         self.pilot = Autopilot(script, self.state, self.command) if autopilot else None
         self.decisions = DecisionDesk(
@@ -106,6 +106,9 @@ class ShowController:
             self._after_publish(event)
             if self.pilot is not None:
                 self.pilot.observe(event)
+
+    async def _program_dropped(self, dropped: ev.ProgramDroppedData) -> None:
+        await self.publish(ev.ProgramDropped(data=dropped), channels=ev.DIRECTOR_ONLY)
 
     def _after_publish(self, event: ev.Event) -> None:
         self.decisions.seen(event)

@@ -8,6 +8,11 @@ dropped (an ``answer.dumped`` takes the place of the first one, so a late joiner
 the answer as withdrawn), anything later from those answers is dropped or blanked on its way in,
 and air is told at once. What was dropped was never in the program stream, so no reconnect or
 replay can bring it back. A studio that dies loses what was waiting: it never airs (fail safe).
+
+An event that cannot be appended is tried a few times (the event log itself already waits out a
+Redis outage, up to its ``outage_s``) and then given up: logged as an error, reported to the
+director (``program.dropped``), and the events behind it go on in order — program must not stay
+held behind one event forever.
 """
 
 from __future__ import annotations
@@ -16,10 +21,10 @@ import asyncio
 import logging
 import time
 from collections import deque
-from typing import Callable
+from typing import Awaitable, Callable
 
 from core import events as ev
-from store.event_log import EventLog
+from store.event_log import EventLog, EventLogUnavailable
 
 log = logging.getLogger("gavel.delay")
 
@@ -29,6 +34,8 @@ TOKENS = (ev.AnswerToken, ev.AnswerPath, ev.SubtitleToken)
 FINALS = (ev.AnswerFinished, ev.SubtitleTranslated)
 ANSWER_TEXT = TOKENS + FINALS
 KEYED = (ev.AnswerStarted, ev.AnswerGraded) + ANSWER_TEXT
+TRIES = 5  # appends of one event before it is given up (waits 0.2, 0.4, 0.8, 1.6 s between)
+Report = Callable[[ev.ProgramDroppedData], Awaitable[None]]
 
 
 def _answer_key(event: ev.Event) -> tuple[str, str] | None:
@@ -38,10 +45,11 @@ def _answer_key(event: ev.Event) -> tuple[str, str] | None:
 
 
 class DelayLine:
-    def __init__(self, event_log: EventLog, delay_s: float, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, event_log: EventLog, delay_s: float, clock: Callable[[], float] = time.monotonic, on_dropped: Report | None = None):
         self.log = event_log
         self.delay_s = delay_s
         self.clock = clock
+        self.on_dropped = on_dropped  # told of each event given up (the controller tells the director)
         self._queue: deque[tuple[float, ev.Event]] = deque()
         self._wake = asyncio.Event()
         self.dumped: set[tuple[str, str]] = set()  # answers withdrawn from air
@@ -114,12 +122,30 @@ class DelayLine:
                     pass
                 continue  # a dump may have changed the head
             self._queue.popleft()
+            await self._air(event)
+
+    async def _air(self, event: ev.Event) -> None:
+        """Append to program, late rather than never — but not at the cost of everything behind it."""
+        for tries in range(1, TRIES + 1):
             try:
                 await self.log.append(event, ["program"])
-            except Exception:
-                self._queue.appendleft((due, event))  # Redis hiccup: air it late rather than never
-                log.exception("could not air a delayed event; retrying")
-                await asyncio.sleep(0.2)
+                return
+            except EventLogUnavailable as exc:  # the log already waited out the outage's limit
+                error = exc
+                break
+            except Exception as exc:
+                error = exc
+                if tries < TRIES:
+                    log.warning("could not air %s (try %d of %d): %s", event.type, tries, TRIES, exc)
+                    await asyncio.sleep(0.2 * 2 ** (tries - 1))
+        key = _answer_key(event) or (None, None)
+        log.error("gave up airing %s%s after %d tries: %s", event.type, f" ({key[1]}, {key[0]})" if key[0] else "", tries, error)
+        dropped = ev.ProgramDroppedData(event_type=event.type, question_id=key[0], contestant=key[1], tries=tries, error=str(error)[:300])
+        if self.on_dropped is not None:
+            try:
+                await self.on_dropped(dropped)
+            except Exception as exc:  # the store may still be down: the error line above stands
+                log.error("could not tell the director that %s did not air: %s", event.type, exc)
 
 
 def _dumped(key: tuple[str, str], reason: str) -> ev.AnswerDumped:

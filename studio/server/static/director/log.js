@@ -1,7 +1,7 @@
 /*
  * director/log.js: every event of the director channel passes here (the client's onEvent, before
  * its reducer): the command log is folded from director.command events, studio notes (store
- * outage, engine fault, snapshot) join it, and each section notes what its events say.
+ * outage, engine fault, an event program never got, snapshot) join it, and each section notes what its events say.
  *
  * One of the director panel's scripts (studio/server/static/director/, see panel.js): plain
  * ES2020, sharing the page's global scope; it only declares, and main.js starts the panel.
@@ -22,6 +22,9 @@ function onEvent(ev) {
   if (ev.type === "question.asked" && typeof pd.question_id === "string") noteDeadline("director", pd);
   if (ev.type === "store.outage") {
     note(`STORE OUTAGE: Redis unreachable for ${Number(pd.duration_s).toFixed(1)} s` + (pd.restarted ? " (embedded server restarted)" : "") + ` — ${pd.error}`);
+  } else if (ev.type === "program.dropped") {
+    const answer = pd.contestant ? ` of ${pd.contestant} on ${pd.question_id}` : "";
+    note(`NOT AIRED: the delay line gave up on ${pd.event_type}${answer} after ${pd.tries} tries — ${pd.error}`);
   } else if (ev.type === "engine.fault") {
     note(`ENGINE FAULT: ${pd.engine} failed ${pd.contestant} on ${pd.question_id} (${String(pd.status).toUpperCase()}): ${pd.reason}`);
   }

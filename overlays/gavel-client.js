@@ -5,7 +5,8 @@
  * state and its reducer, which this client keeps up to date); it defines window.GavelClient.
  *
  * What it does, and why:
- * - Connects to ws(s)://<host>/ws/<channel>?since=<lastSeq>[&token=...]. The channel comes from
+ * - Connects to ws(s)://<host>/ws/<channel>?since=<lastSeq>, the token (if any) in the handshake's
+ *   Sec-WebSocket-Protocol ("gavel", "gavel.token.<token>"). The channel comes from
  *   the page URL's ?channel= (the graphic supplies the default), the token from ?token=, the host
  *   from the page itself, or from ?server= when the page is loaded from disk (CasparCG file://).
  * - Reconnects forever with exponential back-off and full jitter: an overlay opened before the
@@ -201,7 +202,7 @@
         base = `${proto}://${srv || loc.host}`;
       }
       let u = `${base}/ws/${encodeURIComponent(this.channel)}?since=${this.lastSeq}`;
-      if (this.token) u += `&token=${encodeURIComponent(this.token)}`;
+      if (this.token && !this._tokenInHandshake()) u += `&token=${encodeURIComponent(this.token)}`;
       if (this.graphicName) {
         u += `&graphic=${encodeURIComponent(this.graphicName)}&version=${encodeURIComponent(this.version || "")}`;
         u += `&client=${encodeURIComponent(this.clientId)}`;
@@ -261,6 +262,12 @@
       this._dial();
     }
 
+    // The token rides in the handshake's Sec-WebSocket-Protocol, not in the URL, which servers
+    // and proxies log; a token that is no valid protocol name (a hand-set secret) uses ?token=.
+    _tokenInHandshake() {
+      return !!this.token && /^[A-Za-z0-9._~-]{1,200}$/.test(this.token);
+    }
+
     _dial() {
       if (this._closed || this._ws) return;
       this._retryTimer = null;
@@ -269,7 +276,7 @@
       this._setStatus("connecting");
       let ws;
       try {
-        ws = new WebSocket(url);
+        ws = this._tokenInHandshake() ? new WebSocket(url, ["gavel", "gavel.token." + this.token]) : new WebSocket(url);
       } catch (e) {
         this._scheduleReconnect();
         return;

@@ -17,7 +17,7 @@ import typer
 
 from contestants.cli import app as contestants_app
 from core.yaml_source import SourceError
-from studio.server.logs import LogFormat, attach_studio, setup_logging
+from studio.server.logs import LogFormat, attach_studio, blank_secrets_of, setup_logging
 
 log = logging.getLogger("gavel.cli")
 
@@ -128,10 +128,25 @@ def tokens_rotate(
     typer.echo(token or f"{role} rotated")
 
 
+def _graphics_query(tokens, host: str) -> str:
+    """The overlays' ``?token=``: spelled out only to a person at a terminal on this machine —
+    printed into a log file or a service's journal, a secret is a leak."""
+    if host in ("127.0.0.1", "localhost") and sys.stdout.isatty():
+        return f"?token={tokens.graphics}"
+    return "?token=<graphics token>"
+
+
+def _address(host: str, port: int) -> str:
+    """Where others reach this process: a wildcard bind is reached by the machine's name."""
+    if host in ("0.0.0.0", "::", ""):
+        host = socket.getfqdn()
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def _print_urls(studio, host: str, port: int) -> None:
     base = f"http://{host}:{port}"
     where = f"in {studio.tokens.path}"
-    graphics = f"?token={studio.tokens.graphics}" if host in ("127.0.0.1", "localhost") else "?token=<graphics token>"
+    graphics = _graphics_query(studio.tokens, host)
     typer.echo(
         "\n".join(
             [
@@ -190,6 +205,7 @@ async def _serve(studio, host: str, port: int, until_finished: bool) -> None:
                 serving.result()  # raises what stopped it
                 raise StartupFailed(f"the server on {host}:{port} stopped during start-up")
             await asyncio.sleep(0.05)
+        await studio.announce(_address(host, port))
         _print_urls(studio, host, port)
         if until_finished:
             # Unattended, a show whose engine did not start would only air DNFs: stop at once.
@@ -336,7 +352,7 @@ def replay(
     """Play a finished show's event log again, at its pace, to the graphics (a fresh show id)."""
     from studio.server.replay import ReplayRoom
 
-    setup_logging(verbose, log_format)
+    formatter = setup_logging(verbose, log_format)
     if speed <= 0:
         typer.secho("--speed: must be greater than 0", fg="red", err=True)
         raise typer.Exit(2)
@@ -346,6 +362,7 @@ def replay(
         raise typer.Exit(2)
     replay_id = replay_id or f"{show_log.show_id}-replay-{time.strftime('%Y%m%d-%H%M%S')}"
     room = ReplayRoom(replay_id, absolute(data_dir or Path("data") / replay_id))
+    blank_secrets_of(formatter, room.tokens)
     asyncio.run(_replay(show_log, room, host, port, speed, lead_in, exit_when_done))
 
 
@@ -366,7 +383,7 @@ async def _replay(show_log, room, host: str, port: int, speed: float, lead_in: f
     events = sum(len(items) for items in show_log.channels.values())
     typer.echo(
         f"\n  Replaying show {show_log.show_id!r} as {room.show_id!r} ({events} events on {len(show_log.channels)} channels, x{speed:g})"
-        f"\n  On-air overlay (program): {base}/overlays/program.html?token={room.tokens.graphics}"
+        f"\n  On-air overlay (program): {base}/overlays/program.html{_graphics_query(room.tokens, host)}"
         f"\n  Tokens: in {room.tokens.path}\n"
     )
     try:

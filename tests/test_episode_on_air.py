@@ -110,11 +110,16 @@ class Episode:
             assert self.proc.poll() is None, "".join(self.output)[-3000:]
             assert time.monotonic() < deadline, "no program monitor URL printed"
             time.sleep(0.1)
-        return self.monitor_url
+        # Its output is a pipe, not a terminal: the URL names the token's place, not the token.
+        assert self.monitor_url.endswith("?token=<graphics"), self.monitor_url
+        return self.monitor_url.removesuffix("<graphics") + self.secrets()["graphics"]
+
+    def secrets(self) -> dict:
+        (data_dir,) = (self.copy / "data").glob("demo-*")
+        return json.loads((data_dir / "secrets.json").read_text())
 
     def director_token(self) -> str:
-        (data_dir,) = (self.copy / "data").glob("demo-*")
-        return json.loads((data_dir / "secrets.json").read_text())["director"]
+        return self.secrets()["director"]
 
     def state(self, token: str) -> dict | None:
         try:
@@ -164,6 +169,7 @@ def episode(request, tmp_path_factory):
     seen["output"] = "".join(run.output)
     seen["summary"] = json.loads((copy / "out.json").read_text()) if (copy / "out.json").exists() else None
     seen["copy"] = copy
+    seen["secrets"] = run.secrets()
     return seen
 
 
@@ -202,6 +208,16 @@ def _watch(page, state: dict, seen: dict) -> None:
             page.wait_for_timeout(1500)  # the card's entry (and the leaderboard's exit) played out
             seen["end"] = {"text": on_air(page).get("end_card", ""), "leaderboard": state.get("leaderboard")}
             page.screenshot(path=str(ARTIFACTS / f"episode-{seen['language']}-end-card.png"))
+
+
+def test_no_secret_is_printed_while_the_episode_airs(episode):
+    """Program watched with the graphics token in its URL, the director's polled with his: the
+    demo's whole output (its banner and every log line) holds neither, nor any other secret."""
+    secrets = [episode["secrets"][role] for role in ("director", "graphics", "signing")]
+    assert all(len(s) > 20 for s in secrets)
+    leaked = [s[:4] + "…" for s in secrets if s in episode["output"]]
+    assert not leaked, leaked
+    assert "/overlays/output.html?token=<graphics token>" in episode["output"]
 
 
 def test_the_newcomers_demo_completes_from_a_fresh_copy_with_no_data_dir(episode):

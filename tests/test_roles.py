@@ -13,6 +13,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
+from core.events import CHANNELS
+from studio.server.app import create_app
 from studio.server.runtime import Studio
 from studio.show.rundown import load_script
 
@@ -46,23 +48,41 @@ def _tokens(live) -> dict[str, str | None]:
     }
 
 
-# route -> (method, path, json body, roles allowed). Bodies are valid for the allowed role, so
-# "allowed" shows as a 2xx (or a 4xx that is not about who you are: 400 on a harmless body).
+EVERYONE = set(ROLES)
+# The app's route -> (method, a path to try, json body, roles allowed, controller only). Bodies are
+# valid for the allowed role, so "allowed" shows as a 2xx (or a 4xx that is not about who you
+# are: 400 on a harmless body, 404 for an id that is not there). Keyed by the app's own route
+# paths: a route the app has and this table lacks fails the test.
 HTTP = {
-    "command": ("POST", "/api/command", {"command": "cue", "args": {"graphic": "title_card", "visible": False}}, {"director"}),
-    "state": ("GET", "/api/state", None, {"director"}),
-    "rotate": ("POST", "/api/tokens/rotate", {"role": "no-such-role"}, {"director"}),
-    "radar": ("GET", "/figures/radar?channel=program", None, {"director", "graphics"}),
-    "vote": ("POST", "/api/polls/p1/vote", {"choice": "a"}, {"viewer"}),
-    "judge me": ("GET", "/api/judge/me", None, {"judge"}),
-    "judge targets": ("GET", "/api/judge/targets", None, {"judge"}),
-    "judge score": ("POST", "/api/judge/score", {"target": "answer:0:nothing:ada", "scores": {}}, {"judge"}),
+    "/": ("GET", "/", None, EVERYONE, False),
+    "/healthz": ("GET", "/healthz", None, EVERYONE, False),
+    "/readyz": ("GET", "/readyz", None, EVERYONE, False),
+    "/metrics": ("GET", "/metrics", None, {"director", "graphics"}, False),
+    "/api/command": ("POST", "/api/command", {"command": "cue", "args": {"graphic": "title_card", "visible": False}}, {"director"}, True),
+    "/api/state": ("GET", "/api/state", None, {"director"}, False),
+    "/api/tokens/rotate": ("POST", "/api/tokens/rotate", {"role": "no-such-role"}, {"director"}, False),
+    "/director": ("GET", "/director", None, EVERYONE, False),  # the pages ask for their token themselves
+    "/vote": ("GET", "/vote", None, EVERYONE, False),
+    "/judge": ("GET", "/judge", None, EVERYONE, False),
+    "/api/audience/device": ("POST", "/api/audience/device", None, EVERYONE, False),
     # public, but a token that is not a device token is refused, so the phone knows to re-register
-    "current poll": ("GET", "/api/polls/current", None, {"nobody", "viewer"}),
-    "new device": ("POST", "/api/audience/device", None, set(ROLES)),
-    "locale": ("GET", "/api/locale", None, set(ROLES)),  # the show's words: public
+    "/api/polls/current": ("GET", "/api/polls/current", None, {"nobody", "viewer"}, False),
+    "/api/polls/{poll}/vote": ("POST", "/api/polls/p1/vote", {"choice": "a"}, {"viewer"}, False),
+    "/api/images": ("POST", "/api/images", {"not": "an image"}, {"director"}, True),
+    "/api/images/{image_id}": ("GET", "/api/images/0123456789abcdef", None, {"director", "graphics"}, False),
+    "/api/judge/me": ("GET", "/api/judge/me", None, {"judge"}, True),
+    "/api/judge/targets": ("GET", "/api/judge/targets", None, {"judge"}, True),
+    "/api/judge/score": ("POST", "/api/judge/score", {"target": "answer:0:nothing:ada", "scores": {}}, {"judge"}, True),
+    "/api/judge/decide": ("POST", "/api/judge/decide", {"question_id": "q0", "contestant": "ada", "correct": True}, {"judge"}, True),
+    "/api/locale": ("GET", "/api/locale", None, EVERYONE, False),  # the show's words: public
+    "/overlays/version.json": ("GET", "/overlays/version.json", None, EVERYONE, False),
+    "/vendor/plotly.min.js": ("GET", "/vendor/plotly.min.js", None, EVERYONE, False),
+    "/figures/radar": ("GET", "/figures/radar?channel=program", None, {"director", "graphics"}, False),
+    "/figures/attention": ("GET", "/figures/attention?key=nothing&at=0", None, {"director", "graphics"}, True),
+    "/overlays": ("GET", "/overlays/program.html", None, EVERYONE, False),  # files: public, the feeds are not
+    "/static": ("GET", "/static/director.css", None, EVERYONE, False),
 }
-SOCKETS = {"director": {"director"}, "program": {"director", "graphics"}, "preview": {"director", "graphics"}, "audience": set(ROLES)}
+SOCKETS = {"director": {"director"}, "program": {"director", "graphics"}, "preview": {"director", "graphics"}, "audience": EVERYONE}
 
 
 def _allowed(response: httpx.Response) -> bool:
@@ -70,18 +90,52 @@ def _allowed(response: httpx.Response) -> bool:
     return response.status_code not in (401, 403)
 
 
-def test_every_route_admits_only_its_roles(live):
-    tokens = _tokens(live)
+def test_the_table_names_every_route_and_channel_the_app_has(live):
+    routes = {route.path for route in create_app(live.studio, manage_studio=False).app.routes}
+    assert routes == set(HTTP), f"not in the table: {routes - set(HTTP)}; gone from the app: {set(HTTP) - routes}"
+    assert set(SOCKETS) == set(CHANNELS)
+
+
+def _check_every_route(base: str, tokens: dict, follower: bool) -> dict:
     table = {}
-    for route, (method, path, body, allowed) in HTTP.items():
+    for route, (method, path, body, allowed, controller_only) in HTTP.items():
         for role in ROLES:
             headers = {"Authorization": f"Bearer {tokens[role]}"} if tokens[role] else {}
-            response = httpx.request(method, f"{live.base}{path}", json=body, headers=headers, timeout=10)
+            response = httpx.request(method, f"{base}{path}", json=body, headers=headers, timeout=10)
+            assert response.status_code < 500, (route, role, response.status_code, response.text[:300])
             table[(route, role)] = _allowed(response)
             assert table[(route, role)] == (role in allowed), (route, role, response.status_code, response.text)
             if not table[(route, role)]:
                 assert response.json()["error"], (route, role)  # says why
-    assert table[("command", "judge")] is False and table[("command", "graphics")] is False  # nobody but the director acts
+            elif follower and controller_only:  # a follower sends it to the controller, by name
+                assert response.status_code == 409, (route, role, response.status_code, response.text)
+                assert response.json()["error"].endswith(f"controller process at {response.json()['controller']}")
+    return table
+
+
+def test_every_route_admits_only_its_roles(live):
+    table = _check_every_route(live.base, _tokens(live), follower=False)
+    assert table[("/api/command", "judge")] is False and table[("/api/command", "graphics")] is False  # nobody but the director acts
+
+
+def test_a_follower_admits_the_same_roles_and_sends_the_controllers_work_to_it(live, monkeypatch):
+    monkeypatch.setenv("REDIS_URL", live.studio.redis_server.url)
+    live.call(lambda: live.studio.announce(live.base))
+    images = live.studio.data_dir / "images"
+    before = sorted(images.glob("*")) if images.exists() else []
+    with LiveStudio(Studio(live.studio.script, live.studio.data_dir, follower=True)) as follower:
+        tokens = _tokens(live)
+        _check_every_route(follower.base, tokens, follower=True)
+        director = {"Authorization": f"Bearer {tokens['director']}"}
+        refused = httpx.post(f"{follower.base}/api/command", json={"command": "next"}, headers=director)
+        assert refused.json() == {
+            "error": f"this studio process is a follower (feeds and votes only): send this to the show's controller process at {live.base}",
+            "controller": live.base,
+        }
+        for channel, allowed in SOCKETS.items():
+            for role in ROLES:
+                assert _socket_opens(follower, channel, tokens[role]) == (role in allowed), (channel, role)
+    assert (sorted(images.glob("*")) if images.exists() else []) == before  # nothing written by the follower
 
 
 def _socket_opens(live, channel: str, token: str | None, origin: str | None = None) -> bool:

@@ -46,8 +46,9 @@ from store.event_log import STORE_DOWN, EventLogUnavailable
 from studio.show.commands import MAX_COMMAND_BODY, BadCommand, CommandTooLarge, parse_command
 
 from . import audience_api, image_api, judge_api
-from .auth import TokenError, presented_token
+from .auth import TokenError, require_role
 from .feeds import serve_feed
+from .follower import controller_only
 from .runtime import Studio
 from .telemetry import CONTENT_TYPE as METRICS_CONTENT_TYPE
 
@@ -64,29 +65,16 @@ def _error(status: int, message: str) -> JSONResponse:
 
 
 def _require(request: Request, studio: Studio, roles: tuple[str, ...]) -> JSONResponse | None:
-    token = presented_token(request)
-    names = " or ".join(roles)
-    if not token:
-        return _error(401, f"{names} token required (Authorization: Bearer <token>)")
-    if studio.tokens.role_of(token) not in roles:
-        return _error(403, f"this token is not the {names} token")
-    return None
+    return require_role(request, studio.tokens, roles)
 
 
 def _require_director(request: Request, studio: Studio) -> JSONResponse | None:
     return _require(request, studio, ("director",))
 
 
-FOLLOWER_REFUSAL = "this studio process is a follower (feeds and votes only): send this to the show's controller process"
-
-
-def _controller_only(studio: Studio) -> JSONResponse | None:
-    return _error(409, FOLLOWER_REFUSAL) if studio.follower else None
-
-
 async def command(request: Request) -> JSONResponse:
     studio: Studio = request.app.state.studio
-    if denied := _require_director(request, studio) or _controller_only(studio):
+    if denied := _require_director(request, studio) or await controller_only(studio):
         return denied
     try:
         name, command_id, args = parse_command(await request.body())
@@ -220,8 +208,8 @@ async def attention(request: Request) -> JSONResponse:
     """An attention heatmap (plotly JSON) from the cache: ``key`` from an ``attention`` event, ``at``
     the answer token to focus (0-based; the window follows it)."""
     studio: Studio = request.app.state.studio
-    if denied := _require(request, studio, ("director", "graphics")):
-        return denied
+    if denied := _require(request, studio, ("director", "graphics")) or await controller_only(studio):
+        return denied  # the heatmaps are cached by the controller's explain desk
     key = request.query_params.get("key", "")
     path = studio.controller.explain.path_of(key)
     if path is None:

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse
 
 ENV = {"director": "GAVEL_DIRECTOR_TOKEN", "graphics": "GAVEL_GRAPHICS_TOKEN"}
 
@@ -133,9 +134,28 @@ class Tokens:
         return role[6:] if role and role.startswith("judge:") else None
 
 
+TOKEN_PROTOCOL = "gavel.token."  # a browser's WebSocket offers ["gavel", "gavel.token.<token>"]
+
+
 def presented_token(conn: HTTPConnection) -> str | None:
-    """``Authorization: Bearer T`` for HTTP; ``?token=T`` where headers cannot be set (WebSocket, OBS)."""
+    """``Authorization: Bearer T`` for HTTP; for a browser's WebSocket (which cannot set headers)
+    the offered subprotocol ``gavel.token.T``; else ``?token=T`` (OBS, CasparCG, scripts)."""
     header = conn.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()
+    for protocol in conn.scope.get("subprotocols") or ():
+        if protocol.startswith(TOKEN_PROTOCOL):
+            return protocol[len(TOKEN_PROTOCOL) :]
     return conn.query_params.get("token")
+
+
+def require_role(request: HTTPConnection, tokens: Tokens, roles: tuple[str, ...]) -> JSONResponse | None:
+    """None if the request carries a token of one of ``roles``; else the refusal to send (401 with
+    no token, 403 with another role's)."""
+    token = presented_token(request)
+    names = " or ".join(roles)
+    if not token:
+        return JSONResponse({"error": f"{names} token required (Authorization: Bearer <token>)"}, 401)
+    if tokens.role_of(token) not in roles:
+        return JSONResponse({"error": f"this token is not the {names} token"}, 403)
+    return None

@@ -99,7 +99,8 @@ async def serve_feed(studio: "Studio", scope, receive, send) -> None:
     except ValueError:
         await socket.close(4400, "since: must be a non-negative integer")
         return
-    await send({"type": "websocket.accept"})
+    # A page that offered "gavel" (its token in the handshake, studio/server/auth.py) must get it back.
+    await send({"type": "websocket.accept", **({"subprotocol": "gavel"} if "gavel" in (scope.get("subprotocols") or ()) else {})})
     # A replay (studio/server/replay.py) or a follower has no controller: pages are not registered, commands not taken.
     registered = _graphics_client(conn, channel, studio) if studio.controller is not None else None
     if registered:

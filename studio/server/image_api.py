@@ -7,7 +7,8 @@
   SHA-256 (the same picture uploaded twice is one file). Answers 201 ``{"image": "upload:<id>",
   "width", "height", "format", "bytes"}``; a stage names it as ``image: upload:<id>``. A refusal is
   400 with the intake's message (``{"error": "image: 12000×9000 is larger than 8000×8000"}``), 413
-  over the size limit (the body is not read past it).
+  over the size limit (the body is not read past it); a follower process answers 409 naming the
+  controller (uploads live in the controller's data dir).
 - ``GET /api/images/{id}`` (director or graphics token): the re-encoded file, for the panel's
   preview and for graphics that want the full picture rather than the event's small copy.
 """
@@ -25,7 +26,8 @@ from starlette.responses import FileResponse, JSONResponse
 
 from stages.image_intake import MAX_BYTES, intake_image
 
-from .auth import presented_token
+from .auth import require_role
+from .follower import controller_only
 
 if TYPE_CHECKING:
     from .runtime import Studio
@@ -38,14 +40,7 @@ def images_dir(studio: "Studio") -> Path:
 
 
 def _require(request: Request, roles: tuple[str, ...]) -> JSONResponse | None:
-    studio: Studio = request.app.state.studio
-    token = presented_token(request)
-    names = " or ".join(roles)
-    if not token:
-        return JSONResponse({"error": f"{names} token required (Authorization: Bearer <token>)"}, 401)
-    if studio.tokens.role_of(token) not in roles:
-        return JSONResponse({"error": f"this token is not the {names} token"}, 403)
-    return None
+    return require_role(request, request.app.state.studio.tokens, roles)
 
 
 async def _read_limited(request: Request, limit: int) -> bytes | None:
@@ -63,8 +58,8 @@ async def _read_limited(request: Request, limit: int) -> bytes | None:
 
 
 async def upload_image(request: Request) -> JSONResponse:
-    if denied := _require(request, ("director",)):
-        return denied
+    if denied := _require(request, ("director",)) or await controller_only(request.app.state.studio):
+        return denied  # stages read uploads from the controller's data dir
     body = await _read_limited(request, MAX_BYTES)
     if body is None:
         return JSONResponse({"error": f"image: over the {MAX_BYTES // (1024 * 1024)} MiB limit"}, 413)

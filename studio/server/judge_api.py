@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse
 from studio.show.judging import SCORE_RANGE, JudgeError
 
 from .auth import presented_token
+from .follower import controller_only
 
 if TYPE_CHECKING:
     from .runtime import Studio
@@ -25,21 +26,21 @@ if TYPE_CHECKING:
 MAX_SCORE_BODY = 4096
 
 
-def _judge(request: Request) -> tuple[str | None, JSONResponse | None]:
+async def _judge(request: Request) -> tuple[str | None, JSONResponse | None]:
     studio: Studio = request.app.state.studio
-    if studio.follower:  # the judges' desk is the controller's: it checks answers against its state
-        return None, JSONResponse({"error": "this studio process is a follower: judges score on the controller process"}, 409)
     token = presented_token(request)
     if not token:
         return None, JSONResponse({"error": "judge token required (Authorization: Bearer <token>)"}, 401)
     judge = studio.tokens.judge_for(token)
     if judge is None:
         return None, JSONResponse({"error": "this token is not a judge's"}, 403)
+    if denied := await controller_only(studio):  # the judges' desk is the controller's: it checks answers against its state
+        return None, denied
     return judge, None
 
 
 async def me(request: Request) -> JSONResponse:
-    judge, denied = _judge(request)
+    judge, denied = await _judge(request)
     if denied:
         return denied
     desk = request.app.state.studio.controller.judges
@@ -47,14 +48,14 @@ async def me(request: Request) -> JSONResponse:
 
 
 async def targets(request: Request) -> JSONResponse:
-    judge, denied = _judge(request)
+    judge, denied = await _judge(request)
     if denied:
         return denied
     return JSONResponse({"targets": request.app.state.studio.controller.judges.targets(judge)})
 
 
 async def score(request: Request) -> JSONResponse:
-    judge, denied = _judge(request)
+    judge, denied = await _judge(request)
     if denied:
         return denied
     raw = await request.body()
@@ -81,7 +82,7 @@ async def score(request: Request) -> JSONResponse:
 
 async def decide(request: Request) -> JSONResponse:
     """``{question_id, contestant, correct, command_id?}``: decide an uncertain verdict as this judge."""
-    judge, denied = _judge(request)
+    judge, denied = await _judge(request)
     if denied:
         return denied
     raw = await request.body()

@@ -27,7 +27,7 @@ from core.graphics import overlay_version
 from core.script import ShowScript
 from engine_pool.pool import EnginePool
 from store.embedded_redis import EmbeddedRedis, redis_url_for
-from store.event_log import EventLog
+from store.event_log import STORE_DOWN, EventLog
 from store.polls import PollStore, VoteBatcher
 from store.redis_client import cancel_and_wait, connect
 from store.watch import StoreWatch
@@ -104,6 +104,21 @@ class Studio:
         self._watch_task = asyncio.create_task(self.store_watch.run(), name="store-watch")
         self._engine_task = asyncio.create_task(self.pool.start(), name="engines")
         log.info("studio for show %r up; data in %s", show_id, self.data_dir)
+
+    def _controller_key(self) -> str:
+        return f"gavel:{{{self.script.show.id}}}:controller"
+
+    async def announce(self, address: str) -> None:
+        """The controller says where it serves (followers name it when they turn a request away)."""
+        if not self.follower:
+            await self.event_log.client.set(self._controller_key(), address)
+
+    async def controller_address(self) -> str | None:
+        try:
+            address = await self.event_log.client.get(self._controller_key())
+        except STORE_DOWN:
+            return None
+        return address.decode() if isinstance(address, bytes) else address
 
     async def _report_outage(self, outage: ev.StoreOutageData) -> None:
         await self.controller.publish(ev.StoreOutage(data=outage), channels=ev.DIRECTOR_ONLY)

@@ -30,6 +30,8 @@ from .verdicts import wait_for_judges
 SIDES = ("pro", "con")
 # What the chat template adds around each message (role markers, newlines), in tokens: generous.
 MESSAGE_OVERHEAD = 8
+# And after the last one: the assistant's header that the answer follows (add_generation_prompt).
+GENERATION_OVERHEAD = 8
 
 
 @dataclass(frozen=True)
@@ -71,8 +73,9 @@ def token_bound(text: str) -> int:
 
 
 def prompt_bound(messages: list[dict[str, str]], count=token_bound) -> int:
-    """An upper bound on the tokens a chat prompt of these messages takes."""
-    return sum(count(m["content"]) + MESSAGE_OVERHEAD for m in messages)
+    """An upper bound on the tokens a chat prompt of these messages takes, the assistant's header
+    that the answer follows included."""
+    return GENERATION_OVERHEAD + sum(count(m["content"]) + MESSAGE_OVERHEAD for m in messages)
 
 
 def turn_messages(
@@ -98,6 +101,38 @@ def turn_messages(
         if prompt_bound(messages, count) <= budget:
             return messages, len(said) - dropped
     raise ValueError(f"the debate's instructions alone ({prompt_bound(messages, count)} tokens) exceed its budget of {budget}")
+
+
+def debate_prompt(t: Callable[..., str], spec, persona: str, turn: Turn, said: list[Said]) -> tuple[list[dict[str, str]], int]:
+    """The speaker's prompt for this turn, in the show's language (``t``), within the stage's
+    ``context_tokens``: the contestant's own system prompt (the engine pool puts it before the
+    instructions, engine_pool/pool.py) counts too."""
+    instructions = t(
+        "prompt.debate", motion=spec.motion, side=t(f"side.{turn.side}"), words=spec.turn_words, turn=t(f"prompt.turn.{turn.kind}")
+    )
+    budget = spec.context_tokens - token_bound(persona) - MESSAGE_OVERHEAD
+    omitted = lambda n: t("prompt.debate_omitted", count=n)  # noqa: E731
+    # The first word is the speaker's own: the user's line before it restates the task (a tiny
+    # model given only "The floor is yours." repeats it back).
+    opener = t("prompt.debate_floor", turn=t(f"prompt.turn.{turn.kind}"), side=t(f"side.{turn.side}"), motion=spec.motion)
+    return turn_messages(instructions, opener, said, turn.side, budget, omitted)
+
+
+def fixed_prompt_bound(t: Callable[..., str], spec, persona: str) -> int:
+    """The most tokens a turn's prompt can take before any of the debate is in it: the persona,
+    the instructions (with the longest "N turns left out" note), the opener. A stage whose
+    ``context_tokens`` is below this cannot run (``gavel check`` refuses it)."""
+    turns = turn_order(spec.rounds)
+    worst = 0
+    for turn in turns:
+        instructions = t(
+            "prompt.debate", motion=spec.motion, side=t(f"side.{turn.side}"), words=spec.turn_words, turn=t(f"prompt.turn.{turn.kind}")
+        )
+        system = f"{instructions} {t('prompt.debate_omitted', count=len(turns))}"
+        opener = t("prompt.debate_floor", turn=t(f"prompt.turn.{turn.kind}"), side=t(f"side.{turn.side}"), motion=spec.motion)
+        # As debate_prompt's budget counts it: the persona and its message's overhead, then the rest.
+        worst = max(worst, token_bound(persona) + MESSAGE_OVERHEAD + prompt_bound([{"content": system}, {"content": opener}]))
+    return worst
 
 
 class DebateStage:
@@ -173,20 +208,8 @@ class DebateStage:
 
     @staticmethod
     def messages_for(ctx: StageContext, turn: Turn, speaker: str, said: list[Said]) -> tuple[list[dict[str, str]], int]:
-        """The speaker's prompt for this turn, in the show's language, within ``context_tokens``:
-        the contestant's own system prompt (the engine pool puts it before the instructions)
-        counts too."""
-        spec, t = ctx.spec, ctx.messages.t
-        instructions = t(
-            "prompt.debate", motion=spec.motion, side=t(f"side.{turn.side}"), words=spec.turn_words, turn=t(f"prompt.turn.{turn.kind}")
-        )
         persona = next(c.system_prompt for c in ctx.script.contestants if c.id == speaker)
-        budget = spec.context_tokens - token_bound(persona) - MESSAGE_OVERHEAD
-        omitted = lambda n: t("prompt.debate_omitted", count=n)  # noqa: E731
-        # The first word is the speaker's own: the user's line before it restates the task (a tiny
-        # model given only "The floor is yours." repeats it back).
-        opener = t("prompt.debate_floor", turn=t(f"prompt.turn.{turn.kind}"), side=t(f"side.{turn.side}"), motion=spec.motion)
-        return turn_messages(instructions, opener, said, turn.side, budget, omitted)
+        return debate_prompt(ctx.messages.t, ctx.spec, persona, turn, said)
 
     async def _decide(self, ctx: StageContext, debate_id: str, sides: dict[str, str], names: dict[str, str]) -> None:
         spec = ctx.spec

@@ -183,7 +183,7 @@ stages:
   - kind: debate
     motion: "{MOTION}"
     rounds: 3
-    context_tokens: 448
+    context_tokens: 464  # max_model_len 512 - max_tokens 48; gavel check needs ≥ 455 here
     sampling: {{max_tokens: 48, temperature: 0, seed: 3}}
     vote_s: 0
     judge_wait_s: 0

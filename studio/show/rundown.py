@@ -14,11 +14,13 @@ from pathlib import Path
 
 from contestants.prepared_adapters import PREFIX as PREPARED_PREFIX
 from contestants.prepared_adapters import RECIPES as PREPARED_RECIPES
+from core.locale import Messages
 from core.script import ReplayEngineSpec, ShowScript, VllmEngineSpec, parse_script
 from core.yaml_source import SourceError
 from engine_pool.replay_engine import ReplayEngine
 from safety.rules import SHIPPED_DIR, load_rules
 from stages.banks import load_bank
+from stages.debate import fixed_prompt_bound
 from stages.subtitles import load_transcript
 
 
@@ -52,11 +54,21 @@ def load_script(path: str | Path) -> ShowScript:
                     f"{path}:{lines.get(('stages', i, 'transcript'))}: stages[{i}].transcript: cannot use {stage.transcript!r}:"
                 )
                 problems += ["    " + p for p in exc.problems]
+    t = Messages(script.show.locale).t
     for i, stage in enumerate(script.stages):
         if stage.kind != "debate":
             continue
         for who in stage.contestants or [c.id for c in script.contestants[:2]]:
-            engine = script.engines[next(c.engine for c in script.contestants if c.id == who)]
+            k, contestant = next((k, c) for k, c in enumerate(script.contestants) if c.id == who)
+            fixed = fixed_prompt_bound(t, stage, contestant.system_prompt)
+            if fixed > stage.context_tokens:
+                where = lines.get(("contestants", k, "system_prompt"), lines.get(("contestants", k)))
+                problems.append(
+                    f"{path}:{lines.get(('stages', i, 'context_tokens'), lines.get(('stages', i)))}: stages[{i}].context_tokens: "
+                    f"{stage.context_tokens} cannot hold {who}'s system prompt (line {where}) and the debate's instructions "
+                    f"before a word of the debate ({fixed} tokens, counted from above): every turn of {who} would be a DNF"
+                )
+            engine = script.engines[contestant.engine]
             need = stage.context_tokens + stage.sampling.max_tokens
             if isinstance(engine, VllmEngineSpec) and need > engine.max_model_len:
                 problems.append(

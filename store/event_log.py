@@ -5,12 +5,14 @@ increments the channel's counter and ``XADD``s the event under the stream ID ``0
 stream ID *is* the per-channel ``seq``: replay is ``XRANGE (0-<since> +``, live delivery is
 ``XREAD BLOCK`` from the last ID, and several studio processes sharing one Redis see one order.
 
-Redis going away (a restart, a failover) does not lose an event: ``append`` retries for up to
-``outage_s`` and, before each retry, looks for its event at the end of the streams, since a
-connection can drop after the script ran but before its reply came (the retry then returns the seqs
-it got instead of appending twice). Past ``outage_s`` it raises ``EventLogUnavailable``, which the
-HTTP surface turns into a 503 that says so: an event is either acknowledged and in the log, or
-refused loudly, never dropped in silence.
+Redis going away (a restart, a failover) or hanging (stopped, paused) does not lose an event:
+each attempt waits at most ``attempt_timeout_s``, and ``append`` tries again for up to
+``outage_s``. Each append carries its own id, so a retry after a reply that never came (the script
+ran, the connection dropped) gets the seqs of the first attempt instead of appending twice; and a
+deadline, so an attempt a stalled server runs only after the caller gave up appends nothing. Past
+``outage_s`` it raises ``EventLogUnavailable``, naming the event, which the HTTP surface turns into
+a 503 that says so: an event is either acknowledged and in the log, or refused loudly, never
+dropped in silence and never logged twice.
 
 The stored body is the event JSON without ``seq``; ``wire_text`` splices the seq in front, so an
 event is serialised once however many clients receive it. All keys share the hash tag ``{show}``
@@ -22,6 +24,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
+import time
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -32,9 +36,24 @@ from core.events import CHANNELS, ON_AIR, Event, parse_event
 
 from .redis_lane import RedisLane
 
+# KEYS: the append's once-key, then (seq key, stream key) per channel. ARGV: the body, MAXLEN (0:
+# none), the deadline (unix ms) and how long the once-key is kept (ms). The once-key makes a retry
+# of the same append return the seqs it got (a reply lost with its connection); the deadline keeps
+# an attempt that reaches a stalled server late (SIGSTOP, CLIENT PAUSE: its bytes were already in
+# the socket) from appending after the caller was told the event was not recorded.
 _APPEND_SCRIPT = """
+local done = redis.call('GET', KEYS[1])
+if done then
+  local out = {}
+  for seq in string.gmatch(done, '%d+') do out[#out + 1] = tonumber(seq) end
+  return out
+end
+local now = redis.call('TIME')
+if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(ARGV[3]) then
+  return redis.error_reply('STALE append past its deadline: not appended')
+end
 local out = {}
-for i = 1, #KEYS, 2 do
+for i = 2, #KEYS, 2 do
   local seq = redis.call('INCR', KEYS[i])
   if tonumber(ARGV[2]) > 0 then
     redis.call('XADD', KEYS[i + 1], 'MAXLEN', '~', ARGV[2], '0-' .. seq, 'b', ARGV[1])
@@ -43,6 +62,7 @@ for i = 1, #KEYS, 2 do
   end
   out[#out + 1] = seq
 end
+redis.call('SET', KEYS[1], table.concat(out, ','), 'PX', ARGV[4])
 return out
 """
 _APPEND_SHA = hashlib.sha1(_APPEND_SCRIPT.encode()).hexdigest()
@@ -52,8 +72,6 @@ log = logging.getLogger("gavel.event_log")
 # What a lost or restarting Redis looks like to a client (BusyLoadingError, while it replays its
 # AOF, is a ConnectionError).
 STORE_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
-# How far back a retry looks for its own event: further than any burst of appends racing it.
-_LOOKBACK = 500
 
 
 class EventLogUnavailable(RuntimeError):
@@ -80,11 +98,13 @@ def _seq_of(stream_id: bytes | str) -> int:
 
 
 class EventLog:
-    def __init__(self, client: aioredis.Redis, show_id: str, max_len: int = 0, outage_s: float = 15.0):
+    def __init__(self, client: aioredis.Redis, show_id: str, max_len: int = 0, outage_s: float = 15.0, attempt_timeout_s: float = 5.0):
         self.client = client
         self.show_id = show_id
         self.max_len = max_len  # 0 keeps everything; otherwise approximate trimming per channel
         self.outage_s = outage_s  # how long an append waits for Redis to come back
+        self.attempt_timeout_s = attempt_timeout_s  # one attempt's wait for an answer (a hung server)
+        self._offset: float | None = None  # Redis's clock minus ours (the appends' deadlines are Redis's)
         self._append = client.register_script(_APPEND_SCRIPT)
         # The append and XREAD go through a lean connection of the log's own when the client is a
         # plain single server (store/redis_lane.py: redis-py's per-command cost was most of the
@@ -107,35 +127,54 @@ class EventLog:
             if channel not in CHANNELS:
                 raise ValueError(f"unknown channel {channel!r}")
         body = event.model_dump_json(exclude={"seq"})
-        keys: list[str] = []
+        keys = [f"gavel:{{{self.show_id}}}:once:{os.urandom(8).hex()}"]
         for channel in channels:
             keys += [self._seq_key(channel), self.stream_key(channel)]
         loop = asyncio.get_running_loop()
         give_up, attempt = loop.time() + self.outage_s, 0
+        # Past this (Redis's clock, unix ms) no attempt may append: the caller has been told it failed.
+        deadline_ms = int((time.time() + await self._clock_offset() + self.outage_s) * 1000)
+        args = [body, self.max_len, deadline_ms, int(self.outage_s * 1000) + 60_000]
         while True:
             try:
-                if attempt and (found := await self._appended_already(channels, body)) is not None:
-                    return self._tell(found, body)
-                seqs = await self._run_append(keys, body)
+                timeout = max(0.05, min(self.attempt_timeout_s, give_up - loop.time()))
+                seqs = await self._run_append(keys, args, timeout)
                 return self._tell(dict(zip(channels, (int(s) for s in seqs))), body)
-            except STORE_DOWN as exc:
+            except redis.exceptions.ResponseError as exc:
+                if not str(exc).startswith("STALE"):
+                    raise
+                raise EventLogUnavailable(f"the event log (Redis) did not take {event.type} in {self.outage_s:g} s: not recorded") from exc
+            except (*STORE_DOWN, TimeoutError) as exc:
                 attempt += 1
                 if loop.time() >= give_up:
                     raise EventLogUnavailable(
-                        f"the event log (Redis) has been unreachable for {self.outage_s:g} s: {event.type} was not recorded ({exc})"
+                        f"the event log (Redis) has been unreachable for {self.outage_s:g} s: {event.type} was not recorded ({exc or 'no answer'})"
                     ) from exc
                 if attempt == 1:
-                    log.warning("appending %s: %s; retrying for up to %g s", event.type, exc, self.outage_s)
-                await asyncio.sleep(min(0.05 * 2**attempt, 0.5))
+                    log.warning("appending %s: %s; retrying for up to %g s", event.type, exc or "no answer", self.outage_s)
+                await asyncio.sleep(min(0.05 * 2**attempt, 0.5, max(0.0, give_up - loop.time())))
 
-    async def _run_append(self, keys: list[str], body: str) -> list[int]:
-        if self._lane is None:
-            return await self._append(keys=keys, args=[body, self.max_len])
-        args = (len(keys), *keys, body, self.max_len)
+    async def _clock_offset(self) -> float:
+        """Redis's clock minus ours, in seconds, asked once (while Redis answers: 0 until then)."""
+        if self._offset is None:
+            try:
+                if self._lane is not None:  # the log's own socket: no idle redis-py connection left behind
+                    seconds, micros = map(int, await self._lane.call("TIME", timeout=self.attempt_timeout_s))
+                else:
+                    seconds, micros = await asyncio.wait_for(self.client.time(), self.attempt_timeout_s)
+                self._offset = seconds + micros / 1e6 - time.time()
+            except (*STORE_DOWN, TimeoutError):
+                return 0.0
+        return self._offset
+
+    async def _run_append(self, keys: list[str], args: list, timeout: float) -> list[int]:
+        if self._lane is None:  # redis-py: a cancelled command drops its connection, so a timeout is safe
+            return await asyncio.wait_for(self._append(keys=keys, args=args), timeout)
+        call = (len(keys), *keys, *args)
         try:
-            return await self._lane.call("EVALSHA", _APPEND_SHA, *args)
+            return await self._lane.call("EVALSHA", _APPEND_SHA, *call, timeout=timeout)
         except redis.exceptions.NoScriptError:  # a fresh (or restarted) server: EVAL caches it
-            return await self._lane.call("EVAL", _APPEND_SCRIPT, *args)
+            return await self._lane.call("EVAL", _APPEND_SCRIPT, *call, timeout=timeout)
 
     async def close(self) -> None:
         """Close the log's own connection (the client's are the caller's to close)."""
@@ -150,18 +189,6 @@ class EventLog:
                 listener(LoggedEvent(seq, wire_text(seq, body)))
             except Exception:  # a listener's bug must not lose the append (the event is logged)
                 log.exception("listener of appended events failed on %s seq %d", channel, seq)
-        return seqs
-
-    async def _appended_already(self, channels: list[str], body: str) -> dict[str, int] | None:
-        """The seqs ``body`` got if an earlier attempt's script ran (it is atomic: all or none)."""
-        seqs = {}
-        for channel in channels:
-            for stream_id, fields in await self.client.xrevrange(self.stream_key(channel), count=_LOOKBACK):
-                if _body(fields) == body:
-                    seqs[channel] = _seq_of(stream_id)
-                    break
-            else:
-                return None
         return seqs
 
     async def read(self, channel: str, after: int = 0, upto: int | None = None, batch: int = 1000) -> list[LoggedEvent]:

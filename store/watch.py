@@ -1,8 +1,8 @@
 """Watch the show's store (Redis): notice it going away, bring an embedded one back, report it.
 
 Every part of the studio reconnects by itself (the fan-out's tail retries, the event log's appends
-retry, votes are refused with a 503 meanwhile); this is what tells the director. It pings on its
-own connection a few times a second. While Redis is gone ``status()`` says so (``GET /api/state``
+retry, votes are refused with a 503 meanwhile); this is what tells the director. It writes a probe
+key on its own connection a few times a second (a write: a paused server still answers PINGs). While Redis is gone ``status()`` says so (``GET /api/state``
 → ``store``, the panel's red banner); an embedded server that died is restarted on the same data
 dir (its AOF holds every acknowledged write); once Redis answers again the outage goes into the
 log as a ``store.outage`` event on the director channel — it cannot be logged any sooner.
@@ -24,6 +24,7 @@ from .redis_client import connect
 log = logging.getLogger("gavel.store")
 
 Report = Callable[[ev.StoreOutageData], Awaitable[None]]
+PROBE_KEY = "gavel:store-watch:probe"
 
 
 class StoreWatch:
@@ -46,7 +47,9 @@ class StoreWatch:
         while True:  # until cancelled (redis_client.cancel_and_wait: a cancel in a ping can be swallowed)
             await asyncio.sleep(self.interval_s)
             try:
-                await self.client.ping()
+                # A write, not a PING: a paused server (CLIENT PAUSE WRITE) answers PING while every
+                # append hangs. Short-lived, outside any show's keys.
+                await self.client.set(PROBE_KEY, "1", px=5000)
             except STORE_DOWN as exc:
                 self._lost(exc)
                 if self.server is not None and self.server.exited():

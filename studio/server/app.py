@@ -240,7 +240,9 @@ STORE_DOWN_MESSAGE = "the show's store (Redis) is unreachable: nothing was done,
 
 async def _store_down(request: Request, exc: Exception) -> JSONResponse:
     log.error("%s %s while redis is unreachable: %s", request.method, request.url.path, exc)
-    return JSONResponse({"error": STORE_DOWN_MESSAGE}, status_code=503, headers={"Retry-After": "2"})
+    # The event log's refusal names the event that was not recorded: say which.
+    error = f"{STORE_DOWN_MESSAGE} ({exc})" if isinstance(exc, EventLogUnavailable) else STORE_DOWN_MESSAGE
+    return JSONResponse({"error": error}, status_code=503, headers={"Retry-After": "2"})
 
 
 def server_config(app, host: str, port: int, **overrides):

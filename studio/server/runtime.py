@@ -41,6 +41,7 @@ from .fanout import ChannelHub
 from .telemetry import StudioMetrics
 
 log = logging.getLogger("gavel.studio")
+STORE_TIMEOUT_S = 5.0  # a Redis command that has had no answer by then is given up (stopped or paused server)
 
 
 class Studio:
@@ -74,13 +75,15 @@ class Studio:
             )
         url, self.redis_server = await asyncio.to_thread(redis_url_for, self.data_dir)
         show_id = self.script.show.id
-        self.event_log = EventLog(self._client(url), show_id)
+        self.event_log = EventLog(self._client(url, socket_timeout=STORE_TIMEOUT_S), show_id, attempt_timeout_s=STORE_TIMEOUT_S)
         for channel in CHANNELS:
             hub = ChannelHub(self.event_log, EventLog(self._client(url), show_id), channel, observe=self.metrics.observe_event)
             await hub.start()
             self.hubs[channel] = hub
             self.event_log.appended[channel] = hub.take_appended
-        self.poll_store = PollStore(self._client(url), show_id)  # its own connection: votes come in bursts
+        # Its own connections (votes come in bursts), which give up on a hung Redis: a phone gets a
+        # 503 "send yours again" instead of waiting forever (a resent vote never counts twice).
+        self.poll_store = PollStore(self._client(url, socket_timeout=STORE_TIMEOUT_S), show_id)
         self.vote_batcher = VoteBatcher(self.poll_store)
         # The controller logs an outage for the director; a follower only notes it in its own log.
         report = self._log_outage if self.follower else self._report_outage
@@ -126,10 +129,10 @@ class Studio:
     async def _log_outage(self, outage: ev.StoreOutageData) -> None:
         log.warning("redis was unreachable for %.1f s", outage.duration_s)
 
-    def _client(self, url: str) -> aioredis.Redis:
+    def _client(self, url: str, **options) -> aioredis.Redis:
         # Pooled: a burst of phones connecting at once (each replaying from the log) waits for a
         # connection instead of failing once the pool is full, which would drop sockets.
-        client = connect(url, pooled=True, health_check_interval=10)
+        client = connect(url, pooled=True, health_check_interval=10, **options)
         self._clients.append(client)
         return client
 

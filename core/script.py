@@ -103,8 +103,12 @@ class LeaderboardSpec(Strict):
 
 
 class AudienceSpec(Strict):
-    """Viewer voting limits (per studio process)."""
+    """Viewer voting limits: rates per studio process (a flood costs the flooder), and what one
+    network may get across every process (kept in Redis): device tokens per minute, and devices
+    counted per poll — so minting tokens cannot stuff a ballot."""
 
+    votes_per_ip_per_poll: int = Field(200, ge=0)  # devices from one IP counted in one poll (0: no limit)
+    devices_per_min_per_ip: int = Field(400, ge=1)  # new device tokens per IP per minute, all processes
     votes_per_s_per_device: float = Field(2.0, gt=0)
     burst_per_device: float = Field(5.0, ge=1)
     votes_per_s_per_ip: float = Field(200.0, gt=0)  # phones behind one carrier NAT share an IP

@@ -33,6 +33,7 @@ if status ~= 'open' then
   return {table.concat(codes), table.concat(prevs, ',')}
 end
 local allow_change = redis.call('HGET', KEYS[1], 'allow_change') == '1'
+local per_ip = tonumber(redis.call('HGET', KEYS[1], 'per_ip') or '0')
 for i = 1, n do
   local device, choice, ip = ARGV[3 * i - 1], ARGV[3 * i], ARGV[3 * i + 1]
   local prev = redis.call('HGET', KEYS[3], device)
@@ -42,6 +43,9 @@ for i = 1, n do
     codes[i] = 'U'
   elseif prev and not allow_change then
     codes[i] = 'V'
+  elseif not prev and per_ip > 0 and redis.call('HINCRBY', KEYS[6], ip, 1) > per_ip then
+    redis.call('HINCRBY', KEYS[6], ip, -1)
+    codes[i] = 'N'
   else
     if prev then redis.call('HINCRBY', KEYS[4], prev, -1) end
     redis.call('HSET', KEYS[3], device, choice)
@@ -53,14 +57,30 @@ for i = 1, n do
 end
 return {table.concat(codes), table.concat(prevs, ',')}
 """
-OUTCOME_CODES = {"A": "accepted", "U": "unchanged", "K": "unknown_poll", "C": "closed", "B": "bad_choice", "V": "already_voted"}
+OUTCOME_CODES = {
+    "A": "accepted",
+    "U": "unchanged",
+    "K": "unknown_poll",
+    "C": "closed",
+    "B": "bad_choice",
+    "V": "already_voted",
+    "N": "network_limit",
+}
 
 # Open only a poll never opened before; close only an open one. Both return the status after.
 _OPEN = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('HGET', KEYS[1], 'status') end
-redis.call('HSET', KEYS[1], 'status', 'open', 'allow_change', ARGV[1])
-redis.call('SADD', KEYS[2], unpack(ARGV, 2))
+redis.call('HSET', KEYS[1], 'status', 'open', 'allow_change', ARGV[1], 'per_ip', ARGV[2])
+redis.call('SADD', KEYS[2], unpack(ARGV, 3))
 return 'opened'
+"""
+# New device tokens per IP, across every studio process: a fixed window (ARGV: the limit, the
+# window in ms); returns how many ms until the window ends when the limit is reached, else 0.
+_MINT = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if n > tonumber(ARGV[1]) then return math.max(redis.call('PTTL', KEYS[1]), 1) end
+return 0
 """
 _CLOSE = """
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -75,6 +95,7 @@ REFUSALS = {
     "closed": (409, "this poll is closed: your vote was not counted"),
     "bad_choice": (400, "choice: not one of this poll's choices"),
     "already_voted": (409, "this device has already voted in this poll (changing is not allowed here)"),
+    "network_limit": (409, "this poll has taken all the votes it takes from your network: yours was not counted"),
 }
 
 
@@ -95,6 +116,7 @@ class PollStore:
         self._vote = client.register_script(_VOTE)
         self._open = client.register_script(_OPEN)
         self._close = client.register_script(_CLOSE)
+        self._mint = client.register_script(_MINT)
 
     def _key(self, poll_id: str, part: str) -> str:
         return f"gavel:{{{self.show_id}}}:poll:{poll_id}:{part}"
@@ -110,13 +132,22 @@ class PollStore:
             self._key(poll_id, "devices"),
             self._key(poll_id, "tally"),
             self.audit_key,
+            self._key(poll_id, "ips"),  # IP -> devices whose first vote it counted
         ]
 
-    async def open(self, poll_id: str, choices: list[str], allow_change: bool) -> str:
-        """'opened', or the status of the poll that already had this id (ids are never reused)."""
+    async def open(self, poll_id: str, choices: list[str], allow_change: bool, per_ip: int = 0) -> str:
+        """'opened', or the status of the poll that already had this id (ids are never reused).
+        ``per_ip``: at most that many devices from one IP count in this poll (0: no limit)."""
         keys = [self._key(poll_id, "meta"), self._key(poll_id, "choices")]
-        status = await self._open(keys=keys, args=["1" if allow_change else "0", *choices])
+        status = await self._open(keys=keys, args=["1" if allow_change else "0", per_ip, *choices])
         return status.decode() if isinstance(status, bytes) else status
+
+    async def mint_wait(self, ip: str, limit: int, window_s: float = 60.0) -> float:
+        """0 if ``ip`` may have one more device token in this window (counted for every studio
+        process sharing this Redis), else the seconds until it may."""
+        key = f"gavel:{{{self.show_id}}}:mint:{ip}"
+        wait_ms = await self._mint(keys=[key], args=[limit, int(window_s * 1000)])
+        return int(wait_ms) / 1000
 
     async def close(self, poll_id: str) -> str:
         status = await self._close(keys=[self._key(poll_id, "meta")])

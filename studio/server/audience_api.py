@@ -153,7 +153,12 @@ async def new_device(request: Request) -> JSONResponse:
     """A fresh signed device token for a phone (kept in its local storage)."""
     studio: Studio = request.app.state.studio
     ip = request.client.host if request.client else "-"
-    if wait := studio.audience_gate.new_devices.check(ip):
+    # This process's limit first (a flood is turned away without a Redis call), then the one every
+    # process shares: tokens minted on one process and voted on another still count per network.
+    wait = studio.audience_gate.new_devices.check(ip) or await studio.poll_store.mint_wait(
+        ip, studio.script.audience.devices_per_min_per_ip
+    )
+    if wait:
         seconds = max(1, int(wait + 0.999))
         return JSONResponse(
             {"error": f"too many new devices from your network: try again in {seconds} s"}, 429, {"Retry-After": str(seconds)}

@@ -78,7 +78,14 @@ class ShowController:
         self._not_paused = asyncio.Event()
         self._stage_task: asyncio.Task | None = None
         self._background: set[asyncio.Task] = set()
-        self.polls = PollHost(PollStore(event_log.client, event_log.show_id), self.state, self.publish, script.audience.tally_hz, clock)
+        self.polls = PollHost(
+            PollStore(event_log.client, event_log.show_id),
+            self.state,
+            self.publish,
+            script.audience.tally_hz,
+            clock,
+            votes_per_ip=script.audience.votes_per_ip_per_poll,
+        )
         self.judges = JudgeDesk(event_log.client, script, self.state, self.publish)
         self._interrupt = asyncio.Event()  # "cut": ends the turn on air now (debates)
         self.graphics = GraphicsDesk(self.state, self.publish)

@@ -87,8 +87,10 @@ class PollHost:
         publish: Callable[..., Awaitable[None]],
         tally_hz: float = 4.0,
         clock: Callable[[], float] = time.time,
+        votes_per_ip: int = 0,
     ):
         self.store = store
+        self.votes_per_ip = votes_per_ip  # devices from one IP counted per poll (0: no limit)
         self.state = state
         self.publish = publish
         self.tally_period = 1.0 / tally_hz
@@ -118,7 +120,7 @@ class PollHost:
             ids = [c.id for c in choices]
             if len(ids) < 2 or len(set(ids)) != len(ids):
                 raise PollError("choices: at least two, with distinct ids")
-            status = await self.store.open(poll_id, ids, allow_change)
+            status = await self.store.open(poll_id, ids, allow_change, self.votes_per_ip)
             if status != "opened" and status != "open":
                 raise PollError(f"poll: {poll_id!r} exists in Redis already ({status}); ids are never reused")
             closes = self.clock() + duration_s if duration_s else None

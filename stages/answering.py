@@ -82,7 +82,7 @@ async def guarded_answer(
         await release(lead.finish(), answer.metrics.output_tokens)
         status, reason = answer.status, answer.reason
         if status == "done" and lead.dropped and not released[0]:  # nothing but its prompt, said back
-            status, reason = "dnf", "it only repeated its instructions"
+            status, reason = "dnf", ctx.messages.t("status.dnf_echo")
         if answer.faulted:  # the director hears of a failing engine at once, not from a scoreboard later
             fault = ev.EngineFaultData(engine=answer.engine, contestant=contestant, question_id=question_id, status=status, reason=reason)
             await ctx.publish(ev.EngineFault(data=fault), channels=ev.DIRECTOR_ONLY)

@@ -31,6 +31,7 @@ ECHO_AT_LEAST = 16  # characters: a prompt line this long, repeated before the a
 # a poem of exactly 4 lines about the same picture."), however it ends.
 RESTATED_AT_LEAST = 24
 WIDE = 3  # a CJK character counts as three Latin ones in RESTATED_AT_LEAST
+TRAILING = " \t\n,，、;；:：.。…"  # what may follow the last word of an echo cut short
 SENTENCE_END = regex.compile(r"[.!?](?=\s|$)|[。！？\n]")
 
 
@@ -76,7 +77,7 @@ class LeadTrim:
         while True:
             body = self.held.lstrip()
             spaces = len(self.held) - len(body)
-            cut = self._scaffold_at_start(body) if body else 0
+            cut = self._scaffold_at_start(body, final) if body else 0
             if cut:
                 self.trimmed += self.held[: spaces + cut]
                 self.held = self.held[spaces + cut :]
@@ -93,7 +94,7 @@ class LeadTrim:
                 out = out.lstrip()
             return out
 
-    def _scaffold_at_start(self, body: str) -> int:
+    def _scaffold_at_start(self, body: str, final: bool = False) -> int:
         label = LEAD_LABEL.match(body)
         if label is not None and label.end() > 0:
             return label.end()
@@ -105,6 +106,10 @@ class LeadTrim:
                 end = SENTENCE_END.search(body, at)
                 if end is not None:
                     return end.end()
+                # The answer ended inside the echo (its token limit cut "你是道，一位…" short):
+                # all of it was the prompt said back.
+                if final and echo.startswith(body.rstrip(TRAILING)):
+                    return len(body)
         return 0
 
     def _could_become_scaffold(self, body: str) -> bool:

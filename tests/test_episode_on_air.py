@@ -188,7 +188,9 @@ def _watch(page, state: dict, seen: dict) -> None:
         answers = state.get("answers") or {}
         streaming = [c for c, a in answers.items() if a.get("status") == "streaming"]
         subtitles = (state.get("subtitles") or {}).get("lines") or []
-        busy = (streaming and all(answers[c].get("text") for c in answers)) or (kind == "subtitles" and subtitles)
+        # Every box has something in it: text, or (an answer that ended with none) why not.
+        said = all(a.get("text") or a.get("status") in ("dnf", "timeout") for a in answers.values())
+        busy = (streaming and said) or (kind == "subtitles" and subtitles)
         if busy:
             time.sleep(0.5)  # let the pages draw the frame the state describes
             shot = ARTIFACTS / f"episode-{seen['language']}-{index}-{kind}.png"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from playwright.sync_api import sync_playwright
 
 from engine_pool.base import Chunk
 from stages.generation_path import PathTracer
@@ -12,7 +13,7 @@ from stages.scaffolding import LeadTrim, prompt_lines
 from studio.server.runtime import Studio
 from studio.show.rundown import load_script
 
-from .studio_harness import LiveStudio
+from .studio_harness import CHROMIUM_ARGS, LiveStudio
 
 
 def stream(chunks: list[str], echoes: list[str] = ()) -> str:
@@ -110,6 +111,16 @@ def test_a_persona_said_back_before_the_answer_is_dropped():
     assert stream(["你是道，", "一位诚实善良的", "选手。我会交还钱包。"], prompt_lines([*persona, *ZH_PROMPT])) == "我会交还钱包。"
 
 
+def test_an_answer_that_ends_inside_its_persona_airs_nothing():
+    """The token limit cut the echo short ("你是道，一位诚实善良的选手" aired in the Chinese episode):
+    all of it was the prompt said back. An answer that goes on in its own words still airs."""
+    persona = [{"role": "system", "content": "你是道，一位诚实善良的选手：先给出明确的决定，再说一个理由。请用中文简短回答。"}]
+    lines = prompt_lines([*persona, *ZH_PROMPT])
+    assert stream(["你是道，", "一位诚实善良的", "选手"], lines) == ""
+    assert stream(["你是道，", "一位诚实善良的", "选手，"], lines) == ""
+    assert stream(["你是道，一位诚实善良的", "选手，我会交还钱包"], lines) == "你是道，一位诚实善良的选手，我会交还钱包"
+
+
 def test_only_the_prompts_own_lines_of_some_length_count_as_echoes():
     lines = prompt_lines([*PROMPT, {"role": "assistant", "content": "An earlier turn of my own, long enough."}])
     assert "Write only the poem." in lines and "An earlier turn of my own, long enough." not in lines
@@ -177,6 +188,17 @@ stages:
         program, thread = live.recorder("program")
         assert live.command("start").json()["changed"]
         thread.join(timeout=60)
+        # On air, the box of the answer that aired nothing says why (never an empty box).
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            page.goto(f"{live.base}/overlays/program.html?token={live.graphics_token}")
+            boxes = page.get_by_test_id("answer-text-bao")
+            boxes.wait_for(state="attached", timeout=30_000)
+            page.wait_for_function("() => document.querySelector('[data-testid=answer-text-cy]')?.textContent === 'Paris'", timeout=30_000)
+            bao_box = boxes.text_content()
+            browser.close()
+    assert bao_box == "DNF · it only repeated its instructions"
     finals = {e["data"]["contestant"]: e["data"] for e in program.of_type("answer.finished")}
     assert finals["ada"]["status"] == "done" and finals["ada"]["text"] == "Paris"
     assert finals["bao"]["status"] == "dnf" and finals["bao"]["reason"] == "it only repeated its instructions"

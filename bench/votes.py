@@ -64,6 +64,8 @@ AUDIENCE_RAISED = {
     "burst_per_ip": RAISED,
     "devices_per_s_per_ip": RAISED,
     "device_burst_per_ip": RAISED,
+    "votes_per_ip_per_poll": RAISED,  # counted per network in the vote script (that cost is measured), never reached
+    "devices_per_min_per_ip": RAISED,
 }
 
 

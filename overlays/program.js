@@ -270,9 +270,9 @@
     setText(ui.withdrawn, dumped ? t(state, "duel.withdrawn") : "");
     let text = a && !dumped ? a.text : "";
     // An answer that ended with nothing on air says why in its box, never an empty box.
-    if (!text && a && !dumped && status === "timeout") text = t(state, "status.dnf_timeout");
-    else if (!text && a && !dumped && status === "dnf") text = a.reason ? t(state, "status.dnf_reason", { reason: a.reason }) : t(state, "status.dnf");
-    toggle(ui.col, "is-empty-answer", !!a && !dumped && !a.text && (status === "dnf" || status === "timeout"));
+    const nothing = !!a && !dumped && !String(a.text || "").trim() && (status === "dnf" || status === "timeout");
+    if (nothing) text = status === "timeout" ? t(state, "status.dnf_timeout") : a.reason ? t(state, "status.dnf_reason", { reason: a.reason }) : t(state, "status.dnf");
+    toggle(ui.col, "is-empty-answer", nothing);
     if (ui.text.textContent !== text) {
       ui.text.textContent = text;
       // Keep the newest words in view: scroll the body to its end as the answer grows.

@@ -58,11 +58,11 @@ async def guarded_answer(
     # prompt included (the pool puts it first: a small model says "You are Dao, …" back too).
     persona = next((c.system_prompt for c in ctx.script.contestants if c.id == contestant), "")
     lead = LeadTrim(prompt_lines([{"role": "system", "content": persona}, *messages]))
-    released = [0]  # characters let through to the filter
+    released = [0]  # visible characters let through to the filter
 
     async def release(text: str, tokens: int) -> None:
         if text:
-            released[0] += len(text)
+            released[0] += len(text.strip())
             await (guard.feed(text, tokens) if guard else emit(text, tokens))
 
     async def on_chunk(chunk: Chunk, tokens: int) -> None:
@@ -83,6 +83,8 @@ async def guarded_answer(
         status, reason = answer.status, answer.reason
         if status == "done" and lead.dropped and not released[0]:  # nothing but its prompt, said back
             status, reason = "dnf", ctx.messages.t("status.dnf_echo")
+        elif status == "done" and not released[0]:  # nothing at all (an end of text at once, or blanks)
+            status, reason = "dnf", ctx.messages.t("status.dnf_empty")
         if answer.faulted:  # the director hears of a failing engine at once, not from a scoreboard later
             fault = ev.EngineFaultData(engine=answer.engine, contestant=contestant, question_id=question_id, status=status, reason=reason)
             await ctx.publish(ev.EngineFault(data=fault), channels=ev.DIRECTOR_ONLY)

@@ -159,6 +159,7 @@ RECORDING = {
             "match": "capital of France",
             "tokens": ["You are Cy, a quiz ", "champion who answers in one word.", " Paris"],
         },
+        {"contestant": "dee", "match": "capital of France", "tokens": [" ", "\n"]},  # nothing visible at all
     ]
 }
 
@@ -179,6 +180,7 @@ contestants:
   - {id: ada, name: Ada, engine: tape}
   - {id: bao, name: Bao, engine: tape, system_prompt: You are Bao.}
   - {id: cy, name: Cy, engine: tape, system_prompt: "You are Cy, a quiz champion who answers in one word."}
+  - {id: dee, name: Dee, engine: tape, system_prompt: "You are Dee."}
 stages:
   - {kind: speed_qa, bank: bank.yaml, questions: 1}
 """
@@ -196,12 +198,13 @@ stages:
             boxes = page.get_by_test_id("answer-text-bao")
             boxes.wait_for(state="attached", timeout=30_000)
             page.wait_for_function("() => document.querySelector('[data-testid=answer-text-cy]')?.textContent === 'Paris'", timeout=30_000)
-            bao_box = boxes.text_content()
+            bao_box, dee_box = boxes.text_content(), page.get_by_test_id("answer-text-dee").text_content()
             browser.close()
-    assert bao_box == "DNF · it only repeated its instructions"
+    assert bao_box == "DNF · it only repeated its instructions" and dee_box == "DNF · it gave no answer"
     finals = {e["data"]["contestant"]: e["data"] for e in program.of_type("answer.finished")}
     assert finals["ada"]["status"] == "done" and finals["ada"]["text"] == "Paris"
     assert finals["bao"]["status"] == "dnf" and finals["bao"]["reason"] == "it only repeated its instructions"
+    assert finals["dee"]["status"] == "dnf" and finals["dee"]["reason"] == "it gave no answer"
     aired = "".join(e["data"]["text"] for e in program.of_type("answer.token"))
     assert finals["cy"]["status"] == "done" and finals["cy"]["text"] == "Paris"  # its own persona, said back, did not air
     assert "Answer" not in aired and "What is the capital" not in aired and "You are Cy" not in aired

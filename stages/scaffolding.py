@@ -33,15 +33,25 @@ RESTATED_AT_LEAST = 24
 WIDE = 3  # a CJK character counts as three Latin ones in RESTATED_AT_LEAST
 TRAILING = " \t\n,，、;；:：.。…"  # what may follow the last word of an echo cut short
 SENTENCE_END = regex.compile(r"[.!?](?=\s|$)|[。！？\n]")
+SENTENCE_SPLIT = regex.compile(r"(?<=[.!?])\s+|(?<=[。！？])")
+CJK = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]")
+JOINERS = regex.compile(r"[\s:：,，、;；]*")  # what an echo leaves behind before the answer proper
+
+
+def _weight(text: str) -> int:
+    return sum(WIDE if CJK.match(ch) else 1 for ch in text)
 
 
 def prompt_lines(messages: list[dict]) -> list[str]:
-    """The lines of what the model was told (system and user messages, text only): a model that
-    repeats one before it answers ("The picture shows, most likely first: …") has not answered yet."""
+    """The lines of what the model was told (system and user messages, text only), and each
+    sentence of them: a model that repeats one before it answers ("The picture shows, most likely
+    first: …", "请用中文简短回答：…") has not answered yet. A CJK character weighs as WIDE."""
     lines: list[str] = []
     for message in messages:
         if message.get("role") in ("system", "user") and isinstance(message.get("content"), str):
-            lines += [line.strip() for line in message["content"].splitlines() if len(line.strip()) >= ECHO_AT_LEAST]
+            for line in message["content"].splitlines():
+                sentences = [part.strip().rstrip("。！？.!?") for part in SENTENCE_SPLIT.split(line)]
+                lines += [text for text in (line.strip(), *sentences) if _weight(text) >= ECHO_AT_LEAST]
     return list(dict.fromkeys(lines))
 
 
@@ -99,8 +109,8 @@ class LeadTrim:
         if label is not None and label.end() > 0:
             return label.end()
         for echo in self.echoes:
-            if body.startswith(echo):
-                return len(echo)
+            if body.startswith(echo) and (final or len(body) > len(echo)):  # what follows shows it was only the echo
+                return len(echo) + JOINERS.match(body, len(echo)).end() - len(echo)
             weight, at = _shared_prefix(body, echo)
             if weight >= RESTATED_AT_LEAST:
                 end = SENTENCE_END.search(body, at)
@@ -128,7 +138,7 @@ def _shared_prefix(a: str, b: str) -> tuple[int, int]:
     for n, (x, y) in enumerate(zip(a, b), start=1):
         if x != y:
             break
-        weight += WIDE if regex.match(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]", x) else 1
+        weight += WIDE if CJK.match(x) else 1
         if not reached and weight >= RESTATED_AT_LEAST:
             reached = n
     else:

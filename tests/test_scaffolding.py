@@ -121,6 +121,23 @@ def test_an_answer_that_ends_inside_its_persona_airs_nothing():
     assert stream(["你是道，一位诚实善良的", "选手，我会交还钱包"], lines) == "你是道，一位诚实善良的选手，我会交还钱包"
 
 
+def test_a_sentence_of_the_persona_said_first_is_dropped_with_what_joins_it_to_the_answer():
+    """Cato said the persona's last sentence, an instruction, before answering (Chinese episode)."""
+    persona = [{"role": "system", "content": "你是卡托，一位自信的辩手：用事实说话，用一句有力的话收尾。请用中文简短回答。"}]
+    lines = prompt_lines([*persona, *ZH_PROMPT])
+    assert "请用中文简短回答" in lines
+    assert stream(["请用中文", "简短回答：", "机器人写不了新闻。"], lines) == "机器人写不了新闻。"
+    assert (
+        stream(["Please answer briefly: ", "Paris."], prompt_lines([{"role": "system", "content": "You are Ada. Please answer briefly."}]))
+        == "Paris."
+    )
+    # A sentence too short to be an instruction is left alone.
+    assert (
+        stream(["一锤定音！", "北京。"], prompt_lines([{"role": "system", "content": "先喊“一锤定音！”，再说答案。"}]))
+        == "一锤定音！北京。"
+    )
+
+
 def test_only_the_prompts_own_lines_of_some_length_count_as_echoes():
     lines = prompt_lines([*PROMPT, {"role": "assistant", "content": "An earlier turn of my own, long enough."}])
     assert "Write only the poem." in lines and "An earlier turn of my own, long enough." not in lines

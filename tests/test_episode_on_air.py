@@ -157,7 +157,7 @@ def episode(request, tmp_path_factory):
                     time.sleep(0.3)
                     continue
                 last = state
-                _watch(page, state, seen)
+                _watch(page, state, seen, lambda: run.state(token))
                 time.sleep(0.3)
             browser.close()
         seen["final"] = last
@@ -173,9 +173,10 @@ def episode(request, tmp_path_factory):
     return seen
 
 
-def _watch(page, state: dict, seen: dict) -> None:
+def _watch(page, state: dict, seen: dict, again) -> None:
     """One look at program: note the title cards, one frame per stage while its answers stream,
-    and the end card."""
+    and the end card. ``again()`` reads the state anew: a frame is kept only if the question it
+    shows is still the one the state described (short answers turn questions over quickly)."""
     program = state["graphics"]["program"]
     card = program.get("title_card", {})
     if card.get("visible") and isinstance(card.get("data", {}).get("stage"), int) and card["data"]["stage"] not in seen["titles"]:
@@ -194,8 +195,7 @@ def _watch(page, state: dict, seen: dict) -> None:
         if busy:
             time.sleep(0.5)  # let the pages draw the frame the state describes
             shot = ARTIFACTS / f"episode-{seen['language']}-{index}-{kind}.png"
-            page.screenshot(path=str(shot))
-            seen["stages"][index] = {
+            frame = {
                 "kind": kind,
                 "title": state["stages"][index]["title"],
                 "on_air": on_air(page),
@@ -204,6 +204,10 @@ def _watch(page, state: dict, seen: dict) -> None:
                 "shot": shot,
                 "off_but_seen": off_but_seen(page),
             }
+            page.screenshot(path=str(shot))
+            now = again()
+            if now is not None and now.get("question") == state.get("question") and now.get("current_stage") == index:
+                seen["stages"][index] = frame  # else the next question began meanwhile: look again later
     if state["show"]["status"] == "completed" or (program.get("end_card", {}).get("visible") and seen["end"] is None):
         shown = on_air(page)
         if "end_card" in shown:

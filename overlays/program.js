@@ -185,7 +185,11 @@
     withdrawn.dataset.testid = `withdrawn-${c.id}`;
     const text = el("span", "txt");
     text.dataset.testid = `answer-text-${c.id}`;
-    p.append(withdrawn, text, el("span", "caret"));
+    // Before its first words air (the model is thinking, or what it says is still being checked
+    // for an echoed prompt) the box says so instead of standing empty.
+    const waiting = el("span", "waiting");
+    waiting.dataset.testid = `answer-waiting-${c.id}`;
+    p.append(withdrawn, waiting, text, el("span", "caret"));
     body.append(p);
 
     const stats = el("footer", "col-stats");
@@ -208,7 +212,7 @@
     fair.dataset.testid = `fair-${c.id}`;
 
     col.append(head, body, fair, stats);
-    return { col, name, team, model, side, verdict, badge, body, withdrawn, text, tokens, rate, ttft, fair, badgeKey: "", status: "" };
+    return { col, name, team, model, side, verdict, badge, body, withdrawn, waiting, text, tokens, rate, ttft, fair, badgeKey: "", status: "" };
   }
 
   // Those who answer the question on screen (question.asked names them: a debate's two speakers, a
@@ -268,6 +272,7 @@
     toggle(ui.col, "is-withdrawn", dumped);
     ui.col.dataset.withdrawn = String(dumped);
     setText(ui.withdrawn, dumped ? t(state, "duel.withdrawn") : "");
+    setText(ui.waiting, status === "streaming" && !dumped && !String(a.text || "").trim() ? t(state, "duel.answering") : "");
     let text = a && !dumped ? a.text : "";
     // An answer that ended with nothing on air says why in its box, never an empty box.
     const nothing = !!a && !dumped && !String(a.text || "").trim() && (status === "dnf" || status === "timeout");

@@ -74,7 +74,11 @@ ON_AIR_JS = """() => [...document.querySelectorAll('iframe')].map((f) => {
 COLUMNS_JS = """() => {
   const f = document.querySelector('iframe[data-graphic=duel]'), d = f && f.contentWindow.document;
   if (!d) return [];
-  return [...d.querySelectorAll('[data-testid^=answer-text-]')].map((e) => ({id: e.dataset.testid.slice(12), text: e.textContent}));
+  // What a box shows: its text, or while nothing has aired yet the waiting note.
+  return [...d.querySelectorAll('[data-testid^=answer-text-]')].map((e) => {
+    const id = e.dataset.testid.slice(12), wait = d.querySelector(`[data-testid=answer-waiting-${id}]`);
+    return {id, text: (wait ? wait.textContent : '') + e.textContent};
+  });
 }"""
 
 
@@ -189,9 +193,8 @@ def _watch(page, state: dict, seen: dict, again) -> None:
         answers = state.get("answers") or {}
         streaming = [c for c, a in answers.items() if a.get("status") == "streaming"]
         subtitles = (state.get("subtitles") or {}).get("lines") or []
-        # Every box has something in it: text, or (an answer that ended with none) why not.
-        said = all(a.get("text") or a.get("status") in ("dnf", "timeout") for a in answers.values())
-        busy = (streaming and said) or (kind == "subtitles" and subtitles)
+        # Answers are streaming and some words are on air (a box with none yet says it is waiting).
+        busy = (streaming and any(a.get("text", "").strip() for a in answers.values())) or (kind == "subtitles" and subtitles)
         if busy:
             time.sleep(0.5)  # let the pages draw the frame the state describes
             shot = ARTIFACTS / f"episode-{seen['language']}-{index}-{kind}.png"

@@ -88,8 +88,10 @@ def test_the_director_decides_an_uncertain_verdict_once_and_it_is_logged(redis_u
             result = await c.command("decide", f"bad-{n}", "director", bad)
             assert not result.ok and why in result.reason
         decided = await c.command("decide", "d1", "director", {"question_id": "demo-2", "contestant": who, "correct": True})
-        again = await c.command("decide", "d1", "director", {"question_id": "demo-2", "contestant": who, "correct": False})
+        again = await c.command("decide", "d1", "director", {"question_id": "demo-2", "contestant": who, "correct": True})
         assert decided.ok and decided.changed and again == decided  # the same command_id acts once
+        flipped = await c.command("decide", "d1", "director", {"question_id": "demo-2", "contestant": who, "correct": False})
+        assert not flipped.ok and "already used for 'decide' with other args" in flipped.reason  # an id is bound to its args
         later = await c.command("decide", "d2", "director", {"question_id": "demo-2", "contestant": who, "correct": False})
         assert not later.ok and "nothing uncertain" in later.reason  # decided already
 
@@ -105,6 +107,7 @@ def test_the_director_decides_an_uncertain_verdict_once_and_it_is_logged(redis_u
             ("director", False),
             ("director", False),
             ("director", True),
+            ("director", False),
             ("director", False),
         ]
         board = [e.data for e in events if isinstance(e, ev.Scoreboard)][-1]  # the stage's count includes the decision

@@ -58,8 +58,16 @@ def write_replay_show(
             for i in range(stages)
         ],
     }
-    # Every test phone comes from 127.0.0.1, like a whole audience behind one carrier NAT.
-    script["audience"] = {"devices_per_s_per_ip": 1000, "device_burst_per_ip": 1000, "votes_per_s_per_ip": 5000, "burst_per_ip": 5000}
+    # Every test phone comes from 127.0.0.1, like a whole audience behind one carrier NAT: no
+    # per-network caps (tests/test_ballot_limits.py sets its own).
+    script["audience"] = {
+        "devices_per_s_per_ip": 1000,
+        "device_burst_per_ip": 1000,
+        "votes_per_s_per_ip": 5000,
+        "burst_per_ip": 5000,
+        "devices_per_min_per_ip": 100_000,
+        "votes_per_ip_per_poll": 0,
+    }
     if judges:
         script["judging"] = {"criteria": {"accuracy": "accuracy"}, "judges": [{"id": j, "name": j.title()} for j in judges]}
     path = folder / "show.yaml"
